@@ -1,0 +1,43 @@
+import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
+import { createDependencies } from '../shared/dependencies';
+import { createWebhookHandler } from '../shared/webhook/handle-webhook';
+import { createWebhookServer } from '../shared/webhook/node-http';
+
+// The embedded default: dry run with a local secret unless the environment says otherwise.
+const env = process.env;
+if (env.WEBHOOK_SECRET === undefined && env.WEBHOOK_SECRET_ARN === undefined)
+  env.WEBHOOK_SECRET = LOCAL_WEBHOOK_SECRET;
+if (env.DRY_RUN === undefined && env.ECS_CLUSTER === undefined) env.DRY_RUN = 'true';
+env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+const host = env.HOST ?? '127.0.0.1';
+const port = Number(env.PORT ?? 3000);
+let handler: ReturnType<typeof createWebhookHandler>;
+try {
+  handler = createWebhookHandler(createDependencies({ env }));
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
+
+const server = createWebhookServer(handler);
+server.on('error', (error) => {
+  console.error(`cannot listen on ${host}:${port}: ${error.message} (set PORT to use another port)`);
+  process.exit(1);
+});
+server.listen(port, host, () => {
+  const url = `http://${host}:${port}/webhook`;
+  const secret =
+    env.WEBHOOK_SECRET === LOCAL_WEBHOOK_SECRET
+      ? `the local secret "${LOCAL_WEBHOOK_SECRET}"`
+      : 'WEBHOOK_SECRET';
+  console.log(
+    [
+      `webhook listening on POST ${url}${env.DRY_RUN === 'true' ? ' (dry run: RunTask requests are printed, not sent)' : ''}`,
+      `deliveries must be signed with ${secret}`,
+      `replay a payload: npm run replay -- test/fixtures/payloads/workflow-job-queued-ours.json --url ${url}`,
+    ].join('\n'),
+  );
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => server.close(() => process.exit(0)));

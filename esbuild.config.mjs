@@ -1,0 +1,39 @@
+// One bundler for the whole project: every deployable function and every CLI becomes
+// dist/<name>/index.mjs (ESM, minified, source maps). `--only a,b` builds just those.
+import { rm } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+/** name → entry. Functions are deployed as Lambdas; the others are operator tools. */
+export const entries = {
+  webhook: 'functions/webhook/index.ts',
+  serve: 'bin/serve.ts',
+  replay: 'bin/replay.ts',
+};
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const names = values.only ? values.only.split(',') : Object.keys(entries);
+
+for (const name of names) {
+  const entry = entries[name];
+  if (!entry) throw new Error(`unknown build target "${name}"; known: ${Object.keys(entries).join(', ')}`);
+  const outdir = `dist/${name}`;
+  await rm(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: { index: entry },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    // Code splitting keeps the AWS SDK in chunks loaded on first use, out of the cold-start import.
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    sourcemap: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // Some CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  });
+}

@@ -1,0 +1,182 @@
+import { SEED, TEMPLATE_DEFAULTS } from './defaults';
+import { ConfigError } from './errors';
+import { SAFE_VALUE, templateProblems } from './runner/template';
+
+export type RunnerScope = 'org' | 'repo' | 'enterprise';
+
+/** Where the webhook secret comes from: the environment (local use) or Secrets Manager. */
+export type WebhookSecretSetting =
+  | { readonly kind: 'plain'; readonly secrets: readonly string[] }
+  | { readonly kind: 'secrets-manager'; readonly arn: string };
+
+export interface EcsSettings {
+  readonly cluster: string;
+  readonly taskDefinition: string;
+  readonly containerName: string;
+  readonly capacityProvider: string | undefined;
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+  readonly assignPublicIp: boolean;
+}
+
+export interface TemplateSettings {
+  readonly labels: readonly string[];
+  readonly name: string;
+  readonly group: string;
+}
+
+/** The whole configuration, parsed and validated once per cold start. */
+export interface Config {
+  readonly webhookSecret: WebhookSecretSetting;
+  readonly dryRun: boolean;
+  readonly ecs: EcsSettings;
+  readonly targetEnv: string;
+  readonly scope: RunnerScope;
+  readonly enterprise: string | undefined;
+  readonly allowedOrgs: readonly string[];
+  readonly allowedRepos: readonly string[];
+  readonly templates: TemplateSettings;
+  /** Milliseconds from receipt within which the webhook must have its answer (GitHub gives 10 s). */
+  readonly launchDeadlineMs: number;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const SCOPES: readonly RunnerScope[] = ['org', 'repo', 'enterprise'];
+
+/**
+ * Reads the configuration from the environment. Every problem is collected and reported
+ * together in one {@link ConfigError}, so an operator fixes them in one deploy.
+ */
+export function parseConfig(env: Env): Config {
+  const problems: string[] = [];
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const list = (name: string): string[] =>
+    (text(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const bool = (name: string): boolean => {
+    const value = text(name)?.toLowerCase();
+    if (value === undefined || value === 'false' || value === '0') return false;
+    if (value === 'true' || value === '1') return true;
+    problems.push(`${name} must be true or false (got "${value}")`);
+    return false;
+  };
+
+  const webhookSecret = readWebhookSecret(text, problems);
+  const dryRun = bool('DRY_RUN');
+
+  const cluster = text('ECS_CLUSTER');
+  if (cluster === undefined && !dryRun) {
+    problems.push('ECS_CLUSTER is required (the cluster name or ARN), unless DRY_RUN=true');
+  }
+
+  const targetEnv = text('TARGET_ENV') ?? SEED.targetEnv;
+  if (!SAFE_VALUE.test(targetEnv))
+    problems.push(`TARGET_ENV may only use [A-Za-z0-9._-] (got "${targetEnv}")`);
+
+  const scopeText = text('RUNNER_SCOPE') ?? 'org';
+  const scope = SCOPES.find((candidate) => candidate === scopeText);
+  if (scope === undefined)
+    problems.push(`RUNNER_SCOPE must be one of ${SCOPES.join(', ')} (got "${scopeText}")`);
+  const enterprise = text('RUNNER_ENTERPRISE');
+  if (enterprise !== undefined && !SAFE_VALUE.test(enterprise)) {
+    problems.push(`RUNNER_ENTERPRISE must be an enterprise slug (got "${enterprise}")`);
+  }
+
+  const allowedRepos = list('ALLOWED_REPOS').map((repo) => repo.toLowerCase());
+  for (const repo of allowedRepos) {
+    if (!/^[a-z0-9._-]+\/[a-z0-9._-]+$/.test(repo))
+      problems.push(`ALLOWED_REPOS entries are owner/name (got "${repo}")`);
+  }
+
+  const templates: TemplateSettings = {
+    labels:
+      list('RUNNER_LABELS_TEMPLATE').length > 0 ? list('RUNNER_LABELS_TEMPLATE') : [TEMPLATE_DEFAULTS.labels],
+    name: text('RUNNER_NAME_TEMPLATE') ?? TEMPLATE_DEFAULTS.name,
+    group: text('RUNNER_GROUP_TEMPLATE') ?? TEMPLATE_DEFAULTS.group,
+  };
+  for (const label of templates.labels) {
+    for (const problem of templateProblems(label))
+      problems.push(`RUNNER_LABELS_TEMPLATE "${label}": ${problem}`);
+  }
+  for (const problem of templateProblems(templates.name)) problems.push(`RUNNER_NAME_TEMPLATE: ${problem}`);
+  for (const problem of templateProblems(templates.group)) problems.push(`RUNNER_GROUP_TEMPLATE: ${problem}`);
+
+  const deadlineText = text('LAUNCH_DEADLINE_MS') ?? '8000';
+  const launchDeadlineMs = Number(deadlineText);
+  if (!Number.isInteger(launchDeadlineMs) || launchDeadlineMs < 1000 || launchDeadlineMs > 9500) {
+    problems.push(
+      `LAUNCH_DEADLINE_MS must be a whole number from 1000 to 9500: GitHub waits 10 s (got "${deadlineText}")`,
+    );
+  }
+
+  const ecs: EcsSettings = {
+    cluster: cluster ?? 'default',
+    taskDefinition: text('ECS_TASK_DEFINITION') ?? SEED.taskFamily,
+    containerName: text('ECS_CONTAINER_NAME') ?? SEED.containerName,
+    capacityProvider: text('ECS_CAPACITY_PROVIDER'),
+    subnets: list('ECS_SUBNETS'),
+    securityGroups: list('ECS_SECURITY_GROUPS'),
+    assignPublicIp: bool('ECS_ASSIGN_PUBLIC_IP'),
+  };
+  if (ecs.securityGroups.length > 0 && ecs.subnets.length === 0) {
+    problems.push('ECS_SECURITY_GROUPS needs ECS_SUBNETS (awsvpc networking needs both)');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    webhookSecret,
+    dryRun,
+    ecs: Object.freeze(ecs),
+    targetEnv,
+    scope: scope ?? 'org',
+    enterprise,
+    allowedOrgs: list('ALLOWED_ORGS').map((org) => org.toLowerCase()),
+    allowedRepos,
+    templates: Object.freeze(templates),
+    launchDeadlineMs,
+  });
+}
+
+function readWebhookSecret(
+  text: (name: string) => string | undefined,
+  problems: string[],
+): WebhookSecretSetting {
+  const plain = text('WEBHOOK_SECRET');
+  const previous = text('WEBHOOK_SECRET_PREVIOUS');
+  const arn = text('WEBHOOK_SECRET_ARN');
+  if (plain !== undefined && arn !== undefined) {
+    problems.push('set WEBHOOK_SECRET or WEBHOOK_SECRET_ARN, not both');
+  }
+  if (arn !== undefined) {
+    if (!arn.startsWith('arn:'))
+      problems.push(`WEBHOOK_SECRET_ARN must be a Secrets Manager ARN (got "${arn}")`);
+    if (previous !== undefined) {
+      problems.push(
+        'WEBHOOK_SECRET_PREVIOUS goes with WEBHOOK_SECRET; with an ARN, store {"secret","previous"} in it',
+      );
+    }
+    return { kind: 'secrets-manager', arn };
+  }
+  if (plain === undefined) {
+    problems.push(
+      'WEBHOOK_SECRET_ARN (or WEBHOOK_SECRET, for local use) is required: the webhook secret set on GitHub',
+    );
+    return { kind: 'plain', secrets: [] };
+  }
+  return { kind: 'plain', secrets: previous === undefined ? [plain] : [plain, previous] };
+}
+
+/** The configuration as it may be logged: secrets replaced by a mask. */
+export function maskConfig(config: Config): Record<string, unknown> {
+  const webhookSecret =
+    config.webhookSecret.kind === 'plain'
+      ? { kind: 'plain', secrets: config.webhookSecret.secrets.map(() => '****') }
+      : config.webhookSecret;
+  return { ...config, webhookSecret };
+}

@@ -1,0 +1,41 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { type Env, parseConfig } from './config';
+import { createEcsLauncher, lazyEcsApi } from './ecs/ecs-launcher';
+import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
+import { createWebhookSecrets, type FetchSecret, type WebhookSecrets } from './secrets/webhook-secrets';
+import type { WebhookDependencies } from './webhook/handle-webhook';
+
+export interface DependencyOptions {
+  readonly env?: Env;
+  /** Where the dry-run launcher prints the request it would send. */
+  readonly print?: (line: string) => void;
+  readonly launcher?: RunnerLauncher;
+  readonly secrets?: WebhookSecrets;
+  readonly fetchSecret?: FetchSecret;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+/**
+ * Builds the webhook's dependencies once per cold start. The configuration is validated here,
+ * so a wrong environment fails the cold start with every problem listed. AWS clients are not
+ * built here: they load on the first delivery that needs one.
+ */
+export function createDependencies(options: DependencyOptions = {}): WebhookDependencies {
+  const config = parseConfig(options.env ?? process.env);
+  const serviceName = options.env?.POWERTOOLS_SERVICE_NAME ?? 'github-runners-webhook';
+  return {
+    config,
+    logger: options.logger ?? new Logger({ serviceName }),
+    metrics: options.metrics ?? new Metrics({ namespace: 'GitHubRunners', serviceName }),
+    secrets: options.secrets ?? createWebhookSecrets(config.webhookSecret, options.fetchSecret),
+    launcher:
+      options.launcher ??
+      (config.dryRun
+        ? createDryRunLauncher(options.print ?? ((line) => process.stdout.write(`${line}\n`)))
+        : createEcsLauncher({ ecs: lazyEcsApi(), ...(options.now && { now: options.now }) })),
+    ...(options.now && { now: options.now }),
+  };
+}

@@ -1,0 +1,71 @@
+import type { WebhookSecretSetting } from '../config';
+import { ServiceUnavailableError } from '../errors';
+
+/** The port through which the handler gets the secrets a delivery may be signed with. */
+export interface WebhookSecrets {
+  /** The current secret first, then the previous one while a rotation is under way. */
+  get(): Promise<readonly string[]>;
+}
+
+/** Fetches a secret's string by ARN, caching it for `maxAgeSeconds`. */
+export type FetchSecret = (arn: string, maxAgeSeconds: number) => Promise<string>;
+
+/** How long a fetched secret is used before it is read again, so a rotation reaches warm functions. */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+/**
+ * Powertools Parameters, loaded on first use: it builds the Secrets Manager client (endpoint
+ * from `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set) and caches the value.
+ */
+export const fetchWithPowertools: FetchSecret = async (arn, maxAge) => {
+  const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
+  const value = await getSecret(arn, { maxAge });
+  if (typeof value !== 'string') throw new Error(`secret ${arn} holds no string`);
+  return value;
+};
+
+/**
+ * Reads a stored webhook secret: either the secret itself, or JSON `{"secret": "...",
+ * "previous": "..."}` while GitHub still signs some deliveries with the previous one.
+ */
+export function parseStoredSecret(value: string): string[] {
+  if (value.trimStart().startsWith('{')) {
+    try {
+      const parsed = JSON.parse(value) as { secret?: unknown; previous?: unknown };
+      const secrets = [parsed.secret, parsed.previous].filter(
+        (s): s is string => typeof s === 'string' && s !== '',
+      );
+      if (secrets.length > 0) return secrets;
+    } catch {
+      // Not JSON after all: the whole string is the secret.
+    }
+  }
+  return [value];
+}
+
+/** Builds the {@link WebhookSecrets} for a configuration; the Secrets Manager one keeps its last good value. */
+export function createWebhookSecrets(
+  setting: WebhookSecretSetting,
+  fetchSecret: FetchSecret = fetchWithPowertools,
+): WebhookSecrets {
+  if (setting.kind === 'plain') {
+    const secrets = Object.freeze([...setting.secrets]);
+    return { get: async () => secrets };
+  }
+  let lastGood: readonly string[] | undefined;
+  return {
+    async get() {
+      try {
+        lastGood = parseStoredSecret(await fetchSecret(setting.arn, SECRET_MAX_AGE_SECONDS));
+      } catch (error) {
+        // A failed refresh keeps the last good value; only a cold start without one must fail.
+        if (lastGood === undefined) {
+          throw new ServiceUnavailableError('could not read the webhook secret from Secrets Manager', {
+            cause: error,
+          });
+        }
+      }
+      return lastGood;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Config } from '../config';
+import type { RunnerLauncher } from '../ecs/launcher';
+import { buildRunTaskRequest } from '../ecs/run-task-input';
+import {
+  BadRequestError,
+  HttpError,
+  MethodNotAllowedError,
+  ServiceUnavailableError,
+  UnsupportedMediaTypeError,
+} from '../errors';
+import { decide } from '../runner/decide';
+import type { WebhookSecrets } from '../secrets/webhook-secrets';
+import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
+import { verifySignature } from './signature';
+import { parseWorkflowJob } from './workflow-job';
+
+/** Everything the webhook handler needs, built once per cold start by `createDependencies`. */
+export interface WebhookDependencies {
+  readonly config: Config;
+  readonly secrets: WebhookSecrets;
+  readonly launcher: RunnerLauncher;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+}
+
+/** Metric names (CloudWatch EMF), one place for the code and the alarms. */
+export const METRIC = {
+  served: 'JobsServed',
+  ignored: 'JobsIgnored',
+  refused: 'JobsRefused',
+  runTaskFailures: 'RunTaskFailures',
+  rejected: 'DeliveriesRejected',
+  duration: 'HandlerDuration',
+} as const;
+
+export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookResponse>;
+
+/**
+ * The webhook, written once for every platform: verify → parse → decide → launch → answer.
+ * Answers 200 only when a task exists for the job; every other outcome carries its reason.
+ */
+export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler {
+  const { config, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function handle(request: WebhookRequest, receivedAt: number): Promise<WebhookResponse> {
+    if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowedError(request.method);
+    await verifySignature(await deps.secrets.get(), request.body, request.headers);
+
+    const contentType = request.headers['content-type'] ?? 'application/json';
+    if (!/^application\/json\b/i.test(contentType)) throw new UnsupportedMediaTypeError(contentType);
+    const event = request.headers['x-github-event'];
+    if (event === undefined || event === '') throw new BadRequestError('missing X-GitHub-Event header');
+    if (event === 'ping') return jsonResponse(200, 'pong');
+    if (event !== 'workflow_job') {
+      metrics.addMetric(METRIC.ignored, 'Count', 1);
+      return jsonResponse(
+        202,
+        `event "${event}" needs no runner; subscribe the webhook to workflow_job only`,
+      );
+    }
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(request.body);
+    } catch {
+      throw new BadRequestError('the body is not JSON; set the webhook content type to application/json');
+    }
+    const job = parseWorkflowJob(payload);
+    logger.appendKeys({
+      action: job.action,
+      jobId: job.job.id,
+      runId: job.job.runId,
+      runAttempt: job.job.runAttempt,
+      repository: job.repository.fullName,
+    });
+
+    const decision = decide(config, job);
+    if (decision.kind === 'ignore') {
+      metrics.addMetric(METRIC.ignored, 'Count', 1);
+      logger.info('ignored', { decision: 'ignore', reason: decision.reason });
+      return jsonResponse(202, decision.reason);
+    }
+    if (decision.kind === 'refuse') {
+      metrics.addMetric(METRIC.refused, 'Count', 1);
+      logger.warn('refused', { decision: 'refuse', reason: decision.reason });
+      return jsonResponse(422, `refused: ${decision.reason}`);
+    }
+
+    const { plan } = decision;
+    logger.appendKeys({ runnerName: plan.name });
+    const request_ = buildRunTaskRequest(config.ecs, plan);
+    const outcome = await deps.launcher.launch(request_, receivedAt + config.launchDeadlineMs);
+    if (outcome.kind === 'failed') {
+      metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
+      throw new ServiceUnavailableError(`${outcome.reason}; the delivery can be redelivered`);
+    }
+    metrics.addMetric(METRIC.served, 'Count', 1);
+    logger.info('runner task started', {
+      decision: 'launch',
+      taskArn: outcome.taskArn,
+      existing: outcome.existing,
+    });
+    return jsonResponse(200, outcome.existing ? 'the job already has a runner task' : 'runner task started', {
+      taskArn: outcome.taskArn,
+      runnerName: plan.name,
+      labels: plan.labels,
+    });
+  }
+
+  return async (request) => {
+    const receivedAt = now();
+    logger.appendKeys({
+      delivery: request.headers['x-github-delivery'],
+      event: request.headers['x-github-event'],
+    });
+    try {
+      return await handle(request, receivedAt);
+    } catch (error) {
+      const response = errorResponse(error);
+      if (error instanceof HttpError && error.statusCode < 500) {
+        metrics.addMetric(METRIC.rejected, 'Count', 1);
+        logger.warn('delivery rejected', { status: error.statusCode, reason: error.message });
+      } else {
+        logger.error('delivery failed', { status: response.statusCode, error: error as Error });
+      }
+      return response;
+    } finally {
+      metrics.addMetric(METRIC.duration, 'Milliseconds', now() - receivedAt);
+      metrics.publishStoredMetrics();
+      logger.resetKeys();
+    }
+  };
+}

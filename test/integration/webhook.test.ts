@@ -1,0 +1,315 @@
+/**
+ * The whole webhook handler with the real ECS and Secrets Manager clients, talking to loopback
+ * stand-ins that speak the AWS JSON protocol and enforce ECS's limits.
+ */
+
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { createDependencies } from '../../shared/dependencies';
+import { createWebhookHandler, type WebhookHandler } from '../../shared/webhook/handle-webhook';
+import { githubHostedQueued, jobOfOurs, realPing } from '../fixtures/payloads';
+import { signedRequest, TEST_SECRET } from '../fixtures/requests';
+import type { Fault } from '../support/aws-stand-in';
+import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf';
+const ROTATING_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:rotating-AbCdEf';
+
+let ecs: EcsStandIn;
+let fault: ((operation: string, input: Record<string, unknown>) => Fault | undefined) | undefined;
+let placementFailure: string | undefined;
+let secretsManager: Awaited<ReturnType<typeof startSecretsManagerStandIn>>;
+
+beforeAll(async () => {
+  ecs = await startEcsStandIn({
+    fault: (operation, input) => fault?.(operation, input),
+    placementFailure: () => placementFailure,
+  });
+  secretsManager = await startSecretsManagerStandIn({
+    [SECRET_ARN]: TEST_SECRET,
+    [ROTATING_ARN]: JSON.stringify({ secret: 'new-secret', previous: TEST_SECRET }),
+  });
+  process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.url;
+});
+afterAll(async () => {
+  await ecs.close();
+  await secretsManager.close();
+});
+afterEach(() => {
+  fault = undefined;
+  placementFailure = undefined;
+});
+
+const handlerWith = (
+  env: Record<string, string> = {},
+  extra: Parameters<typeof createDependencies>[0] = {},
+) =>
+  createWebhookHandler(
+    createDependencies({ env: { WEBHOOK_SECRET_ARN: SECRET_ARN, ECS_CLUSTER: 'runners', ...env }, ...extra }),
+  );
+
+let nextJob = 5_000_000_000;
+const freshJob = () => jobOfOurs({ jobId: nextJob++ });
+const runTasks = () => ecs.calls.filter((call) => call.operation === 'RunTask');
+const tasksFor = (jobId: number) => ecs.tasks.filter((task) => task.startedBy === `gha-job/${jobId}`);
+const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
+
+describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
+  let handle: WebhookHandler;
+  beforeAll(() => {
+    handle = handlerWith();
+  });
+
+  it('starts one runner task for a queued job of ours and answers 200 with its ARN', async () => {
+    const payload = freshJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    const [task] = tasksFor(payload.workflow_job.id as number);
+    expect(body(response)).toMatchObject({ message: 'runner task started', taskArn: task?.taskArn });
+    expect(task?.overrides).toEqual({
+      containerOverrides: [
+        {
+          name: 'github-actions-self-hosted-runner-debian-container',
+          environment: [
+            { name: 'ORGANIZATION', value: 'octo-org' },
+            { name: 'RUNNER_CONFIG_ARGS', value: expect.stringContaining('--ephemeral') },
+            { name: 'RUNNER_LABELS', value: (payload.workflow_job.labels as string[])[0] },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('answers 200 to ping', async () => {
+    const response = await handle(await signedRequest(realPing(), { event: 'ping' }));
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('answers 202 to a GitHub-hosted job and calls no ECS API', async () => {
+    const before = ecs.calls.length;
+    const response = await handle(await signedRequest(githubHostedQueued()));
+    expect(response.statusCode).toBe(202);
+    expect(body(response).message).toContain('owned by a user');
+    expect(ecs.calls.length).toBe(before);
+  });
+
+  it('answers 202 "not ours" to an organisation job asking for other labels', async () => {
+    const response = await handle(await signedRequest(jobOfOurs({ labels: ['ubuntu-latest'] })));
+    expect(response.statusCode).toBe(202);
+    expect(body(response).message).toMatch(/^not ours/);
+  });
+
+  it('answers 202 to other events, naming the event', async () => {
+    const response = await handle(await signedRequest(freshJob(), { event: 'workflow_run' }));
+    expect(response.statusCode).toBe(202);
+    expect(body(response).message).toContain('workflow_run');
+  });
+
+  it('answers 202 to a completed job', async () => {
+    const response = await handle(await signedRequest(jobOfOurs({ action: 'completed' })));
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('answers 401 when the signature is over another body, and starts nothing', async () => {
+    const before = ecs.calls.length;
+    const request = await signedRequest(freshJob());
+    const response = await handle({ ...request, body: request.body.replace('queued', 'queued ') });
+    expect(response.statusCode).toBe(401);
+    expect(ecs.calls.length).toBe(before);
+  });
+
+  it('answers 401 when the delivery is signed with another secret', async () => {
+    const response = await handle(await signedRequest(freshJob(), { secret: 'not-ours' }));
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('answers 401 when only the SHA-1 signature is sent', async () => {
+    const request = await signedRequest(freshJob());
+    const { 'x-hub-signature-256': _, ...headers } = request.headers;
+    const response = await handle({ ...request, headers: { ...headers, 'x-hub-signature': 'sha1=0123' } });
+    expect(response.statusCode).toBe(401);
+    expect(body(response).message).toContain('X-Hub-Signature-256 is required');
+  });
+
+  it('answers 400 to a signed body that is not JSON', async () => {
+    const response = await handle(await signedRequest('queued=true'));
+    expect(response.statusCode).toBe(400);
+    expect(body(response).message).toContain('not JSON');
+  });
+
+  it('answers 400 naming what a workflow_job delivery is missing', async () => {
+    const response = await handle(await signedRequest({ action: 'queued', repository: {} }));
+    expect(response.statusCode).toBe(400);
+    expect(body(response).message).toContain('workflow_job');
+  });
+
+  it('answers 415 to a form-encoded webhook, telling the operator to switch to JSON', async () => {
+    const request = await signedRequest(freshJob(), {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const response = await handle(request);
+    expect(response.statusCode).toBe(415);
+    expect(body(response).message).toContain('application/json');
+  });
+
+  it('answers 405 to GET', async () => {
+    const response = await handle({ ...(await signedRequest(freshJob())), method: 'GET' });
+    expect(response.statusCode).toBe(405);
+  });
+
+  it('answers 422 to a job of ours whose values would inject runner arguments, and starts nothing', async () => {
+    const before = runTasks().length;
+    const payload = jobOfOurs({ repoName: 'repo --url https://evil.example' });
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(422);
+    expect(runTasks().length).toBe(before);
+  });
+
+  it('starts one task when the same delivery arrives twice', async () => {
+    const payload = freshJob();
+    const request = await signedRequest(payload);
+    const [first, second] = await Promise.all([handle(request), handle(request)]);
+    expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+    expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
+    expect(body(first).taskArn).toBe(body(second).taskArn);
+  });
+
+  it('starts one task when the same job is queued twice in two deliveries', async () => {
+    const payload = freshJob();
+    await handle(await signedRequest(payload));
+    await handle(await signedRequest(payload));
+    expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
+  });
+
+  it('retries throttling and 5xx, then starts the task', async () => {
+    let calls = 0;
+    fault = (operation) => {
+      if (operation !== 'RunTask') return undefined;
+      calls++;
+      if (calls === 1)
+        return { kind: 'error', type: 'ThrottlingException', status: 400, message: 'Rate exceeded' };
+      if (calls === 2) return { kind: 'error', type: 'ServerException', status: 500 };
+      return undefined;
+    };
+    const payload = freshJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(calls).toBe(3);
+    expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
+  });
+
+  it('starts exactly one task when ECS started it but the connection dropped before the answer', async () => {
+    let dropped = false;
+    fault = (operation) => {
+      if (operation !== 'RunTask' || dropped) return undefined;
+      dropped = true;
+      return { kind: 'hangup-after' };
+    };
+    const payload = freshJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
+  });
+
+  it('answers 503 with the reason when ECS cannot place the task', async () => {
+    placementFailure = 'RESOURCE:MEMORY';
+    const response = await handle(await signedRequest(freshJob()));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('RESOURCE:MEMORY');
+  });
+
+  it('starts the task on a redelivery once capacity is back, after an explicit failures[] answer', async () => {
+    let offset = 0;
+    const clocked = handlerWith({}, { now: () => Date.now() + offset });
+    placementFailure = 'RESOURCE:MEMORY';
+    const payload = freshJob();
+    const request = await signedRequest(payload);
+    expect((await clocked(request)).statusCode).toBe(503);
+    placementFailure = undefined;
+    offset += 10_000;
+    const response = await clocked(request);
+    expect(response.statusCode).toBe(200);
+    expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
+  });
+
+  it('answers 503 within its deadline when ECS keeps throttling', async () => {
+    fault = (operation) =>
+      operation === 'RunTask' ? { kind: 'error', type: 'ThrottlingException', status: 400 } : undefined;
+    const quick = handlerWith({ LAUNCH_DEADLINE_MS: '1000' });
+    const started = Date.now();
+    const response = await quick(await signedRequest(freshJob()));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('ThrottlingException');
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('answers 503 when ECS refuses the request, without retrying it', async () => {
+    const before = runTasks().length;
+    const wrongCluster = handlerWith({ ECS_CLUSTER: 'no-such-cluster' });
+    const response = await wrongCluster(await signedRequest(freshJob()));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('ClusterNotFoundException');
+    expect(runTasks().length).toBe(before + 1);
+  });
+
+  it('accepts the previous secret stored beside the new one during a rotation', async () => {
+    const rotating = handlerWith({ WEBHOOK_SECRET_ARN: ROTATING_ARN });
+    expect((await rotating(await signedRequest(realPing(), { event: 'ping' }))).statusCode).toBe(200);
+    const withNew = await signedRequest(realPing(), { event: 'ping', secret: 'new-secret' });
+    expect((await rotating(withNew)).statusCode).toBe(200);
+  });
+
+  it('logs the decision with delivery and job ids, and never the body, signature or secret', async () => {
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+    const payload = freshJob();
+    const request = await signedRequest(payload, { delivery: 'delivery-under-test' });
+    try {
+      await handlerWith({}, { logger })(request);
+    } finally {
+      process.stdout.write = write;
+    }
+    const log = lines.join('');
+    const entry = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((l) => l.decision === 'launch');
+    expect(entry).toMatchObject({
+      delivery: 'delivery-under-test',
+      event: 'workflow_job',
+      action: 'queued',
+      jobId: payload.workflow_job.id,
+      runId: payload.workflow_job.run_id,
+      repository: 'octo-org/elastic-machines-testing',
+    });
+    expect(log).not.toContain(TEST_SECRET);
+    expect(log).not.toContain(request.headers['x-hub-signature-256']);
+    expect(log).not.toContain(payload.workflow_job.head_sha as string);
+  });
+
+  it('publishes JobsServed and HandlerDuration as CloudWatch EMF', async () => {
+    const lines: string[] = [];
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const metrics = new Metrics({ namespace: 'GitHubRunners', serviceName: 'test' });
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await handlerWith({}, { metrics })(await signedRequest(freshJob()));
+    } finally {
+      process.stdout.write = write;
+    }
+    const emf = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => '_aws' in l);
+    expect(emf).toMatchObject({ JobsServed: 1, HandlerDuration: expect.any(Number) });
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * ECS on loopback, through the real protocol, enforcing the RunTask limits real ECS enforces:
+ * overrides ≤ 8,192 characters, `startedBy` ≤ 128 of [A-Za-z0-9_/-], ≤ 50 tags (key ≤ 128,
+ * value ≤ 256, no `aws:` prefix), `count` 1..10, not both `launchType` and
+ * `capacityProviderStrategy`, `clientToken` ≤ 64 ASCII characters 33..126 and idempotent for 24 h
+ * (ConflictException for the same token with another request). Optionally RunTask's
+ * token bucket (100 burst, 40/s).
+ */
+import { AwsError, type Fault, type StandIn, startAwsStandIn } from './aws-stand-in';
+
+export interface EcsTask {
+  readonly taskArn: string;
+  readonly cluster: string;
+  readonly taskDefinitionArn: string;
+  readonly startedBy: string | undefined;
+  readonly tags: ReadonlyArray<{ key: string; value: string }>;
+  readonly overrides: unknown;
+  lastStatus: string;
+  desiredStatus: string;
+  readonly createdAt: number;
+}
+
+export interface EcsStandInOptions {
+  readonly clusters?: readonly string[];
+  readonly families?: readonly string[];
+  readonly containerName?: string;
+  /** RunTask's token bucket; off when undefined. */
+  readonly bucket?: { readonly burst: number; readonly perSecond: number };
+  readonly fault?: (operation: string, input: Record<string, unknown>) => Fault | undefined;
+  /** Return a `failures[]` entry (e.g. `RESOURCE:MEMORY`) instead of placing the task. */
+  readonly placementFailure?: (input: Record<string, unknown>) => string | undefined;
+}
+
+export interface EcsStandIn extends StandIn {
+  readonly tasks: EcsTask[];
+  readonly throttled: () => number;
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
+
+const invalid = (message: string) => new AwsError('InvalidParameterException', message);
+
+export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<EcsStandIn> {
+  const clusters = options.clusters ?? ['runners'];
+  const families = options.families ?? ['github-actions-self-hosted-runner-debian-task'];
+  const containerName = options.containerName ?? 'github-actions-self-hosted-runner-debian-container';
+  const tasks: EcsTask[] = [];
+  const tokens = new Map<string, { request: string; response: unknown; at: number }>();
+  let sequence = 0;
+  let throttled = 0;
+
+  const bucket = options.bucket && { ...options.bucket, tokens: options.bucket.burst, at: Date.now() };
+  const take = () => {
+    if (!bucket) return true;
+    const now = Date.now();
+    bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.perSecond);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  };
+
+  const clusterOf = (value: unknown) => {
+    const name = String(value ?? 'default').replace(/^arn:aws:ecs:[^:]+:\d+:cluster\//, '');
+    if (!clusters.includes(name)) throw new AwsError('ClusterNotFoundException', 'Cluster not found.');
+    return name;
+  };
+
+  function validateRunTask(input: Record<string, unknown>) {
+    const family = String(input.taskDefinition ?? '')
+      .replace(/^arn:aws:ecs:[^:]+:\d+:task-definition\//, '')
+      .replace(/:\d+$/, '');
+    if (!families.includes(family)) throw new AwsError('ClientException', 'TaskDefinition not found.');
+    const count = input.count ?? 1;
+    if (typeof count !== 'number' || count < 1 || count > 10)
+      throw invalid('count must be between 1 and 10.');
+    if (input.launchType !== undefined && input.capacityProviderStrategy !== undefined) {
+      throw invalid('Specifying both a launch type and capacity provider strategy is not supported.');
+    }
+    const startedBy = input.startedBy;
+    if (
+      startedBy !== undefined &&
+      (typeof startedBy !== 'string' || !/^[A-Za-z0-9_/-]{1,128}$/.test(startedBy))
+    ) {
+      throw invalid(
+        'startedBy must be up to 128 letters, numbers, hyphens, forward slashes and underscores.',
+      );
+    }
+    const token = input.clientToken;
+    if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(token))) {
+      throw invalid('clientToken must be up to 64 ASCII characters from 33 to 126.');
+    }
+    const tags = (input.tags ?? []) as Array<{ key?: string; value?: string }>;
+    if (tags.length > 50) throw invalid('Tags can have a maximum of 50 items.');
+    for (const tag of tags) {
+      if (!tag.key || tag.key.length > 128 || (tag.value ?? '').length > 256) {
+        throw invalid('Tag keys are 1 to 128 characters and values at most 256.');
+      }
+      if (tag.key.toLowerCase().startsWith('aws:')) throw invalid('Tag keys may not begin with aws:.');
+    }
+    const overrides = input.overrides as { containerOverrides?: Array<{ name?: string }> } | undefined;
+    if (overrides !== undefined) {
+      if (JSON.stringify(overrides).length > 8192) {
+        throw invalid('Container Overrides length must be at most 8192');
+      }
+      for (const override of overrides.containerOverrides ?? []) {
+        if (override.name !== containerName) {
+          throw invalid(
+            `Override for container named ${override.name} is not a container in the TaskDefinition.`,
+          );
+        }
+      }
+    }
+    return family;
+  }
+
+  function runTask(input: Record<string, unknown>) {
+    if (!take()) {
+      throttled++;
+      throw new AwsError('ThrottlingException', 'Rate exceeded');
+    }
+    const cluster = clusterOf(input.cluster);
+    const family = validateRunTask(input);
+    const token = input.clientToken as string | undefined;
+    const { clientToken: _, ...request } = input;
+    const requestKey = JSON.stringify(request);
+    if (token !== undefined) {
+      const seen = tokens.get(token);
+      if (seen && Date.now() - seen.at < TOKEN_TTL_MS) {
+        if (seen.request !== requestKey) {
+          throw new AwsError('ConflictException', 'The clientToken was used with a different request.');
+        }
+        return seen.response;
+      }
+    }
+    const failure = options.placementFailure?.(input);
+    let response: unknown;
+    if (failure !== undefined) {
+      response = {
+        tasks: [],
+        failures: [{ arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/x`, reason: failure }],
+      };
+    } else {
+      const task: EcsTask = {
+        taskArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${(++sequence).toString(16).padStart(32, '0')}`,
+        cluster,
+        taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:1`,
+        startedBy: input.startedBy as string | undefined,
+        tags: (input.tags ?? []) as EcsTask['tags'],
+        overrides: input.overrides,
+        lastStatus: 'PROVISIONING',
+        desiredStatus: 'RUNNING',
+        createdAt: Date.now(),
+      };
+      tasks.push(task);
+      response = { tasks: [describe(task)], failures: [] };
+    }
+    if (token !== undefined) tokens.set(token, { request: requestKey, response, at: Date.now() });
+    return response;
+  }
+
+  const describe = (task: EcsTask) => ({
+    taskArn: task.taskArn,
+    clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${task.cluster}`,
+    taskDefinitionArn: task.taskDefinitionArn,
+    startedBy: task.startedBy,
+    lastStatus: task.lastStatus,
+    desiredStatus: task.desiredStatus,
+    tags: task.tags,
+    overrides: task.overrides,
+    createdAt: task.createdAt / 1000,
+  });
+
+  const standIn = await startAwsStandIn({
+    targetPrefix: 'AmazonEC2ContainerServiceV20141113',
+    contentType: 'application/x-amz-json-1.1',
+    ...(options.fault && { fault: options.fault }),
+    operations: {
+      RunTask: runTask,
+      ListTasks: (input) => {
+        const cluster = clusterOf(input.cluster);
+        const desired = (input.desiredStatus as string | undefined) ?? 'RUNNING';
+        const family = input.family as string | undefined;
+        const taskArns = tasks
+          .filter(
+            (task) =>
+              task.cluster === cluster &&
+              task.desiredStatus === desired &&
+              (input.startedBy === undefined || task.startedBy === input.startedBy) &&
+              (family === undefined || task.taskDefinitionArn.includes(`/${family}:`)),
+          )
+          .map((task) => task.taskArn);
+        return { taskArns };
+      },
+      DescribeTasks: (input) => {
+        clusterOf(input.cluster);
+        const arns = (input.tasks ?? []) as string[];
+        if (arns.length > 100) throw invalid('tasks can have at most 100 items.');
+        const found = tasks.filter((task) => arns.includes(task.taskArn));
+        return {
+          tasks: found.map(describe),
+          failures: arns
+            .filter((arn) => !found.some((t) => t.taskArn === arn))
+            .map((arn) => ({ arn, reason: 'MISSING' })),
+        };
+      },
+      StopTask: (input) => {
+        clusterOf(input.cluster);
+        const task = tasks.find((t) => t.taskArn === input.task);
+        if (!task) throw invalid('The referenced task was not found.');
+        task.desiredStatus = 'STOPPED';
+        task.lastStatus = 'STOPPED';
+        return { task: describe(task) };
+      },
+    },
+  });
+  return { ...standIn, tasks, throttled: () => throttled };
+}

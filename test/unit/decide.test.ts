@@ -1,0 +1,120 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseConfig } from '../../shared/config';
+import { decide, type RunnerPlan } from '../../shared/runner/decide';
+import { parseWorkflowJob } from '../../shared/webhook/workflow-job';
+import { githubHostedQueued, type JobVariation, jobOfOurs } from '../fixtures/payloads';
+
+const config = (env: Record<string, string> = {}) =>
+  parseConfig({ WEBHOOK_SECRET: 's', ECS_CLUSTER: 'c', ...env });
+const decideFor = (variation: JobVariation = {}, env: Record<string, string> = {}) =>
+  decide(config(env), parseWorkflowJob(jobOfOurs(variation)));
+const planOf = (decision: ReturnType<typeof decide>): RunnerPlan => {
+  if (decision.kind !== 'launch')
+    throw new Error(`expected launch, got ${decision.kind}: ${decision.reason}`);
+  return decision.plan;
+};
+
+describe('decide', () => {
+  it('launches a runner for a queued job that asks for our label', () => {
+    const plan = planOf(
+      decideFor({ runId: 940463255, runAttempt: 1, jobId: 2832853555, repoName: 'example-workflow' }),
+    );
+    expect(plan.labels).toEqual(['octo-org-sandpit-example-workflow-940463255-1']);
+    expect(plan.group).toBe('octo-org-sandpit');
+    expect(plan.scopeEnv).toEqual({ name: 'ORGANIZATION', value: 'octo-org' });
+  });
+
+  it('builds the seed RUNNER_CONFIG_ARGS with the job id added to the name', () => {
+    const plan = planOf(
+      decideFor({ runId: 940463255, runAttempt: 1, jobId: 2832853555, repoName: 'example-workflow' }),
+    );
+    expect(plan.name).toBe('octo-org-sandpit-example-workflow-940463255-1-2832853555');
+    expect(plan.configArgs).toBe(
+      '--unattended --replace --disableupdate --no-default-labels' +
+        ' --labels octo-org-sandpit-example-workflow-940463255-1' +
+        ' --name octo-org-sandpit-example-workflow-940463255-1-2832853555' +
+        ' --runnergroup octo-org-sandpit --ephemeral',
+    );
+  });
+
+  it('gives each job of a matrix run its own runner name', () => {
+    const a = planOf(decideFor({ runId: 7, jobId: 100 }));
+    const b = planOf(decideFor({ runId: 7, jobId: 101 }));
+    expect(a.labels).toEqual(b.labels);
+    expect(a.name).not.toBe(b.name);
+  });
+
+  it('ignores a GitHub-hosted job as not ours', () => {
+    const decision = decide(config({ RUNNER_SCOPE: 'repo' }), parseWorkflowJob(githubHostedQueued()));
+    expect(decision).toEqual({ kind: 'ignore', reason: expect.stringContaining('not ours') });
+  });
+
+  it('ignores a job that asks for a label our runner will not have', () => {
+    const payload = jobOfOurs();
+    const ours = (payload.workflow_job.labels as string[])[0] as string;
+    const decision = decide(config(), parseWorkflowJob(jobOfOurs({ labels: [ours, 'gpu'] })));
+    expect(decision).toEqual({ kind: 'ignore', reason: expect.stringContaining('gpu') });
+  });
+
+  it('serves a job asking for a subset of several configured labels', () => {
+    const plan = planOf(
+      decideFor({ labels: ['gpu'] }, { RUNNER_LABELS_TEMPLATE: '<detail_org>-<target_env>,gpu' }),
+    );
+    expect(plan.labels).toEqual(['octo-org-sandpit', 'gpu']);
+    expect(plan.configArgs).toContain('--labels octo-org-sandpit,gpu ');
+  });
+
+  it.each(['in_progress', 'completed', 'waiting'])('ignores the %s action', (action) => {
+    expect(decideFor({ action })).toEqual({ kind: 'ignore', reason: expect.stringContaining(action) });
+  });
+
+  it('ignores a user-owned repository with organisation scope, saying why', () => {
+    expect(decideFor({ userOwned: true })).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('RUNNER_SCOPE=repo'),
+    });
+  });
+
+  it('serves a user-owned repository with repository scope', () => {
+    const plan = planOf(decideFor({ userOwned: true, repoName: 'elastic' }, { RUNNER_SCOPE: 'repo' }));
+    expect(plan.scopeEnv).toEqual({ name: 'REPOSITORY', value: 'lineville/elastic' });
+  });
+
+  it('sets ENTERPRISE for enterprise scope', () => {
+    const plan = planOf(decideFor({}, { RUNNER_SCOPE: 'enterprise', RUNNER_ENTERPRISE: 'octo-corp' }));
+    expect(plan.scopeEnv).toEqual({ name: 'ENTERPRISE', value: 'octo-corp' });
+  });
+
+  it('ignores enterprise scope when no enterprise is known', () => {
+    expect(decideFor({}, { RUNNER_SCOPE: 'enterprise' }).kind).toBe('ignore');
+  });
+
+  it('ignores organisations outside ALLOWED_ORGS', () => {
+    expect(decideFor({}, { ALLOWED_ORGS: 'other-org' })).toEqual({
+      kind: 'ignore',
+      reason: 'organization "octo-org" is not in ALLOWED_ORGS',
+    });
+    expect(decideFor({}, { ALLOWED_ORGS: 'OCTO-ORG' }).kind).toBe('launch');
+  });
+
+  it('ignores repositories outside ALLOWED_REPOS', () => {
+    expect(decideFor({ repoName: 'a' }, { ALLOWED_REPOS: 'octo-org/b' }).kind).toBe('ignore');
+    expect(decideFor({ repoName: 'b' }, { ALLOWED_REPOS: 'octo-org/b' }).kind).toBe('launch');
+  });
+
+  it('refuses a job of ours whose repository name would inject runner arguments', () => {
+    const evil = 'x --url https://evil.example';
+    const decision = decide(config(), parseWorkflowJob(jobOfOurs({ repoName: evil })));
+    expect(decision).toEqual({ kind: 'refuse', reason: expect.stringContaining('<detail_repo_name>') });
+  });
+
+  it('uses TARGET_ENV in labels and group', () => {
+    const plan = planOf(decideFor({ targetEnv: 'prod' }, { TARGET_ENV: 'prod' }));
+    expect(plan.group).toBe('octo-org-prod');
+  });
+
+  it('keeps a long runner name within 64 characters', () => {
+    const plan = planOf(decideFor({ repoName: 'r'.repeat(90) }));
+    expect(plan.name.length).toBeLessThanOrEqual(64);
+  });
+});

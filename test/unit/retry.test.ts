@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import { retryWithinDeadline } from '../../shared/retry';
+
+/** A clock that advances only when the code under test sleeps. */
+const fakeClock = () => {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    sleeps,
+  };
+};
+
+describe('retryWithinDeadline', () => {
+  it('returns the first success', async () => {
+    const clock = fakeClock();
+    let calls = 0;
+    const result = await retryWithinDeadline(
+      async () => {
+        calls++;
+        if (calls < 3) throw new Error('throttled');
+        return 'ok';
+      },
+      { deadlineAt: 10_000, isRetryable: () => true, ...clock, random: () => 0.5 },
+    );
+    expect(result).toBe('ok');
+    expect(calls).toBe(3);
+    expect(clock.sleeps).toEqual([25, 50]);
+  });
+
+  it('does not retry an error that is not retryable', async () => {
+    let calls = 0;
+    await expect(
+      retryWithinDeadline(
+        async () => {
+          calls++;
+          throw new Error('refused');
+        },
+        { deadlineAt: 10_000, isRetryable: () => false, ...fakeClock() },
+      ),
+    ).rejects.toThrow('refused');
+    expect(calls).toBe(1);
+  });
+
+  it('gives up with the last error when the next wait would pass the deadline', async () => {
+    const clock = fakeClock();
+    let calls = 0;
+    await expect(
+      retryWithinDeadline(
+        async () => {
+          calls++;
+          clock.advance(400);
+          throw new Error(`throttled ${calls}`);
+        },
+        { deadlineAt: 1000, isRetryable: () => true, ...clock, random: () => 0.99, baseDelayMs: 100 },
+      ),
+    ).rejects.toThrow('throttled 2');
+    expect(clock.now()).toBeLessThan(1000);
+  });
+
+  it('caps each wait at maxDelayMs', async () => {
+    const clock = fakeClock();
+    await expect(
+      retryWithinDeadline(
+        async () => {
+          throw new Error('x');
+        },
+        { deadlineAt: 5000, isRetryable: () => true, ...clock, random: () => 0.999, maxDelayMs: 300 },
+      ),
+    ).rejects.toThrow('x');
+    expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(300);
+  });
+
+  it('hands each attempt a signal that aborts at the deadline', async () => {
+    let signal: AbortSignal | undefined;
+    await retryWithinDeadline(
+      async (s) => {
+        signal = s;
+      },
+      { deadlineAt: Date.now() + 20, isRetryable: () => true },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(signal?.aborted).toBe(true);
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { ServiceUnavailableError } from '../../shared/errors';
+import { createWebhookSecrets, parseStoredSecret } from '../../shared/secrets/webhook-secrets';
+
+const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf';
+
+describe('parseStoredSecret', () => {
+  it('takes a plain string as the secret', () => {
+    expect(parseStoredSecret('abc123')).toEqual(['abc123']);
+  });
+
+  it('takes {secret, previous} during a rotation', () => {
+    expect(parseStoredSecret('{"secret":"new","previous":"old"}')).toEqual(['new', 'old']);
+  });
+
+  it('takes a string that only looks like JSON as the secret', () => {
+    expect(parseStoredSecret('{not json')).toEqual(['{not json']);
+  });
+});
+
+describe('createWebhookSecrets', () => {
+  it('returns plain secrets as configured', async () => {
+    await expect(createWebhookSecrets({ kind: 'plain', secrets: ['a', 'b'] }).get()).resolves.toEqual([
+      'a',
+      'b',
+    ]);
+  });
+
+  it('reads a Secrets Manager secret with a cache age', async () => {
+    const seen: Array<[string, number]> = [];
+    const secrets = createWebhookSecrets({ kind: 'secrets-manager', arn }, async (id, maxAge) => {
+      seen.push([id, maxAge]);
+      return 'from-sm';
+    });
+    await expect(secrets.get()).resolves.toEqual(['from-sm']);
+    expect(seen).toEqual([[arn, 300]]);
+  });
+
+  it('keeps the last good value when a refresh fails', async () => {
+    let fail = false;
+    const secrets = createWebhookSecrets({ kind: 'secrets-manager', arn }, async () => {
+      if (fail) throw new Error('throttled');
+      return 'good';
+    });
+    await secrets.get();
+    fail = true;
+    await expect(secrets.get()).resolves.toEqual(['good']);
+  });
+
+  it('answers 503 when the secret was never read', async () => {
+    const secrets = createWebhookSecrets({ kind: 'secrets-manager', arn }, async () => {
+      throw new Error('AccessDenied');
+    });
+    await expect(secrets.get()).rejects.toThrow(ServiceUnavailableError);
+  });
+});

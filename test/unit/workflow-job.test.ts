@@ -1,0 +1,55 @@
+import { describe, expect, it } from '@jest/globals';
+import { BadRequestError } from '../../shared/errors';
+import { parseWorkflowJob } from '../../shared/webhook/workflow-job';
+import { jobOfOurs, realWorkflowJob } from '../fixtures/payloads';
+
+describe('parseWorkflowJob', () => {
+  it('reads the fields of a real queued payload', () => {
+    const event = parseWorkflowJob(realWorkflowJob('queued', 'self-hosted'));
+    expect(event).toEqual({
+      action: 'queued',
+      job: expect.objectContaining({
+        id: 12877621891,
+        runId: 4747967848,
+        runAttempt: 1,
+        labels: ['self-hosted', 'k8s'],
+      }),
+      repository: {
+        name: 'elastic-machines-testing',
+        owner: 'lineville',
+        fullName: 'lineville/elastic-machines-testing',
+      },
+      organization: undefined,
+      enterprise: undefined,
+    });
+  });
+
+  it('reads the organisation', () => {
+    expect(parseWorkflowJob(jobOfOurs()).organization).toBe('octo-org');
+  });
+
+  it('takes attempt 1 when a payload has no run_attempt', () => {
+    const payload = realWorkflowJob('in_progress', 'gpu');
+    expect(payload.workflow_job.run_attempt).toBeUndefined();
+    expect(parseWorkflowJob(payload).job.runAttempt).toBe(1);
+  });
+
+  it('says that workflow_job and repository are missing', () => {
+    expect(() => parseWorkflowJob({ action: 'queued' })).toThrow(
+      new BadRequestError('a workflow_job delivery needs workflow_job and repository; this body has none'),
+    );
+  });
+
+  it('names each malformed field', () => {
+    const payload = jobOfOurs();
+    payload.workflow_job.id = 'one';
+    payload.workflow_job.labels = 'self-hosted';
+    expect(() => parseWorkflowJob(payload)).toThrow(
+      /workflow_job\.id \(integer\), workflow_job\.labels \(array of strings\)/,
+    );
+  });
+
+  it('refuses a body that is not an object', () => {
+    expect(() => parseWorkflowJob([1, 2])).toThrow(BadRequestError);
+  });
+});
