@@ -25,6 +25,20 @@ export interface TemplateSettings {
   readonly group: string;
 }
 
+/** Where GitHub credentials come from: Secrets Manager (deployed) or `GITHUB_TOKEN` (local use). */
+export type GitHubCredentialSetting =
+  | { readonly kind: 'secrets-manager'; readonly arn: string }
+  | { readonly kind: 'token'; readonly token: string };
+
+export interface GitHubSettings {
+  readonly credentials: GitHubCredentialSetting;
+  /** `GITHUB_API_URL`: api.github.com, or `https://HOST/api/v3` for GitHub Enterprise Server. */
+  readonly apiUrl: string;
+}
+
+/** How a runner registers: `jit` (the Lambda makes a one-use config) or `token` (the seed's admin token). */
+export type RunnerRegistration = 'jit' | 'token';
+
 /** The whole configuration, parsed and validated once per cold start. */
 export interface Config {
   readonly webhookSecret: WebhookSecretSetting;
@@ -38,6 +52,15 @@ export interface Config {
   readonly templates: TemplateSettings;
   /** Milliseconds from receipt within which the webhook must have its answer (GitHub gives 10 s). */
   readonly launchDeadlineMs: number;
+  /** GitHub API access; undefined when no credentials are configured. */
+  readonly github: GitHubSettings | undefined;
+  readonly registration: RunnerRegistration;
+  /** Create a missing runner group (JIT registration). */
+  readonly runnerGroupCreate: boolean;
+  /** Whether a runner group we create may serve public repositories. */
+  readonly runnerGroupPublic: boolean;
+  /** Deliveries whose job was queued longer ago than this (seconds) are checked against GitHub first. */
+  readonly jobQueuedCheckAfterSeconds: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -128,8 +151,29 @@ export function parseConfig(env: Env): Config {
     problems.push('ECS_SECURITY_GROUPS needs ECS_SUBNETS (awsvpc networking needs both)');
   }
 
+  const github = readGitHub(text, problems);
+  const registrationText = text('RUNNER_REGISTRATION') ?? (github ? 'jit' : 'token');
+  const registration = (['jit', 'token'] as const).find((r) => r === registrationText);
+  if (registration === undefined) {
+    problems.push(`RUNNER_REGISTRATION must be jit or token (got "${registrationText}")`);
+  } else if (registration === 'jit' && github === undefined) {
+    problems.push(
+      'RUNNER_REGISTRATION=jit needs GitHub credentials: set GITHUB_AUTH_SECRET_ARN (or GITHUB_TOKEN)',
+    );
+  }
+  const checkAfterText = text('JOB_QUEUED_CHECK_AFTER') ?? '30';
+  const jobQueuedCheckAfterSeconds = Number(checkAfterText);
+  if (!Number.isInteger(jobQueuedCheckAfterSeconds) || jobQueuedCheckAfterSeconds < 0) {
+    problems.push(`JOB_QUEUED_CHECK_AFTER must be a whole number of seconds (got "${checkAfterText}")`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
+    github,
+    registration: registration ?? 'token',
+    runnerGroupCreate: bool('RUNNER_GROUP_CREATE'),
+    runnerGroupPublic: bool('RUNNER_GROUP_PUBLIC'),
+    jobQueuedCheckAfterSeconds,
     webhookSecret,
     dryRun,
     ecs: Object.freeze(ecs),
@@ -141,6 +185,24 @@ export function parseConfig(env: Env): Config {
     templates: Object.freeze(templates),
     launchDeadlineMs,
   });
+}
+
+function readGitHub(
+  text: (name: string) => string | undefined,
+  problems: string[],
+): GitHubSettings | undefined {
+  const arn = text('GITHUB_AUTH_SECRET_ARN');
+  const token = text('GITHUB_TOKEN');
+  const apiUrl = (text('GITHUB_API_URL') ?? 'https://api.github.com').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(apiUrl))
+    problems.push(`GITHUB_API_URL must be an http(s) URL (got "${apiUrl}")`);
+  if (arn !== undefined) {
+    if (!arn.startsWith('arn:'))
+      problems.push(`GITHUB_AUTH_SECRET_ARN must be a Secrets Manager ARN (got "${arn}")`);
+    return { credentials: { kind: 'secrets-manager', arn }, apiUrl };
+  }
+  if (token !== undefined) return { credentials: { kind: 'token', token }, apiUrl };
+  return undefined;
 }
 
 function readWebhookSecret(
@@ -178,5 +240,9 @@ export function maskConfig(config: Config): Record<string, unknown> {
     config.webhookSecret.kind === 'plain'
       ? { kind: 'plain', secrets: config.webhookSecret.secrets.map(() => '****') }
       : config.webhookSecret;
-  return { ...config, webhookSecret };
+  const github =
+    config.github?.credentials.kind === 'token'
+      ? { ...config.github, credentials: { kind: 'token', token: '****' } }
+      : config.github;
+  return { ...config, webhookSecret, github };
 }

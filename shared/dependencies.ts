@@ -3,6 +3,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type Env, parseConfig } from './config';
 import { createEcsLauncher, lazyEcsApi } from './ecs/ecs-launcher';
 import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
+import { createGitHubRunners } from './github/github-runners';
+import { createOctokitProvider } from './github/octokit';
+import type { GitHubRunners } from './github/ports';
 import { createWebhookSecrets, type FetchSecret, type WebhookSecrets } from './secrets/webhook-secrets';
 import type { WebhookDependencies } from './webhook/handle-webhook';
 
@@ -16,6 +19,7 @@ export interface DependencyOptions {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  readonly github?: GitHubRunners;
 }
 
 /**
@@ -26,9 +30,21 @@ export interface DependencyOptions {
 export function createDependencies(options: DependencyOptions = {}): WebhookDependencies {
   const config = parseConfig(options.env ?? process.env);
   const serviceName = options.env?.POWERTOOLS_SERVICE_NAME ?? 'github-runners-webhook';
+  const logger = options.logger ?? new Logger({ serviceName });
+  const github =
+    options.github ??
+    (config.github &&
+      createGitHubRunners(
+        createOctokitProvider({
+          settings: config.github,
+          ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
+          log: { warn: (message) => logger.warn(message) },
+        }),
+      ));
   return {
     config,
-    logger: options.logger ?? new Logger({ serviceName }),
+    github,
+    logger,
     metrics: options.metrics ?? new Metrics({ namespace: 'GitHubRunners', serviceName }),
     secrets: options.secrets ?? createWebhookSecrets(config.webhookSecret, options.fetchSecret),
     launcher:

@@ -1,6 +1,6 @@
 import type { ECSClient, RunTaskCommandInput, RunTaskCommandOutput } from '@aws-sdk/client-ecs';
 import { retryWithinDeadline } from '../retry';
-import type { LaunchOutcome, RunnerLauncher } from './launcher';
+import type { LaunchOptions, LaunchOutcome, RunnerLauncher } from './launcher';
 import type { RunTaskRequest } from './run-task-input';
 
 type EcsModule = typeof import('@aws-sdk/client-ecs');
@@ -54,61 +54,93 @@ const describeError = (error: unknown) =>
 
 /**
  * The ECS adapter of {@link RunnerLauncher}. One RunTask call on the usual path. When ECS answers
- * `failures[]` (no capacity, no agent), the request's token may now hold that answer for 24 h, so
- * it looks for a task another attempt started for the same job (`startedBy`) and otherwise tries
- * once more under a token shared by every attempt in the same retry window: two attempts racing
- * for one job still share a token, and a later attempt gets a fresh placement.
+ * `failures[]` (no capacity, no agent) the request's token may now hold that answer for 24 h; when
+ * it answers ConflictException the token was used by another request for the same job (another
+ * JIT config). Either way the token is spent: the launcher looks for a task of the job
+ * (`ListTasks` by `startedBy`) and otherwise tries once more under a token shared by every attempt
+ * in the same retry window, so two attempts racing for one job still share a token.
  */
 export function createEcsLauncher(options: {
   readonly ecs: () => Promise<EcsApi>;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Attempts after a `failures[]` answer within one window share a token (default 10 s). */
+  /** Attempts after a spent token within one window share a token (default 10 s). */
   readonly retryWindowMs?: number;
 }): RunnerLauncher {
   const now = options.now ?? Date.now;
   const retryWindowMs = options.retryWindowMs ?? 10_000;
+
+  const retry = <T>(deadlineAt: number, call: (signal: AbortSignal) => Promise<T>) =>
+    retryWithinDeadline(call, {
+      deadlineAt,
+      isRetryable: isRetryableEcsError,
+      now,
+      ...(options.sleep && { sleep: options.sleep }),
+    });
+
+  async function findTask(request: RunTaskRequest, deadlineAt: number): Promise<string | undefined> {
+    const { client, sdk } = await options.ecs();
+    const { cluster, startedBy } = request.input;
+    const listed = await retry(deadlineAt, (abortSignal) =>
+      client.send(new sdk.ListTasksCommand({ cluster, startedBy, desiredStatus: 'RUNNING' }), {
+        abortSignal,
+      }),
+    );
+    return listed.taskArns?.[0];
+  }
+
+  /** One RunTask under a token: the task, or why there is none (`spent` when the token can't start it). */
+  async function runTask(
+    input: RunTaskCommandInput,
+    deadlineAt: number,
+  ): Promise<{ taskArn: string } | { spent: string }> {
+    const { client, sdk } = await options.ecs();
+    try {
+      const output = await retry(deadlineAt, (abortSignal) =>
+        client.send(new sdk.RunTaskCommand(input), { abortSignal }),
+      );
+      const taskArn = output.tasks?.[0]?.taskArn;
+      return taskArn === undefined
+        ? { spent: `ECS could not place the task: ${failures(output)}` }
+        : { taskArn };
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ConflictException') return { spent: describeError(error) };
+      throw error;
+    }
+  }
+
   return {
-    async launch(request: RunTaskRequest, deadlineAt: number): Promise<LaunchOutcome> {
-      const { client, sdk } = await options.ecs();
-      const retry = <T>(call: (signal: AbortSignal) => Promise<T>) =>
-        retryWithinDeadline(call, {
-          deadlineAt,
-          isRetryable: isRetryableEcsError,
-          now,
-          ...(options.sleep && { sleep: options.sleep }),
-        });
-      const runTask = (input: RunTaskCommandInput) =>
-        retry((abortSignal) => client.send(new sdk.RunTaskCommand(input), { abortSignal }));
-      const started = (output: RunTaskCommandOutput): LaunchOutcome | undefined => {
-        const taskArn = output.tasks?.[0]?.taskArn;
-        return taskArn === undefined ? undefined : { kind: 'started', taskArn, existing: false };
-      };
-      const failures = (output: RunTaskCommandOutput) =>
-        (output.failures ?? []).map((f) => [f.reason, f.detail].filter(Boolean).join(': ')).join('; ') ||
-        'ECS returned no task and no failure';
-
+    findTask,
+    async launch(
+      request: RunTaskRequest,
+      deadlineAt: number,
+      launchOptions: LaunchOptions = {},
+    ): Promise<LaunchOutcome> {
       try {
-        const first = await runTask(request.input);
-        const outcome = started(first);
-        if (outcome) return outcome;
+        const first = await runTask(request.input, deadlineAt);
+        if ('taskArn' in first) return { kind: 'started', taskArn: first.taskArn, existing: false };
 
-        const { cluster, startedBy } = request.input;
-        const listed = await retry((abortSignal) =>
-          client.send(new sdk.ListTasksCommand({ cluster, startedBy, desiredStatus: 'RUNNING' }), {
-            abortSignal,
-          }),
-        );
-        const existing = listed.taskArns?.[0];
+        const existing = await findTask(request, deadlineAt);
         if (existing !== undefined) return { kind: 'started', taskArn: existing, existing: true };
+        if (launchOptions.stillWanted && !(await launchOptions.stillWanted())) {
+          return { kind: 'not-needed', reason: `${first.spent}; the job is no longer queued` };
+        }
 
-        const second = await runTask(request.withToken(`retry-${Math.floor(now() / retryWindowMs)}`));
-        return (
-          started(second) ?? { kind: 'failed', reason: `ECS could not place the task: ${failures(second)}` }
+        const second = await runTask(
+          request.withToken(`retry-${Math.floor(now() / retryWindowMs)}`),
+          deadlineAt,
         );
+        if ('taskArn' in second) return { kind: 'started', taskArn: second.taskArn, existing: false };
+        const raced = await findTask(request, deadlineAt);
+        if (raced !== undefined) return { kind: 'started', taskArn: raced, existing: true };
+        return { kind: 'failed', reason: second.spent };
       } catch (error) {
         return { kind: 'failed', reason: `ECS did not start the task: ${describeError(error)}` };
       }
     },
   };
 }
+
+const failures = (output: RunTaskCommandOutput) =>
+  (output.failures ?? []).map((f) => [f.reason, f.detail].filter(Boolean).join(': ')).join('; ') ||
+  'ECS returned no task and no failure';

@@ -19,6 +19,14 @@ export const TASK_TAGS = {
   runnerName: 'gha:runner-name',
 } as const;
 
+/** How the runner in the task registers: the seed's way (config args and admin token) or a JIT config. */
+export type Registration =
+  | { readonly kind: 'token' }
+  | { readonly kind: 'jit'; readonly encodedJitConfig: string };
+
+/** The variable that carries a JIT config to the runner container. */
+export const RUNNER_JIT_CONFIG = 'RUNNER_JIT_CONFIG';
+
 /** A RunTask request together with the token that makes it idempotent. */
 export interface RunTaskRequest {
   readonly input: RunTaskCommandInput & { clientToken: string };
@@ -28,17 +36,28 @@ export interface RunTaskRequest {
 
 /**
  * Builds the RunTask request for a runner plan. Deterministic: the same job and settings give
- * the same request and the same `clientToken` (ECS keeps a token 24 h, and answers a reused token
- * with a different request by ConflictException), so a redelivery starts no second task.
+ * the same `clientToken` (ECS keeps a token 24 h, and answers a reused token with a different
+ * request by ConflictException), so a redelivery starts no second task. A JIT config differs on
+ * every registration, so the token is taken over the request without it.
  * @throws Error when the container overrides exceed ECS's 8,192-character limit.
  */
-export function buildRunTaskRequest(ecs: EcsSettings, plan: RunnerPlan): RunTaskRequest {
-  const environment = [
+export function buildRunTaskRequest(
+  ecs: EcsSettings,
+  plan: RunnerPlan,
+  registration: Registration = { kind: 'token' },
+): RunTaskRequest {
+  const environmentWith = (jitConfig: string) => [
     { name: plan.scopeEnv.name, value: plan.scopeEnv.value },
-    { name: RUNNER_ENV.configArgs, value: plan.configArgs },
+    registration.kind === 'jit'
+      ? { name: RUNNER_JIT_CONFIG, value: jitConfig }
+      : { name: RUNNER_ENV.configArgs, value: plan.configArgs },
     { name: RUNNER_ENV.labels, value: plan.labels.join(',') },
   ];
-  const overrides = { containerOverrides: [{ name: ecs.containerName, environment }] };
+  const jitConfig = registration.kind === 'jit' ? registration.encodedJitConfig : '';
+  const overridesWith = (value: string) => ({
+    containerOverrides: [{ name: ecs.containerName, environment: environmentWith(value) }],
+  });
+  const overrides = overridesWith(jitConfig);
   const overridesLength = JSON.stringify(overrides).length;
   if (overridesLength > OVERRIDES_MAX_CHARS) {
     throw new Error(
@@ -74,9 +93,10 @@ export function buildRunTaskRequest(ecs: EcsSettings, plan: RunnerPlan): RunTask
     ],
   };
   // sha256 in hex is 64 characters: exactly ECS's clientToken limit.
+  const identity = JSON.stringify({ ...base, overrides: overridesWith(registration.kind) });
   const withToken = (salt: string) => ({
     ...base,
-    clientToken: createHash('sha256').update(JSON.stringify(base)).update(salt).digest('hex'),
+    clientToken: createHash('sha256').update(identity).update(salt).digest('hex'),
   });
   return { input: withToken(''), withToken };
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import { RUNNER_CONFIG_FLAGS, RUNNER_ENV } from '../defaults';
+import type { RunnerScopeRef } from '../github/ports';
 import type { WorkflowJobEvent } from '../webhook/workflow-job';
 import { runnerCoversJob } from './label-coverage';
 import { fitRunnerName } from './runner-name';
@@ -14,6 +15,8 @@ export interface RunnerPlan {
   readonly labels: readonly string[];
   readonly name: string;
   readonly group: string;
+  /** Where the runner registers. */
+  readonly scopeRef: RunnerScopeRef;
   /** The scope variable of the seed's contract: ORGANIZATION, REPOSITORY or ENTERPRISE. */
   readonly scopeEnv: { readonly name: string; readonly value: string };
   /** `RUNNER_CONFIG_ARGS`: the seed's flags with this runner's labels, name and group. */
@@ -87,6 +90,12 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       : config.scope === 'repo'
         ? { name: RUNNER_ENV.repository, value: fullName }
         : { name: RUNNER_ENV.enterprise, value: enterprise as string };
+  const scopeRef: RunnerScopeRef =
+    config.scope === 'org'
+      ? { kind: 'org', org: owner }
+      : config.scope === 'repo'
+        ? { kind: 'repo', owner: event.repository.owner, repo: event.repository.name }
+        : { kind: 'enterprise', enterprise: enterprise as string };
   const configArgs = [
     ...RUNNER_CONFIG_FLAGS,
     ...['--labels', labels.join(','), '--name', name, '--runnergroup', group],
@@ -102,6 +111,7 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       labels,
       name,
       group,
+      scopeRef,
       scopeEnv,
       configArgs,
     },

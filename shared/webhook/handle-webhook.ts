@@ -2,7 +2,6 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Config } from '../config';
 import type { RunnerLauncher } from '../ecs/launcher';
-import { buildRunTaskRequest } from '../ecs/run-task-input';
 import {
   BadRequestError,
   HttpError,
@@ -10,6 +9,8 @@ import {
   ServiceUnavailableError,
   UnsupportedMediaTypeError,
 } from '../errors';
+import type { GitHubRunners } from '../github/ports';
+import { launchRunner } from '../launch/launch-runner';
 import { decide } from '../runner/decide';
 import type { WebhookSecrets } from '../secrets/webhook-secrets';
 import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
@@ -21,6 +22,8 @@ export interface WebhookDependencies {
   readonly config: Config;
   readonly secrets: WebhookSecrets;
   readonly launcher: RunnerLauncher;
+  /** GitHub's runner and job APIs; undefined without GitHub credentials. */
+  readonly github?: GitHubRunners | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -92,8 +95,17 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
 
     const { plan } = decision;
     logger.appendKeys({ runnerName: plan.name });
-    const request_ = buildRunTaskRequest(config.ecs, plan);
-    const outcome = await deps.launcher.launch(request_, receivedAt + config.launchDeadlineMs);
+    const outcome = await launchRunner(
+      { config, launcher: deps.launcher, github: deps.github, logger, now },
+      plan,
+      { owner: job.repository.owner, repo: job.repository.name, createdAt: job.job.createdAt },
+      receivedAt + config.launchDeadlineMs,
+    );
+    if (outcome.kind === 'not-queued') {
+      metrics.addMetric(METRIC.ignored, 'Count', 1);
+      logger.info('ignored', { decision: 'ignore', reason: outcome.reason });
+      return jsonResponse(202, outcome.reason);
+    }
     if (outcome.kind === 'failed') {
       metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
       throw new ServiceUnavailableError(`${outcome.reason}; the delivery can be redelivered`);

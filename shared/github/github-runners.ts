@@ -1,0 +1,118 @@
+import type { OctokitProvider } from './octokit';
+import { type GitHubRunners, type RegisteredRunner, RunnerExistsError, type RunnerScopeRef } from './ports';
+
+const status = (error: unknown) => (error as { status?: number }).status;
+
+/** Route parameters of the runner APIs for a scope. */
+function scoped(scope: RunnerScopeRef): { prefix: string; params: Record<string, string> } {
+  switch (scope.kind) {
+    case 'org':
+      return { prefix: '/orgs/{org}', params: { org: scope.org } };
+    case 'repo':
+      return { prefix: '/repos/{owner}/{repo}', params: { owner: scope.owner, repo: scope.repo } };
+    case 'enterprise':
+      return { prefix: '/enterprises/{enterprise}', params: { enterprise: scope.enterprise } };
+  }
+}
+
+/**
+ * Repository runners have no runner groups of their own: they register in the Default group, whose
+ * id is 1 on every GitHub.
+ */
+const DEFAULT_RUNNER_GROUP_ID = 1;
+
+/** The Octokit adapter of {@link GitHubRunners}. Runner group ids are cached per cold start. */
+export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
+  const groups = new Map<string, number>();
+  return {
+    async runnerGroupId(scope, name, options, signal) {
+      if (scope.kind === 'repo') return DEFAULT_RUNNER_GROUP_ID;
+      const key = `${JSON.stringify(scope)}|${name.toLowerCase()}`;
+      const cached = groups.get(key);
+      if (cached !== undefined) return cached;
+      const octokit = await octokits.forScope(scope);
+      const { prefix, params } = scoped(scope);
+      const all = await octokit.paginate(`GET ${prefix}/actions/runner-groups`, {
+        ...params,
+        per_page: 100,
+        request: { signal },
+      } as never);
+      const list = (Array.isArray(all) ? all : []) as Array<{ id: number; name: string }>;
+      let id = list.find((group) => group.name.toLowerCase() === name.toLowerCase())?.id;
+      if (id === undefined && options.create) {
+        const { data } = await octokit.request(`POST ${prefix}/actions/runner-groups`, {
+          ...params,
+          name,
+          visibility: 'all',
+          allows_public_repositories: options.allowPublicRepositories,
+          request: { signal },
+        } as never);
+        id = (data as { id: number }).id;
+      }
+      if (id !== undefined) groups.set(key, id);
+      return id;
+    },
+
+    async generateJitConfig(scope, runner, signal) {
+      const octokit = await octokits.forScope(scope);
+      const { prefix, params } = scoped(scope);
+      try {
+        const { data } = await octokit.request(`POST ${prefix}/actions/runners/generate-jitconfig`, {
+          ...params,
+          name: runner.name,
+          labels: [...runner.labels],
+          runner_group_id: runner.runnerGroupId,
+          request: { signal },
+        } as never);
+        const body = data as { runner: { id: number }; encoded_jit_config: string };
+        return { runnerId: body.runner.id, encodedJitConfig: body.encoded_jit_config };
+      } catch (error) {
+        if (status(error) === 409) throw new RunnerExistsError(runner.name);
+        throw error;
+      }
+    },
+
+    async findRunner(scope, name, signal) {
+      const octokit = await octokits.forScope(scope);
+      const { prefix, params } = scoped(scope);
+      const { data } = await octokit.request(`GET ${prefix}/actions/runners`, {
+        ...params,
+        name,
+        per_page: 100,
+        request: { signal },
+      } as never);
+      type Listed = Omit<RegisteredRunner, 'labels'> & { labels: Array<{ name: string }> };
+      const found = (data as { runners: Listed[] }).runners.find((runner) => runner.name === name);
+      return found && { ...found, labels: found.labels.map((label) => label.name) };
+    },
+
+    async deleteRunner(scope, runnerId) {
+      const octokit = await octokits.forScope(scope);
+      const { prefix, params } = scoped(scope);
+      try {
+        await octokit.request(`DELETE ${prefix}/actions/runners/{runner_id}`, {
+          ...params,
+          runner_id: runnerId,
+        } as never);
+      } catch (error) {
+        if (status(error) !== 404) throw error;
+      }
+    },
+
+    async jobStatus(scope, owner, repo, jobId, signal) {
+      const octokit = await octokits.forScope(scope);
+      try {
+        const { data } = await octokit.rest.actions.getJobForWorkflowRun({
+          owner,
+          repo,
+          job_id: jobId,
+          ...(signal && { request: { signal } }),
+        });
+        return data.status;
+      } catch (error) {
+        if (status(error) === 404) return undefined;
+        throw error;
+      }
+    },
+  };
+}

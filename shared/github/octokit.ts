@@ -1,0 +1,117 @@
+import type { Octokit } from '@octokit/rest';
+import type { GitHubSettings } from '../config';
+import type { FetchSecret } from '../secrets/webhook-secrets';
+import { fetchWithPowertools } from '../secrets/webhook-secrets';
+import { type GitHubCredentials, parseGitHubCredentials } from './credentials';
+import type { RunnerScopeRef } from './ports';
+
+export type { Octokit };
+
+/** Gives the Octokit for a scope (a GitHub App finds its installation there) and the App's own client. */
+export interface OctokitProvider {
+  forScope(scope: RunnerScopeRef): Promise<Octokit>;
+  /** The App's JWT client, for `/app/...` routes; the token client when the credentials are a token. */
+  forApp(): Promise<Octokit>;
+}
+
+export interface OctokitOptions {
+  readonly settings: GitHubSettings;
+  readonly fetchSecret?: FetchSecret;
+  /** Longest rate-limit wait worth taking: short for the webhook (GitHub's 10 s), longer for sweeps. */
+  readonly maxRateLimitWaitSeconds?: number;
+  readonly log?: { warn(message: string): void };
+}
+
+/**
+ * Builds Octokit clients on first use (`@octokit/rest` with retry and throttling plugins; a GitHub
+ * App through `@octokit/auth-app`). Credentials are read once per cold start and never logged;
+ * App installations are looked up per organisation or repository and cached.
+ */
+export function createOctokitProvider(options: OctokitOptions): OctokitProvider {
+  const { settings } = options;
+  const maxWait = options.maxRateLimitWaitSeconds ?? 2;
+  let base:
+    | Promise<{
+        make: (auth: Record<string, unknown>) => Octokit;
+        credentials: GitHubCredentials;
+        app: Octokit;
+      }>
+    | undefined;
+  const installations = new Map<string, Promise<Octokit>>();
+
+  const load = () => {
+    base ??= (async () => {
+      const [{ Octokit: Rest }, { retry }, { throttling }, { createAppAuth }] = await Promise.all([
+        import('@octokit/rest'),
+        import('@octokit/plugin-retry'),
+        import('@octokit/plugin-throttling'),
+        import('@octokit/auth-app'),
+      ]);
+      const credentials =
+        settings.credentials.kind === 'token'
+          ? ({ kind: 'token', token: settings.credentials.token } as const)
+          : parseGitHubCredentials(
+              await (options.fetchSecret ?? fetchWithPowertools)(settings.credentials.arn, 24 * 60 * 60),
+            );
+      const Client = Rest.plugin(retry, throttling);
+      const warn = (message: string) => options.log?.warn(message);
+      const make = (auth: Record<string, unknown>) =>
+        new Client({
+          baseUrl: settings.apiUrl,
+          userAgent: 'ecs-github-runners',
+          ...auth,
+          retry: { retries: 2 },
+          throttle: {
+            onRateLimit: (after: number, _o: unknown, _k: unknown, count: number) =>
+              count < 1 && after <= maxWait,
+            onSecondaryRateLimit: (after: number, _o: unknown, _k: unknown, count: number) =>
+              count < 1 && after <= maxWait,
+          },
+          log: { debug: () => {}, info: () => {}, warn, error: warn },
+        }) as unknown as Octokit;
+      const appAuth = (extra: Record<string, unknown> = {}) =>
+        credentials.kind === 'app'
+          ? {
+              authStrategy: createAppAuth,
+              auth: { appId: credentials.appId, privateKey: credentials.privateKey, ...extra },
+            }
+          : { auth: credentials.token };
+      return {
+        make: (extra: Record<string, unknown>) => make(appAuth(extra)),
+        credentials,
+        app: make(appAuth()),
+      };
+    })();
+    return base;
+  };
+
+  return {
+    async forApp() {
+      return (await load()).app;
+    },
+    async forScope(scope) {
+      const { make, credentials, app } = await load();
+      if (credentials.kind === 'token') return app;
+      if (credentials.installationId !== undefined)
+        return make({ installationId: credentials.installationId });
+      const key = JSON.stringify(scope);
+      let client = installations.get(key);
+      if (!client) {
+        client = (async () => {
+          if (scope.kind === 'enterprise') {
+            throw new Error('a GitHub App needs "installationId" in its secret for enterprise scope');
+          }
+          const { data } =
+            scope.kind === 'org'
+              ? await app.rest.apps.getOrgInstallation({ org: scope.org })
+              : await app.rest.apps.getRepoInstallation({ owner: scope.owner, repo: scope.repo });
+          return make({ installationId: data.id });
+        })();
+        installations.set(key, client);
+        // A failed look-up is not cached: the next delivery tries again.
+        client.catch(() => installations.delete(key));
+      }
+      return client;
+    },
+  };
+}

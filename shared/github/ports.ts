@@ -1,0 +1,63 @@
+/** Where a runner registers: an organisation, a repository or an enterprise. */
+export type RunnerScopeRef =
+  | { readonly kind: 'org'; readonly org: string }
+  | { readonly kind: 'repo'; readonly owner: string; readonly repo: string }
+  | { readonly kind: 'enterprise'; readonly enterprise: string };
+
+/** A one-use runner registration made by `generate-jitconfig`. */
+export interface JitConfig {
+  readonly runnerId: number;
+  readonly encodedJitConfig: string;
+}
+
+/** A registered self-hosted runner, as GitHub lists it. */
+export interface RegisteredRunner {
+  readonly id: number;
+  readonly name: string;
+  readonly status: string;
+  readonly busy: boolean;
+  readonly labels: readonly string[];
+}
+
+/** The port to GitHub's self-hosted runner and job APIs. */
+export interface GitHubRunners {
+  /** The id of the runner group named `name`, creating it when asked; undefined when it does not exist. */
+  runnerGroupId(
+    scope: RunnerScopeRef,
+    name: string,
+    options: { readonly create: boolean; readonly allowPublicRepositories: boolean },
+    signal?: AbortSignal,
+  ): Promise<number | undefined>;
+  /** Registers a runner for one job and returns its JIT config. Throws {@link RunnerExistsError} on a name taken. */
+  generateJitConfig(
+    scope: RunnerScopeRef,
+    runner: { readonly name: string; readonly labels: readonly string[]; readonly runnerGroupId: number },
+    signal?: AbortSignal,
+  ): Promise<JitConfig>;
+  findRunner(
+    scope: RunnerScopeRef,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<RegisteredRunner | undefined>;
+  /** Deletes a registration; an already deleted runner is not an error. */
+  deleteRunner(scope: RunnerScopeRef, runnerId: number): Promise<void>;
+  /**
+   * A job's `status` (`queued`, `in_progress`, `completed`, ...), or undefined when GitHub does not
+   * know it. `scope` picks the credentials (a GitHub App's installation).
+   */
+  jobStatus(
+    scope: RunnerScopeRef,
+    owner: string,
+    repo: string,
+    jobId: number,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
+}
+
+/** GitHub answered 409: a runner with this name is already registered. */
+export class RunnerExistsError extends Error {
+  constructor(readonly runnerName: string) {
+    super(`a runner named ${runnerName} is already registered`);
+    this.name = 'RunnerExistsError';
+  }
+}
