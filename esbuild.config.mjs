@@ -7,8 +7,10 @@ import { build } from 'esbuild';
 /** name → entry. Functions are deployed as Lambdas; the others are operator tools. */
 export const entries = {
   webhook: 'functions/webhook/index.ts',
+  redeliver: 'functions/redeliver/index.ts',
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
+  'redeliver-cli': 'bin/redeliver.ts',
 };
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { progressBar } from '../shared/cli/progress-bar';
 import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
 import { type DeliveryResult, deliver, readDeliveries } from '../shared/replay/replay-deliveries';
 
@@ -35,15 +36,7 @@ async function main(): Promise<number> {
 
   const results: DeliveryResult[] = [];
   const many = deliveries.length > 1;
-  const progress = (done: number) => {
-    if (!many || !process.stderr.isTTY) return;
-    const width = 30;
-    const filled = Math.round((done / deliveries.length) * width);
-    process.stderr.write(
-      `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${deliveries.length}`,
-    );
-    if (done === deliveries.length) process.stderr.write('\n');
-  };
+  const progress = progressBar(deliveries.length);
   let next = 0;
   const worker = async () => {
     while (next < deliveries.length) {

@@ -187,6 +187,11 @@ export function parseConfig(env: Env): Config {
   });
 }
 
+/** GitHub settings from the environment alone (for functions that need nothing else); problems are appended. */
+export function parseGitHubSettings(env: Env, problems: string[]): GitHubSettings | undefined {
+  return readGitHub((name) => (env[name]?.trim() ? env[name]?.trim() : undefined), problems);
+}
+
 function readGitHub(
   text: (name: string) => string | undefined,
   problems: string[],

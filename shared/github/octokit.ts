@@ -7,6 +7,9 @@ import type { RunnerScopeRef } from './ports';
 
 export type { Octokit };
 
+/** Statuses that another try cannot change (plugin-retry's list, plus 409 Conflict). */
+const DO_NOT_RETRY = [400, 401, 403, 404, 409, 410, 422, 451];
+
 /** Gives the Octokit for a scope (a GitHub App finds its installation there) and the App's own client. */
 export interface OctokitProvider {
   forScope(scope: RunnerScopeRef): Promise<Octokit>;
@@ -41,12 +44,17 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
 
   const load = () => {
     base ??= (async () => {
-      const [{ Octokit: Rest }, { retry }, { throttling }, { createAppAuth }] = await Promise.all([
-        import('@octokit/rest'),
-        import('@octokit/plugin-retry'),
-        import('@octokit/plugin-throttling'),
-        import('@octokit/auth-app'),
-      ]);
+      const [{ Octokit: Rest }, { retry }, { throttling }, { createAppAuth }, { default: Bottleneck }] =
+        await Promise.all([
+          import('@octokit/rest'),
+          import('@octokit/plugin-retry'),
+          import('@octokit/plugin-throttling'),
+          import('@octokit/auth-app'),
+          import('bottleneck/light.js'),
+        ]);
+      // plugin-throttling spaces writes 1 s apart per process, GitHub's advice for content creation.
+      // Registering a runner creates no content, and a warm webhook must not wait a second for it.
+      const write = maxWait <= 2 ? { write: new Bottleneck.Group({ maxConcurrent: 10, minTime: 0 }) } : {};
       const credentials =
         settings.credentials.kind === 'token'
           ? ({ kind: 'token', token: settings.credentials.token } as const)
@@ -60,8 +68,11 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
           baseUrl: settings.apiUrl,
           userAgent: 'ecs-github-runners',
           ...auth,
-          retry: { retries: 2 },
+          // 409 (a runner name taken) is an answer, not a fault. The base delay is short for the
+          // webhook: plugin-retry waits (attempt²) × base, and GitHub waits only 10 s for us.
+          retry: { retries: 2, retryAfterBaseValue: maxWait <= 2 ? 100 : 1000, doNotRetry: DO_NOT_RETRY },
           throttle: {
+            ...write,
             onRateLimit: (after: number, _o: unknown, _k: unknown, count: number) =>
               count < 1 && after <= maxWait,
             onSecondaryRateLimit: (after: number, _o: unknown, _k: unknown, count: number) =>

@@ -132,14 +132,12 @@ export async function launchRunner(
   }
   if (outcome.kind !== 'started' || outcome.existing) {
     // No task of ours will use this registration: delete it, so no offline runner is left behind.
-    await github
-      .deleteRunner(plan.scopeRef, jit.runnerId)
-      .catch((error: unknown) =>
-        logger.error('could not delete an unused JIT registration', {
-          runnerId: jit.runnerId,
-          reason: message(error),
-        }),
-      );
+    await github.deleteRunner(plan.scopeRef, jit.runnerId).catch((error: unknown) =>
+      logger.error('could not delete an unused JIT registration', {
+        runnerId: jit.runnerId,
+        reason: message(error),
+      }),
+    );
   }
   return fromLaunch(outcome);
 }

@@ -1,0 +1,21 @@
+/** A one-line progress bar on stderr, drawn only when stderr is a terminal (never in CI logs). */
+export function progressBar(
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): (done: number) => void {
+  const width = 30;
+  return (done) => {
+    if (!stream.isTTY || total <= 1) return;
+    const filled = Math.round((done / total) * width);
+    stream.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`);
+    if (done >= total) stream.write('\n');
+  };
+}
+
+/** Reads a duration such as `90s`, `30m`, `6h` or `3d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not a duration: write e.g. 30m, 6h or 3d`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}

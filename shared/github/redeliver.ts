@@ -1,0 +1,89 @@
+import { parseDuration } from '../cli/progress-bar';
+import { type Env, type GitHubSettings, parseGitHubSettings } from '../config';
+import { ConfigError } from '../errors';
+import type { FetchSecret } from '../secrets/webhook-secrets';
+import { parseWorkflowJob } from '../webhook/workflow-job';
+import { createGitHubRunners } from './github-runners';
+import { createHookDeliveries, type HookRef } from './hook-deliveries';
+import { createOctokitProvider } from './octokit';
+import { type SweepSummary, sweepFailedDeliveries } from './redeliver-sweep';
+
+/** Settings of the redelivery sweep, from the scheduled function's environment or the CLI's flags. */
+export interface RedeliverSettings {
+  readonly github: GitHubSettings;
+  readonly hook: HookRef;
+  readonly sinceMs: number;
+  readonly max: number;
+  readonly maxRedeliveries: number;
+  readonly dryRun: boolean;
+}
+
+/**
+ * Reads `GITHUB_AUTH_SECRET_ARN` (or `GITHUB_TOKEN`), `GITHUB_API_URL`, `GITHUB_HOOK` (`app` for the
+ * GitHub App's hook) or `GITHUB_ORG` + `GITHUB_HOOK_ID`, `REDELIVER_SINCE` (default 6h, at most GitHub's
+ * 3 days), `REDELIVER_MAX` (default 50 a sweep), `REDELIVER_MAX_ATTEMPTS` (default 5 a delivery).
+ * @throws ConfigError listing every problem.
+ */
+export function parseRedeliverSettings(env: Env): RedeliverSettings {
+  const problems: string[] = [];
+  const github = parseGitHubSettings(env, problems);
+  if (github === undefined)
+    problems.push('GitHub credentials are required: GITHUB_AUTH_SECRET_ARN or GITHUB_TOKEN');
+  const value = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
+  let hook: HookRef = { kind: 'app' };
+  if (value('GITHUB_HOOK') !== 'app') {
+    const org = value('GITHUB_ORG');
+    const hookId = Number(value('GITHUB_HOOK_ID'));
+    if (org === undefined || !Number.isInteger(hookId) || hookId <= 0) {
+      problems.push('set GITHUB_ORG and GITHUB_HOOK_ID (the organisation webhook), or GITHUB_HOOK=app');
+    } else {
+      hook = { kind: 'org', org, hookId };
+    }
+  }
+  let sinceMs = 6 * 3_600_000;
+  try {
+    sinceMs = Math.min(parseDuration(value('REDELIVER_SINCE') ?? '6h'), 3 * 86_400_000);
+  } catch (error) {
+    problems.push(`REDELIVER_SINCE: ${(error as Error).message}`);
+  }
+  const count = (name: string, fallback: number) => {
+    const n = Number(value(name) ?? fallback);
+    if (!Number.isInteger(n) || n < 1) problems.push(`${name} must be a whole number ≥ 1`);
+    return n;
+  };
+  const max = count('REDELIVER_MAX', 50);
+  const maxRedeliveries = count('REDELIVER_MAX_ATTEMPTS', 5);
+  if (problems.length > 0 || github === undefined) throw new ConfigError(problems);
+  return { github, hook, sinceMs, max, maxRedeliveries, dryRun: value('DRY_RUN') === 'true' };
+}
+
+/** One sweep: list the hook's deliveries, skip jobs no longer queued, redeliver the failed ones. */
+export async function runRedeliverSweep(
+  settings: RedeliverSettings,
+  options: {
+    readonly fetchSecret?: FetchSecret;
+    readonly onProgress?: (done: number, total: number) => void;
+    readonly log?: { warn(message: string): void };
+  } = {},
+): Promise<SweepSummary> {
+  const octokits = createOctokitProvider({
+    settings: settings.github,
+    // A sweep has minutes, not GitHub's 10 s: it may wait out a short rate limit.
+    maxRateLimitWaitSeconds: 60,
+    ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
+    ...(options.log && { log: options.log }),
+  });
+  const runners = createGitHubRunners(octokits);
+  return sweepFailedDeliveries(createHookDeliveries(octokits, settings.hook), {
+    sinceMs: settings.sinceMs,
+    max: settings.max,
+    maxRedeliveries: settings.maxRedeliveries,
+    dryRun: settings.dryRun,
+    ...(options.onProgress && { onProgress: options.onProgress }),
+    jobStatus: async (payload) => {
+      const event = parseWorkflowJob(payload);
+      const { owner, name } = event.repository;
+      return runners.jobStatus({ kind: 'org', org: event.organization ?? owner }, owner, name, event.job.id);
+    },
+  });
+}

@@ -1,0 +1,285 @@
+/**
+ * JIT registration and the job-still-queued check, end to end: the webhook handler with the real
+ * Octokit against a GitHub stand-in checked by GitHub's OpenAPI description, and the real ECS
+ * client against the ECS stand-in.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { createDependencies } from '../../shared/dependencies';
+import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
+import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
+import { signedRequest, TEST_SECRET } from '../fixtures/requests';
+import type { Fault } from '../support/aws-stand-in';
+import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { type GitHubStandIn, rateLimited, startGitHubStandIn } from '../support/github-stand-in';
+import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
+
+const TOKEN = 'ghp_jit_test_token_0123456789';
+const TOKEN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:github-token-AbCdEf';
+const APP_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:github-app-AbCdEf';
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const APP_KEY = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+let ecs: EcsStandIn;
+let github: GitHubStandIn;
+let ecsFault: ((operation: string) => Fault | undefined) | undefined;
+let secrets: Awaited<ReturnType<typeof startSecretsManagerStandIn>>;
+
+beforeAll(async () => {
+  ecs = await startEcsStandIn({ fault: (operation) => ecsFault?.(operation) });
+  github = await startGitHubStandIn({ token: TOKEN });
+  secrets = await startSecretsManagerStandIn({
+    [TOKEN_ARN]: JSON.stringify({ token: TOKEN }),
+    [APP_ARN]: JSON.stringify({ appId: 12345, privateKey: APP_KEY }),
+  });
+  process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+  github.groups.set('org:octo-org', [{ id: 7, name: 'octo-org-sandpit', allows_public_repositories: false }]);
+});
+afterAll(async () => {
+  await Promise.all([ecs.close(), github.close(), secrets.close()]);
+});
+afterEach(() => {
+  ecsFault = undefined;
+  github.fault = undefined;
+  expect(github.violations).toEqual([]);
+});
+
+const handler = (env: Record<string, string> = {}) =>
+  createWebhookHandler(
+    createDependencies({
+      env: {
+        WEBHOOK_SECRET: TEST_SECRET,
+        ECS_CLUSTER: 'runners',
+        GITHUB_AUTH_SECRET_ARN: TOKEN_ARN,
+        GITHUB_API_URL: github.url,
+        ...env,
+      },
+    }),
+  );
+
+let nextJob = 9_000_000_000;
+/** A job of ours queued just now, and known to GitHub as queued. */
+const queuedJob = (variation: JobVariation = {}) => {
+  const payload = jobOfOurs({ jobId: nextJob++, ...variation });
+  payload.workflow_job.created_at = new Date().toISOString();
+  github.jobs.set(payload.workflow_job.id as number, 'queued');
+  return payload;
+};
+const jobId = (payload: ReturnType<typeof jobOfOurs>) => payload.workflow_job.id as number;
+const tasksOf = (payload: ReturnType<typeof jobOfOurs>) =>
+  ecs.tasks.filter((t) => t.startedBy === `gha-job/${jobId(payload)}`);
+const ops = (operation: string) => github.requests.filter((r) => r.operation.endsWith(operation));
+const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
+const runnerNamed = (name: string) => [...github.runners.values()].find((r) => r.name === name);
+
+describe('JIT registration', () => {
+  let handle: ReturnType<typeof handler>;
+  beforeAll(() => {
+    handle = handler();
+  });
+
+  it('registers the runner and hands the task a JIT config instead of config args and tokens', async () => {
+    const payload = queuedJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    const [task] = tasksOf(payload);
+    const environment = (
+      task?.overrides as {
+        containerOverrides: Array<{ environment: Array<{ name: string; value: string }> }>;
+      }
+    ).containerOverrides[0]?.environment;
+    expect(environment?.map((e) => e.name)).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS']);
+    const runTasks = JSON.stringify(ecs.calls.filter((c) => c.operation === 'RunTask'));
+    expect(runTasks).not.toContain(TOKEN);
+    expect(runTasks).not.toContain('RUNNER_ADMIN_TOKEN');
+    const [jit] = ops('/generate-jitconfig').slice(-1);
+    expect(jit?.body).toEqual({
+      name: body(response).runnerName,
+      labels: body(response).labels,
+      runner_group_id: 7,
+    });
+  });
+
+  it('fits a real-sized JIT config into ECS overrides', async () => {
+    const payload = queuedJob();
+    await handle(await signedRequest(payload));
+    const overrides = JSON.stringify(tasksOf(payload)[0]?.overrides);
+    const jit = /"RUNNER_JIT_CONFIG","value":"([^"]+)"/.exec(overrides)?.[1] ?? '';
+    expect(jit.length).toBeGreaterThan(3000);
+    expect(overrides.length).toBeLessThan(8192);
+  });
+
+  it('looks the runner group up once and caches it', async () => {
+    const before = ops('/runner-groups').length;
+    await handle(await signedRequest(queuedJob()));
+    await handle(await signedRequest(queuedJob()));
+    expect(ops('/runner-groups').length).toBe(before);
+  });
+
+  it('answers 503 naming the missing runner group, and registers nothing', async () => {
+    const before = github.runners.size;
+    const response = await handler()(await signedRequest(queuedJob({ org: 'no-group-org' })));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('runner group "no-group-org-sandpit" does not exist');
+    expect(body(response).message).toContain('RUNNER_GROUP_CREATE=true');
+    expect(github.runners.size).toBe(before);
+  });
+
+  it('creates a missing runner group, closed to public repositories, with RUNNER_GROUP_CREATE', async () => {
+    const payload = queuedJob({ org: 'new-org' });
+    const response = await handler({ RUNNER_GROUP_CREATE: 'true' })(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(github.groups.get('org:new-org')).toEqual([
+      { id: expect.any(Number), name: 'new-org-sandpit', allows_public_repositories: false },
+    ]);
+  });
+
+  it('deletes the registration when RunTask fails, leaving no offline runner', async () => {
+    ecsFault = (operation) =>
+      operation === 'RunTask'
+        ? { kind: 'error', type: 'ClientException', status: 400, message: 'bad' }
+        : undefined;
+    const deletes = ops('/actions/runners/{runner_id}').length;
+    const response = await handle(await signedRequest(queuedJob()));
+    expect(response.statusCode).toBe(503);
+    const registered = String(ops('/generate-jitconfig').at(-1)?.body.name);
+    expect(runnerNamed(registered)).toBeUndefined();
+    expect(ops('/actions/runners/{runner_id}').length).toBe(deletes + 1);
+  });
+
+  it('answers a redelivery of a launched job with the same task, registering no second runner', async () => {
+    const payload = queuedJob();
+    const request = await signedRequest(payload);
+    const first = await handle(request);
+    const runners = github.runners.size;
+    const second = await handle(request);
+    expect(second.statusCode).toBe(200);
+    expect(body(second).taskArn).toBe(body(first).taskArn);
+    expect(tasksOf(payload)).toHaveLength(1);
+    expect(github.runners.size).toBe(runners);
+  });
+
+  it('replaces an offline registration left by an attempt whose task never started', async () => {
+    const payload = queuedJob();
+    const request = await signedRequest(payload);
+    ecsFault = (operation) => (operation === 'RunTask' ? { kind: 'hangup' } : undefined);
+    // The Lambda "dies" after registering: simulate by failing RunTask and restoring the registration.
+    await handler({ LAUNCH_DEADLINE_MS: '1000' })(request);
+    ecsFault = undefined;
+    const name = String(ops('/generate-jitconfig').at(-1)?.body.name);
+    github.runners.set(999_000 + (jobId(payload) % 1000), {
+      id: 999_000 + (jobId(payload) % 1000),
+      name,
+      status: 'offline',
+      busy: false,
+      labels: [],
+      groupId: 7,
+      scope: 'org:octo-org',
+    });
+    const response = await handle(request);
+    expect(response.statusCode).toBe(200);
+    expect(tasksOf(payload)).toHaveLength(1);
+    expect([...github.runners.values()].filter((r) => r.name === name)).toHaveLength(1);
+  });
+
+  it('answers 503 with the reason when GitHub refuses the credentials', async () => {
+    github.fault = (r) =>
+      r.operation.endsWith('/generate-jitconfig')
+        ? { status: 401, body: { message: 'Bad credentials' } }
+        : undefined;
+    const response = await handle(await signedRequest(queuedJob()));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('Bad credentials');
+  });
+
+  it('answers 503 quickly when GitHub rate-limits for longer than the webhook can wait', async () => {
+    github.fault = (r) => (r.operation.endsWith('/generate-jitconfig') ? rateLimited(600) : undefined);
+    const started = Date.now();
+    const response = await handle(await signedRequest(queuedJob()));
+    expect(response.statusCode).toBe(503);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('retries a GitHub 5xx and then launches', async () => {
+    let failures = 1;
+    github.fault = (r) =>
+      r.operation.endsWith('/generate-jitconfig') && failures-- > 0
+        ? { status: 502, body: { message: 'Bad Gateway' } }
+        : undefined;
+    const response = await handle(await signedRequest(queuedJob()));
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('keeps the seed token mode when RUNNER_REGISTRATION=token', async () => {
+    const payload = queuedJob();
+    const before = ops('/generate-jitconfig').length;
+    const response = await handler({ RUNNER_REGISTRATION: 'token' })(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(JSON.stringify(tasksOf(payload)[0]?.overrides)).toContain('RUNNER_CONFIG_ARGS');
+    expect(ops('/generate-jitconfig').length).toBe(before);
+  });
+
+  it('authenticates as a GitHub App, finding the organisation installation', async () => {
+    const app = await startGitHubStandIn({ token: 'unused', installationId: 31337 });
+    app.groups.set('org:octo-org', [{ id: 3, name: 'octo-org-sandpit', allows_public_repositories: false }]);
+    try {
+      const response = await handler({ GITHUB_AUTH_SECRET_ARN: APP_ARN, GITHUB_API_URL: app.url })(
+        await signedRequest(queuedJob()),
+      );
+      expect(response.statusCode).toBe(200);
+      const operations = app.requests.map((r) => r.operation);
+      expect(operations.slice(0, 2)).toEqual([
+        'GET /orgs/{org}/installation',
+        'POST /app/installations/{installation_id}/access_tokens',
+      ]);
+      expect(app.requests[0]?.authorization).toMatch(/^bearer /i);
+      expect(app.requests.at(-1)?.authorization).toMatch(/^token ghs_/);
+      expect(app.violations).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('the job-still-queued check', () => {
+  let handle: ReturnType<typeof handler>;
+  beforeAll(() => {
+    handle = handler();
+  });
+  const late = (payload: ReturnType<typeof jobOfOurs>) => {
+    payload.workflow_job.created_at = new Date(Date.now() - 3 * 3_600_000).toISOString();
+    return payload;
+  };
+
+  it('launches nothing for a late delivery of a job that is no longer queued', async () => {
+    const payload = late(queuedJob());
+    github.jobs.set(jobId(payload), 'completed');
+    const runTasks = ecs.calls.filter((c) => c.operation === 'RunTask').length;
+    const jits = ops('/generate-jitconfig').length;
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(202);
+    expect(body(response).message).toContain('no longer queued');
+    expect(ecs.calls.filter((c) => c.operation === 'RunTask').length).toBe(runTasks);
+    expect(ops('/generate-jitconfig').length).toBe(jits);
+  });
+
+  it('launches for a late delivery of a job still queued', async () => {
+    const payload = late(queuedJob());
+    expect((await handle(await signedRequest(payload))).statusCode).toBe(200);
+    expect(tasksOf(payload)).toHaveLength(1);
+  });
+
+  it('does not ask GitHub about a fresh delivery', async () => {
+    const before = ops('/actions/jobs/{job_id}').length;
+    await handle(await signedRequest(queuedJob()));
+    expect(ops('/actions/jobs/{job_id}').length).toBe(before);
+  });
+
+  it('launches anyway when GitHub cannot say', async () => {
+    github.fault = (r) =>
+      r.operation.endsWith('/actions/jobs/{job_id}') ? { status: 500, body: { message: 'oops' } } : undefined;
+    const payload = late(queuedJob());
+    expect((await handle(await signedRequest(payload))).statusCode).toBe(200);
+  });
+});

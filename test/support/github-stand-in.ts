@@ -1,0 +1,435 @@
+/**
+ * GitHub's REST API on loopback, for the real Octokit. Every request is checked against GitHub's
+ * published OpenAPI description (the subset in `github-openapi.ts`): an unknown route, a missing
+ * parameter or a body the description refuses (e.g. `generate-jitconfig` without `runner_group_id`,
+ * or with 0 or 101 labels) is answered 404/422 and recorded in `violations`, which tests assert
+ * empty. Faults (401, 403 with rate-limit headers, 404, 422, 5xx) are injected per operation.
+ */
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { loadSubset, type OperationSpec } from './github-openapi';
+
+export interface GitHubRequest {
+  readonly operation: string;
+  readonly params: Record<string, string>;
+  readonly query: URLSearchParams;
+  readonly body: Record<string, unknown>;
+  readonly authorization: string;
+}
+
+export interface GitHubAnswer {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export interface StandInRunner {
+  id: number;
+  name: string;
+  status: 'online' | 'offline';
+  busy: boolean;
+  labels: string[];
+  groupId: number;
+  scope: string;
+}
+
+export interface StandInDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  status: string;
+  status_code: number;
+  event: string;
+  action: string | null;
+  payload: unknown;
+}
+
+export interface GitHubStandIn {
+  readonly url: string;
+  readonly requests: GitHubRequest[];
+  readonly violations: string[];
+  readonly runners: Map<number, StandInRunner>;
+  /** Runner groups by scope key (`org:NAME`, `enterprise:SLUG`). */
+  readonly groups: Map<string, Array<{ id: number; name: string; allows_public_repositories: boolean }>>;
+  readonly jobs: Map<number, string>;
+  readonly deliveries: StandInDelivery[];
+  readonly redelivered: number[];
+  /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
+  fault: ((request: GitHubRequest) => GitHubAnswer | undefined) | undefined;
+  close(): Promise<void>;
+}
+
+/** The runner's RSA key of every JIT config of this process (generating one per config is slow). */
+let runnerKey: Record<string, string> | undefined;
+
+/** A realistic `encoded_jit_config`: the runner's settings, credentials and a 2048-bit RSA key. */
+function encodedJitConfig(runnerId: number, name: string, url: string): string {
+  runnerKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    format: 'jwk',
+  }) as Record<string, string>;
+  const jwk = runnerKey;
+  const b64 = (value: string) => Buffer.from(value, 'base64url').toString('base64');
+  const file = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
+  return file({
+    '.runner': file({
+      AgentId: String(runnerId),
+      AgentName: name,
+      PoolId: '1',
+      PoolName: 'Default',
+      ServerUrl: `${url}/_services/pipelines/${randomBytes(16).toString('hex')}`,
+      GitHubUrl: url,
+      WorkFolder: '_work',
+      Ephemeral: 'true',
+      UseV2Flow: 'true',
+    }),
+    '.credentials': file({
+      Scheme: 'OAuthAccessToken',
+      Data: {
+        ClientId: randomBytes(16).toString('hex'),
+        AuthorizationUrl: `${url}/_apis/oauth2/token/${randomBytes(16).toString('hex')}`,
+        RequireFipsCryptography: 'True',
+      },
+    }),
+    '.credentials_rsaparams': file({
+      d: b64(jwk.d as string),
+      dp: b64(jwk.dp as string),
+      dq: b64(jwk.dq as string),
+      exponent: b64(jwk.e as string),
+      inverseQ: b64(jwk.qi as string),
+      modulus: b64(jwk.n as string),
+      p: b64(jwk.p as string),
+      q: b64(jwk.q as string),
+    }),
+  });
+}
+
+interface Route {
+  readonly spec: OperationSpec;
+  readonly key: string;
+  readonly pattern: RegExp;
+  readonly names: string[];
+  readonly body: ValidateFunction | undefined;
+}
+
+function compileRoutes(): Route[] {
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  return loadSubset().map((spec) => {
+    const names: string[] = [];
+    const source = spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    return {
+      spec,
+      key: `${spec.method} ${spec.path}`,
+      pattern: new RegExp(`^${source}$`),
+      names,
+      body: spec.requestBody ? ajv.compile(spec.requestBody.schema as object) : undefined,
+    };
+  });
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface GitHubStandInOptions {
+  /** The token Octokit must send (`token X` or `bearer X`); a GitHub App's JWT is accepted on /app routes. */
+  readonly token?: string;
+  readonly installationId?: number;
+}
+
+export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Promise<GitHubStandIn> {
+  const routes = compileRoutes();
+  const token = options.token ?? 'ghp_standintoken';
+  const installationId = options.installationId ?? 4242;
+  const installationToken = `ghs_${createHash('sha256').update(token).digest('hex').slice(0, 36)}`;
+  let nextRunnerId = 100;
+  let nextGroupId = 10;
+  let url = '';
+
+  const state: Omit<GitHubStandIn, 'url' | 'close'> = {
+    requests: [],
+    violations: [],
+    runners: new Map(),
+    groups: new Map(),
+    jobs: new Map(),
+    deliveries: [],
+    redelivered: [],
+    fault: undefined,
+  };
+
+  const scopeKey = (params: Record<string, string>) =>
+    params.org
+      ? `org:${params.org}`
+      : params.enterprise
+        ? `enterprise:${params.enterprise}`
+        : `repo:${params.owner}/${params.repo}`;
+
+  const page = (items: unknown[], query: URLSearchParams, path: string): GitHubAnswer => {
+    const perPage = Number(query.get('per_page') ?? 30);
+    const start = Number(query.get('cursor') ?? 0);
+    const slice = items.slice(start, start + perPage);
+    const next = start + perPage < items.length ? start + perPage : undefined;
+    return {
+      status: 200,
+      body: slice,
+      ...(next !== undefined && {
+        headers: { link: `<${url}${path}?per_page=${perPage}&cursor=${next}>; rel="next"` },
+      }),
+    };
+  };
+
+  const deliveryAnswer = (id: string): GitHubAnswer => {
+    const delivery = state.deliveries.find((d) => String(d.id) === id);
+    if (!delivery) return { status: 404, body: { message: 'Not Found' } };
+    const { payload, ...summary } = delivery;
+    return {
+      status: 200,
+      body: {
+        ...summary,
+        duration: 0.1,
+        installation_id: null,
+        repository_id: null,
+        url: null,
+        request: { headers: {}, payload },
+        response: { headers: {}, payload: null },
+      },
+    };
+  };
+
+  const redeliver = (id: string): GitHubAnswer => {
+    if (!state.deliveries.some((d) => String(d.id) === id))
+      return { status: 404, body: { message: 'Not Found' } };
+    state.redelivered.push(Number(id));
+    return { status: 202, body: {} };
+  };
+
+  const handlers: Record<string, (r: GitHubRequest, path: string) => GitHubAnswer> = {
+    'POST /jitconfig': (r) => {
+      const name = r.body.name as string;
+      if ([...state.runners.values()].some((runner) => runner.name === name)) {
+        return {
+          status: 409,
+          body: { message: 'Already exists - A runner with the same name already exists.' },
+        };
+      }
+      const runner: StandInRunner = {
+        id: nextRunnerId++,
+        name,
+        status: 'offline',
+        busy: false,
+        labels: r.body.labels as string[],
+        groupId: r.body.runner_group_id as number,
+        scope: scopeKey(r.params),
+      };
+      state.runners.set(runner.id, runner);
+      return {
+        status: 201,
+        body: {
+          runner: {
+            ...runner,
+            os: 'unknown',
+            labels: runner.labels.map((n, id) => ({ id, name: n, type: 'custom' })),
+          },
+          encoded_jit_config: encodedJitConfig(runner.id, name, url),
+        },
+      };
+    },
+    'GET /runners': (r) => {
+      const name = r.query.get('name');
+      const runners = [...state.runners.values()]
+        .filter((runner) => runner.scope === scopeKey(r.params) && (name === null || runner.name === name))
+        .map((runner) => ({
+          ...runner,
+          os: 'Linux',
+          labels: runner.labels.map((n, id) => ({ id, name: n, type: 'custom' })),
+        }));
+      return { status: 200, body: { total_count: runners.length, runners } };
+    },
+    'DELETE /runners/{runner_id}': (r) => {
+      const id = Number(r.params.runner_id);
+      const runner = state.runners.get(id);
+      if (!runner || runner.scope !== scopeKey(r.params))
+        return { status: 404, body: { message: 'Not Found' } };
+      if (runner.busy)
+        return { status: 422, body: { message: 'Bad request - Runner is currently running a job' } };
+      state.runners.delete(id);
+      return { status: 204 };
+    },
+    'GET /runner-groups': (r) => {
+      const groups = state.groups.get(scopeKey(r.params)) ?? [];
+      return {
+        status: 200,
+        body: {
+          total_count: groups.length,
+          runner_groups: groups.map((g) => ({ ...g, visibility: 'all', default: false })),
+        },
+      };
+    },
+    'POST /runner-groups': (r) => {
+      const key = scopeKey(r.params);
+      const groups = state.groups.get(key) ?? [];
+      const group = {
+        id: nextGroupId++,
+        name: r.body.name as string,
+        allows_public_repositories: r.body.allows_public_repositories === true,
+      };
+      state.groups.set(key, [...groups, group]);
+      return { status: 201, body: { ...group, visibility: r.body.visibility ?? 'all', default: false } };
+    },
+    'GET /repos/{owner}/{repo}/actions/jobs/{job_id}': (r) => {
+      const status = state.jobs.get(Number(r.params.job_id));
+      if (status === undefined) return { status: 404, body: { message: 'Not Found' } };
+      return { status: 200, body: { id: Number(r.params.job_id), status, labels: [], run_id: 1 } };
+    },
+    'GET /deliveries': (r, path) =>
+      page(
+        state.deliveries.map(({ payload: _, ...d }) => ({
+          ...d,
+          duration: 0.1,
+          installation_id: null,
+          repository_id: null,
+        })),
+        r.query,
+        path,
+      ),
+    'GET /deliveries/{delivery_id}': (r) => deliveryAnswer(r.params.delivery_id as string),
+    'POST /deliveries/{delivery_id}/attempts': (r) => redeliver(r.params.delivery_id as string),
+    'GET /installation': () => ({
+      status: 200,
+      body: { id: installationId, app_id: 1, target_type: 'Organization' },
+    }),
+    'POST /app/installations/{installation_id}/access_tokens': (r) =>
+      Number(r.params.installation_id) === installationId
+        ? {
+            status: 201,
+            body: { token: installationToken, expires_at: new Date(Date.now() + 3_600_000).toISOString() },
+          }
+        : { status: 404, body: { message: 'Not Found' } },
+  };
+
+  const handlerFor = (key: string) => {
+    if (key.endsWith('/generate-jitconfig')) return handlers['POST /jitconfig'];
+    if (key.endsWith('/actions/runners/{runner_id}')) return handlers['DELETE /runners/{runner_id}'];
+    if (key.endsWith('/actions/runners')) return handlers['GET /runners'];
+    if (key.endsWith('/actions/runner-groups')) return handlers[`${key.split(' ')[0]} /runner-groups`];
+    if (key.endsWith('/deliveries')) return handlers['GET /deliveries'];
+    if (key.endsWith('/deliveries/{delivery_id}')) return handlers['GET /deliveries/{delivery_id}'];
+    if (key.endsWith('/attempts')) return handlers['POST /deliveries/{delivery_id}/attempts'];
+    if (key.endsWith('/installation')) return handlers['GET /installation'];
+    return handlers[key];
+  };
+
+  const send = (response: ServerResponse, answer: GitHubAnswer) => {
+    const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
+    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(body);
+  };
+
+  const server = createServer(async (request, response) => {
+    const parsed = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    const text = await readBody(request);
+    const route = routes.find((r) => r.spec.method === method && r.pattern.test(parsed.pathname));
+    if (!route) {
+      state.violations.push(`unknown operation ${method} ${parsed.pathname}`);
+      send(response, { status: 404, body: { message: 'Not Found' } });
+      return;
+    }
+    const values = route.pattern.exec(parsed.pathname)?.slice(1) ?? [];
+    const params = Object.fromEntries(
+      route.names.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]),
+    );
+    let body: Record<string, unknown> = {};
+    if (text !== '') {
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        state.violations.push(`${route.key}: body is not JSON`);
+        send(response, { status: 400, body: { message: 'Problems parsing JSON' } });
+        return;
+      }
+    }
+    const problems: string[] = [];
+    for (const parameter of route.spec.parameters) {
+      if (parameter.in === 'query' && parameter.required && !parsed.searchParams.has(parameter.name)) {
+        problems.push(`missing query parameter ${parameter.name}`);
+      }
+      if (parameter.in === 'query' && parsed.searchParams.has(parameter.name)) {
+        const type = (parameter.schema as { type?: string }).type;
+        if (type === 'integer' && !/^\d+$/.test(parsed.searchParams.get(parameter.name) ?? '')) {
+          problems.push(`query parameter ${parameter.name} must be an integer`);
+        }
+      }
+    }
+    if (route.spec.requestBody?.required && text === '') problems.push('a request body is required');
+    if (route.body && text !== '' && !route.body(body)) {
+      problems.push(...(route.body.errors ?? []).map((e) => `body${e.instancePath} ${e.message}`));
+    }
+    const authorization = request.headers.authorization ?? '';
+    const isApp = parsed.pathname.startsWith('/app/') || parsed.pathname.endsWith('/installation');
+    const authorized = isApp
+      ? /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i.test(authorization) || authorization === `token ${token}`
+      : authorization === `token ${token}` || authorization === `token ${installationToken}`;
+    const githubRequest: GitHubRequest = {
+      operation: route.key,
+      params,
+      query: parsed.searchParams,
+      body,
+      authorization,
+    };
+    state.requests.push(githubRequest);
+    if (problems.length > 0) {
+      state.violations.push(`${route.key}: ${problems.join('; ')}`);
+      send(response, { status: 422, body: { message: 'Validation Failed', errors: problems } });
+      return;
+    }
+    if (!authorized) {
+      send(response, { status: 401, body: { message: 'Bad credentials' } });
+      return;
+    }
+    const faulted = state.fault?.(githubRequest);
+    if (faulted) {
+      send(response, faulted);
+      return;
+    }
+    const handler = handlerFor(route.key);
+    if (!handler) {
+      state.violations.push(`${route.key}: no stand-in handler`);
+      send(response, { status: 501, body: { message: 'not served by the stand-in' } });
+      return;
+    }
+    const answer = handler(githubRequest, parsed.pathname);
+    const documented = route.spec.responses.includes(String(answer.status)) || answer.status === 200;
+    if (!documented) state.violations.push(`${route.key}: answered ${answer.status}, not documented`);
+    send(response, answer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const standIn = state as GitHubStandIn;
+  Object.assign(standIn, {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return standIn;
+}
+
+/** A 403 as GitHub sends it when the primary rate limit is spent, resetting in `resetInSeconds`. */
+export const rateLimited = (resetInSeconds: number): GitHubAnswer => ({
+  status: 403,
+  headers: {
+    'x-ratelimit-limit': '5000',
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + resetInSeconds),
+  },
+  body: { message: 'API rate limit exceeded' },
+});
