@@ -84,11 +84,8 @@ describe('JIT registration', () => {
     const response = await handle(await signedRequest(payload));
     expect(response.statusCode).toBe(200);
     const [task] = tasksOf(payload);
-    const environment = (
-      task?.overrides as {
-        containerOverrides: Array<{ environment: Array<{ name: string; value: string }> }>;
-      }
-    ).containerOverrides[0]?.environment;
+    type Overrides = { containerOverrides: Array<{ environment: Array<{ name: string; value: string }> }> };
+    const environment = (task?.overrides as Overrides | undefined)?.containerOverrides[0]?.environment;
     expect(environment?.map((e) => e.name)).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS']);
     const runTasks = JSON.stringify(ecs.calls.filter((c) => c.operation === 'RunTask'));
     expect(runTasks).not.toContain(TOKEN);
