@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { progressBar } from '../shared/cli/progress-bar';
+import { formatTable, progressBar } from '../shared/cli/terminal';
 import { ConfigError } from '../shared/errors';
 import { parseRedeliverSettings, runRedeliverSweep } from '../shared/github/redeliver';
 
@@ -44,12 +44,14 @@ async function main(): Promise<number> {
     log: { warn: (message) => console.warn(message) },
   });
   const verb = settings.dryRun ? 'would redeliver' : 'redelivered';
-  console.table([
-    { what: 'workflow_job deliveries found', count: summary.found },
-    { what: 'failed on every attempt', count: summary.failed },
-    { what: verb, count: summary.redelivered.length },
-    { what: 'skipped', count: summary.skipped.length },
-  ]);
+  console.log(
+    formatTable([
+      ['workflow_job deliveries found', summary.found],
+      ['failed on every attempt', summary.failed],
+      [verb, summary.redelivered.length],
+      ['skipped', summary.skipped.length],
+    ]),
+  );
   for (const guid of summary.redelivered) console.log(`${verb}: ${guid}`);
   for (const { guid, reason } of summary.skipped) console.log(`skipped: ${guid}: ${reason}`);
   return 0;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { progressBar } from '../shared/cli/progress-bar';
+import { formatTable, progressBar } from '../shared/cli/terminal';
 import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
 import { type DeliveryResult, deliver, readDeliveries } from '../shared/replay/replay-deliveries';
 
@@ -54,7 +54,11 @@ async function main(): Promise<number> {
     const byStatus = new Map<number, number>();
     for (const result of results) byStatus.set(result.status, (byStatus.get(result.status) ?? 0) + 1);
     console.log(`${results.length} deliveries to ${values.url}`);
-    console.table([...byStatus].sort(([a], [b]) => a - b).map(([status, count]) => ({ status, count })));
+    console.log(
+      formatTable(
+        [...byStatus].sort(([a], [b]) => a - b).map(([status, count]) => [`status ${status}`, count]),
+      ),
+    );
     for (const result of results.filter((r) => r.status < 200 || r.status > 299)) {
       console.log(`${result.delivery.source}: ${result.status} ${result.body}`);
     }

@@ -1,4 +1,4 @@
-import { parseDuration } from '../cli/progress-bar';
+import { parseDuration } from '../cli/terminal';
 import { type Env, type GitHubSettings, parseGitHubSettings } from '../config';
 import { ConfigError } from '../errors';
 import type { FetchSecret } from '../secrets/webhook-secrets';

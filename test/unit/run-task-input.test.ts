@@ -104,3 +104,23 @@ describe('buildRunTaskRequest', () => {
     expect(() => buildRunTaskRequest(ecs, plan)).toThrow(/at most 8192/);
   });
 });
+
+describe('buildRunTaskRequest with a JIT config', () => {
+  it('passes RUNNER_JIT_CONFIG instead of RUNNER_CONFIG_ARGS', () => {
+    const { ecs, plan } = setup();
+    const { input } = buildRunTaskRequest(ecs, plan, {
+      kind: 'jit',
+      encodedJitConfig: 'eyJqaXQiOiJjb25maWcifQ==',
+    });
+    const names = input.overrides?.containerOverrides?.[0]?.environment?.map((e) => e.name);
+    expect(names).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS']);
+  });
+
+  it('gives the job the same token whatever JIT config it carries', () => {
+    const { ecs, plan } = setup();
+    const a = buildRunTaskRequest(ecs, plan, { kind: 'jit', encodedJitConfig: 'first' }).input.clientToken;
+    const b = buildRunTaskRequest(ecs, plan, { kind: 'jit', encodedJitConfig: 'second' }).input.clientToken;
+    expect(a).toBe(b);
+    expect(a).not.toBe(buildRunTaskRequest(ecs, plan).input.clientToken);
+  });
+});

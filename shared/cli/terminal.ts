@@ -19,3 +19,9 @@ export function parseDuration(text: string): number {
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }
+
+/** Two aligned columns, for a CLI's summary. */
+export function formatTable(rows: ReadonlyArray<readonly [string, string | number]>): string {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
