@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 export const entries = {
   webhook: 'functions/webhook/index.ts',
   redeliver: 'functions/redeliver/index.ts',
+  launcher: 'functions/launcher/index.ts',
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',

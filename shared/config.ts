@@ -61,6 +61,8 @@ export interface Config {
   readonly runnerGroupPublic: boolean;
   /** Deliveries whose job was queued longer ago than this (seconds) are checked against GitHub first. */
   readonly jobQueuedCheckAfterSeconds: number;
+  /** SQS queue for jobs the webhook could not start a task for in time; undefined: answer 503. */
+  readonly overflowQueueUrl: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -71,7 +73,7 @@ const SCOPES: readonly RunnerScope[] = ['org', 'repo', 'enterprise'];
  * Reads the configuration from the environment. Every problem is collected and reported
  * together in one {@link ConfigError}, so an operator fixes them in one deploy.
  */
-export function parseConfig(env: Env): Config {
+export function parseConfig(env: Env, options: { readonly webhookSecret?: boolean } = {}): Config {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -90,7 +92,9 @@ export function parseConfig(env: Env): Config {
     return false;
   };
 
-  const webhookSecret = readWebhookSecret(text, problems);
+  // The launcher and reaper share this configuration but receive no webhooks.
+  const webhookSecret: WebhookSecretSetting =
+    options.webhookSecret === false ? { kind: 'plain', secrets: [] } : readWebhookSecret(text, problems);
   const dryRun = bool('DRY_RUN');
 
   const cluster = text('ECS_CLUSTER');
@@ -167,8 +171,14 @@ export function parseConfig(env: Env): Config {
     problems.push(`JOB_QUEUED_CHECK_AFTER must be a whole number of seconds (got "${checkAfterText}")`);
   }
 
+  const overflowQueueUrl = text('OVERFLOW_QUEUE_URL');
+  if (overflowQueueUrl !== undefined && !/^https?:\/\//.test(overflowQueueUrl)) {
+    problems.push(`OVERFLOW_QUEUE_URL must be the queue's URL (got "${overflowQueueUrl}")`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
+    overflowQueueUrl,
     github,
     registration: registration ?? 'token',
     runnerGroupCreate: bool('RUNNER_GROUP_CREATE'),

@@ -6,6 +6,7 @@ import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
 import { createGitHubRunners } from './github/github-runners';
 import { createOctokitProvider } from './github/octokit';
 import type { GitHubRunners } from './github/ports';
+import { createSqsOverflowQueue, type OverflowQueue } from './queue/overflow-queue';
 import { createWebhookSecrets, type FetchSecret, type WebhookSecrets } from './secrets/webhook-secrets';
 import type { WebhookDependencies } from './webhook/handle-webhook';
 
@@ -20,6 +21,9 @@ export interface DependencyOptions {
   readonly metrics?: Metrics;
   readonly now?: () => number;
   readonly github?: GitHubRunners;
+  readonly overflow?: OverflowQueue;
+  /** False for functions that receive no webhooks (launcher, reaper): no webhook secret is required. */
+  readonly webhookSecret?: boolean;
 }
 
 /**
@@ -28,7 +32,7 @@ export interface DependencyOptions {
  * built here: they load on the first delivery that needs one.
  */
 export function createDependencies(options: DependencyOptions = {}): WebhookDependencies {
-  const config = parseConfig(options.env ?? process.env);
+  const config = parseConfig(options.env ?? process.env, { webhookSecret: options.webhookSecret ?? true });
   const serviceName = options.env?.POWERTOOLS_SERVICE_NAME ?? 'github-runners-webhook';
   const logger = options.logger ?? new Logger({ serviceName });
   const github =
@@ -41,9 +45,13 @@ export function createDependencies(options: DependencyOptions = {}): WebhookDepe
           log: { warn: (message) => logger.warn(message) },
         }),
       ));
+  const overflow =
+    options.overflow ??
+    (config.overflowQueueUrl === undefined ? undefined : createSqsOverflowQueue(config.overflowQueueUrl));
   return {
     config,
     github,
+    overflow,
     logger,
     metrics: options.metrics ?? new Metrics({ namespace: 'GitHubRunners', serviceName }),
     secrets: options.secrets ?? createWebhookSecrets(config.webhookSecret, options.fetchSecret),

@@ -64,11 +64,13 @@ export function createEcsLauncher(options: {
   readonly ecs: () => Promise<EcsApi>;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Attempts after a spent token within one window share a token (default 10 s). */
+  /** Attempts after a spent token within one window share a token (default 2 s). */
   readonly retryWindowMs?: number;
 }): RunnerLauncher {
   const now = options.now ?? Date.now;
-  const retryWindowMs = options.retryWindowMs ?? 10_000;
+  // Short, so a later retry gets a fresh placement; attempts racing for one job (the same
+  // delivery twice at once) still fall in one window, and ListTasks catches the sequential ones.
+  const retryWindowMs = options.retryWindowMs ?? 2_000;
 
   const retry = <T>(deadlineAt: number, call: (signal: AbortSignal) => Promise<T>) =>
     retryWithinDeadline(call, {

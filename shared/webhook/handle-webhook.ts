@@ -11,6 +11,7 @@ import {
 } from '../errors';
 import type { GitHubRunners } from '../github/ports';
 import { launchRunner } from '../launch/launch-runner';
+import type { OverflowQueue } from '../queue/overflow-queue';
 import { decide } from '../runner/decide';
 import type { WebhookSecrets } from '../secrets/webhook-secrets';
 import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
@@ -24,6 +25,8 @@ export interface WebhookDependencies {
   readonly launcher: RunnerLauncher;
   /** GitHub's runner and job APIs; undefined without GitHub credentials. */
   readonly github?: GitHubRunners | undefined;
+  /** Where jobs go that could not get a task in time; undefined: they are answered 503. */
+  readonly overflow?: OverflowQueue | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -32,12 +35,16 @@ export interface WebhookDependencies {
 /** Metric names (CloudWatch EMF), one place for the code and the alarms. */
 export const METRIC = {
   served: 'JobsServed',
+  queued: 'JobsQueued',
   ignored: 'JobsIgnored',
   refused: 'JobsRefused',
   runTaskFailures: 'RunTaskFailures',
   rejected: 'DeliveriesRejected',
   duration: 'HandlerDuration',
 } as const;
+
+/** Time kept for the SQS send after a launch attempt that did not start a task. */
+const QUEUE_RESERVE_MS = 1500;
 
 export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookResponse>;
 
@@ -95,16 +102,40 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
 
     const { plan } = decision;
     logger.appendKeys({ runnerName: plan.name });
+    // With an overflow queue, leave time to put the job on it if ECS does not start the task.
+    const deadlineAt = receivedAt + config.launchDeadlineMs - (deps.overflow ? QUEUE_RESERVE_MS : 0);
     const outcome = await launchRunner(
       { config, launcher: deps.launcher, github: deps.github, logger, now },
       plan,
       { owner: job.repository.owner, repo: job.repository.name, createdAt: job.job.createdAt },
-      receivedAt + config.launchDeadlineMs,
+      deadlineAt,
     );
     if (outcome.kind === 'not-queued') {
       metrics.addMetric(METRIC.ignored, 'Count', 1);
       logger.info('ignored', { decision: 'ignore', reason: outcome.reason });
       return jsonResponse(202, outcome.reason);
+    }
+    if (outcome.kind === 'failed' && deps.overflow) {
+      metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
+      try {
+        await deps.overflow.send(
+          {
+            version: 1,
+            deliveryId: request.headers['x-github-delivery'],
+            job,
+            reason: outcome.reason,
+            enqueuedAt: new Date(now()).toISOString(),
+          },
+          AbortSignal.timeout(Math.max(1, receivedAt + config.launchDeadlineMs - now())),
+        );
+      } catch (error) {
+        throw new ServiceUnavailableError(
+          `${outcome.reason}; and the overflow queue did not take the job (${(error as Error).message}); the delivery can be redelivered`,
+        );
+      }
+      metrics.addMetric(METRIC.queued, 'Count', 1);
+      logger.warn('job queued for launch', { decision: 'launch', reason: outcome.reason });
+      return jsonResponse(202, `queued for launch: ${outcome.reason}`, { runnerName: plan.name });
     }
     if (outcome.kind === 'failed') {
       metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
