@@ -63,6 +63,8 @@ export interface Config {
   readonly jobQueuedCheckAfterSeconds: number;
   /** SQS queue for jobs the webhook could not start a task for in time; undefined: answer 503. */
   readonly overflowQueueUrl: string | undefined;
+  /** A runner task up this long without work is stopped by the reaper (seconds). */
+  readonly runnerIdleTimeoutSeconds: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -176,8 +178,15 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
     problems.push(`OVERFLOW_QUEUE_URL must be the queue's URL (got "${overflowQueueUrl}")`);
   }
 
+  const idleText = text('RUNNER_IDLE_TIMEOUT') ?? '900';
+  const runnerIdleTimeoutSeconds = Number(idleText);
+  if (!Number.isInteger(runnerIdleTimeoutSeconds) || runnerIdleTimeoutSeconds < 60) {
+    problems.push(`RUNNER_IDLE_TIMEOUT must be a whole number of seconds, at least 60 (got "${idleText}")`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
+    runnerIdleTimeoutSeconds,
     overflowQueueUrl,
     github,
     registration: registration ?? 'token',

@@ -7,6 +7,8 @@ import { createGitHubRunners } from './github/github-runners';
 import { createOctokitProvider } from './github/octokit';
 import type { GitHubRunners } from './github/ports';
 import { createSqsOverflowQueue, type OverflowQueue } from './queue/overflow-queue';
+import { createReaper, type Reaper } from './reaper/reaper';
+import { createEcsRunnerTasks } from './reaper/runner-tasks';
 import { createWebhookSecrets, type FetchSecret, type WebhookSecrets } from './secrets/webhook-secrets';
 import type { WebhookDependencies } from './webhook/handle-webhook';
 
@@ -22,6 +24,7 @@ export interface DependencyOptions {
   readonly now?: () => number;
   readonly github?: GitHubRunners;
   readonly overflow?: OverflowQueue;
+  readonly reaper?: Reaper;
   /** False for functions that receive no webhooks (launcher, reaper): no webhook secret is required. */
   readonly webhookSecret?: boolean;
 }
@@ -45,6 +48,17 @@ export function createDependencies(options: DependencyOptions = {}): WebhookDepe
           log: { warn: (message) => logger.warn(message) },
         }),
       ));
+  const ecsApi = lazyEcsApi();
+  const reaper =
+    options.reaper ??
+    (github && !config.dryRun
+      ? createReaper({
+          tasks: createEcsRunnerTasks(config.ecs, ecsApi),
+          github,
+          idleTimeoutMs: config.runnerIdleTimeoutSeconds * 1000,
+          ...(options.now && { now: options.now }),
+        })
+      : undefined);
   const overflow =
     options.overflow ??
     (config.overflowQueueUrl === undefined ? undefined : createSqsOverflowQueue(config.overflowQueueUrl));
@@ -52,6 +66,7 @@ export function createDependencies(options: DependencyOptions = {}): WebhookDepe
     config,
     github,
     overflow,
+    reaper,
     logger,
     metrics: options.metrics ?? new Metrics({ namespace: 'GitHubRunners', serviceName }),
     secrets: options.secrets ?? createWebhookSecrets(config.webhookSecret, options.fetchSecret),
@@ -59,7 +74,7 @@ export function createDependencies(options: DependencyOptions = {}): WebhookDepe
       options.launcher ??
       (config.dryRun
         ? createDryRunLauncher(options.print ?? ((line) => process.stdout.write(`${line}\n`)))
-        : createEcsLauncher({ ecs: lazyEcsApi(), ...(options.now && { now: options.now }) })),
+        : createEcsLauncher({ ecs: ecsApi, ...(options.now && { now: options.now }) })),
     ...(options.now && { now: options.now }),
   };
 }

@@ -8,7 +8,10 @@ type EcsModule = typeof import('@aws-sdk/client-ecs');
 /** The ECS client and its commands, loaded on first use (most deliveries never need them). */
 export interface EcsApi {
   readonly client: ECSClient;
-  readonly sdk: Pick<EcsModule, 'RunTaskCommand' | 'ListTasksCommand'>;
+  readonly sdk: Pick<
+    EcsModule,
+    'RunTaskCommand' | 'ListTasksCommand' | 'DescribeTasksCommand' | 'StopTaskCommand'
+  >;
 }
 
 /**

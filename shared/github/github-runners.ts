@@ -99,7 +99,44 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
       }
     },
 
-    async jobStatus(scope, owner, repo, jobId, signal) {
+    async listRunners(scope, signal) {
+      const octokit = await octokits.forScope(scope);
+      const { prefix, params } = scoped(scope);
+      const all = await octokit.paginate(`GET ${prefix}/actions/runners`, {
+        ...params,
+        per_page: 100,
+        request: { signal },
+      } as never);
+      return (
+        all as unknown as Array<Omit<RegisteredRunner, 'labels'> & { labels: Array<{ name: string }> }>
+      ).map((r) => ({
+        id: r.id,
+        name: r.name,
+        status: r.status,
+        busy: r.busy,
+        labels: r.labels.map((label) => label.name),
+      }));
+    },
+
+    async runJobs(scope, owner, repo, runId, signal) {
+      const octokit = await octokits.forScope(scope);
+      const jobs = await octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, {
+        owner,
+        repo,
+        run_id: runId,
+        filter: 'latest',
+        per_page: 100,
+        ...(signal && { request: { signal } }),
+      });
+      return jobs.map((job) => ({
+        id: job.id,
+        status: job.status,
+        runnerName: job.runner_name ?? null,
+        labels: job.labels,
+      }));
+    },
+
+    async job(scope, owner, repo, jobId, signal) {
       const octokit = await octokits.forScope(scope);
       try {
         const { data } = await octokit.rest.actions.getJobForWorkflowRun({
@@ -108,7 +145,7 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
           job_id: jobId,
           ...(signal && { request: { signal } }),
         });
-        return data.status;
+        return { status: data.status, runnerName: data.runner_name ?? null };
       } catch (error) {
         if (status(error) === 404) return undefined;
         throw error;

@@ -10,6 +10,18 @@ export interface JitConfig {
   readonly encodedJitConfig: string;
 }
 
+/** A job as GitHub reports it: `queued`, `in_progress`, `completed`, ...; the runner that has it. */
+export interface JobState {
+  readonly status: string;
+  readonly runnerName: string | null;
+}
+
+/** A job of a workflow run, with the labels it asks for. */
+export interface RunJob extends JobState {
+  readonly id: number;
+  readonly labels: readonly string[];
+}
+
 /** A registered self-hosted runner, as GitHub lists it. */
 export interface RegisteredRunner {
   readonly id: number;
@@ -42,16 +54,26 @@ export interface GitHubRunners {
   /** Deletes a registration; an already deleted runner is not an error. */
   deleteRunner(scope: RunnerScopeRef, runnerId: number): Promise<void>;
   /**
-   * A job's `status` (`queued`, `in_progress`, `completed`, ...), or undefined when GitHub does not
-   * know it. `scope` picks the credentials (a GitHub App's installation).
+   * A job's state, or undefined when GitHub does not know it. `scope` picks the credentials (a
+   * GitHub App's installation).
    */
-  jobStatus(
+  job(
     scope: RunnerScopeRef,
     owner: string,
     repo: string,
     jobId: number,
     signal?: AbortSignal,
-  ): Promise<string | undefined>;
+  ): Promise<JobState | undefined>;
+  /** The jobs of a workflow run's latest attempt. */
+  runJobs(
+    scope: RunnerScopeRef,
+    owner: string,
+    repo: string,
+    runId: number,
+    signal?: AbortSignal,
+  ): Promise<RunJob[]>;
+  /** Every runner registered in a scope. */
+  listRunners(scope: RunnerScopeRef, signal?: AbortSignal): Promise<RegisteredRunner[]>;
 }
 
 /** GitHub answered 409: a runner with this name is already registered. */

@@ -83,7 +83,13 @@ export async function runRedeliverSweep(
     jobStatus: async (payload) => {
       const event = parseWorkflowJob(payload);
       const { owner, name } = event.repository;
-      return runners.jobStatus({ kind: 'org', org: event.organization ?? owner }, owner, name, event.job.id);
+      const job = await runners.job(
+        { kind: 'org', org: event.organization ?? owner },
+        owner,
+        name,
+        event.job.id,
+      );
+      return job?.status;
     },
   });
 }

@@ -49,8 +49,8 @@ export async function launchRunner(
   const stillQueued = async (): Promise<boolean> => {
     if (!github) return true;
     try {
-      const status = await github.jobStatus(plan.scopeRef, job.owner, job.repo, plan.jobId, signal());
-      return status === undefined || status === 'queued';
+      const state = await github.job(plan.scopeRef, job.owner, job.repo, plan.jobId, signal());
+      return state === undefined || state.status === 'queued';
     } catch (error) {
       // Fail open: a runner too many is reaped; a job without a runner waits 24 h.
       logger.warn('could not check whether the job is still queued; launching anyway', {

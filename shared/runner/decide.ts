@@ -25,18 +25,22 @@ export interface RunnerPlan {
 
 export type Decision =
   | { readonly kind: 'launch'; readonly plan: RunnerPlan }
+  /** A job of ours completed: its run's runner tasks may now be idle. */
+  | { readonly kind: 'reap'; readonly runId: number; readonly reason: string }
   | { readonly kind: 'ignore'; readonly reason: string }
   | { readonly kind: 'refuse'; readonly reason: string };
 
 /**
  * Decides what a `workflow_job` delivery gets: a runner (only for a queued job whose every label
- * the runner will have), nothing (with the reason), or a refusal (a job that would be ours but
- * carries values that must never reach a runner argument). Pure: no I/O.
+ * the runner will have), a check of its run's runner tasks (a job of ours completed), nothing
+ * (with the reason), or a refusal (a job that would be ours but carries values that must never
+ * reach a runner argument). Pure: no I/O.
  */
 export function decide(config: Config, event: WorkflowJobEvent): Decision {
   const ignore = (reason: string): Decision => ({ kind: 'ignore', reason });
-  if (event.action !== 'queued')
+  if (event.action !== 'queued' && event.action !== 'completed') {
     return ignore(`action "${event.action}" needs no runner; only "queued" does`);
+  }
 
   const owner = event.organization ?? event.repository.owner;
   if (config.allowedOrgs.length > 0 && !config.allowedOrgs.includes(owner.toLowerCase())) {
@@ -72,6 +76,9 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
     return ignore(
       `not ours: the job asks for [${event.job.labels.join(', ')}]; our runner would have [${labels.join(', ')}]`,
     );
+  }
+  if (event.action === 'completed') {
+    return { kind: 'reap', runId: event.job.runId, reason: `a job of run ${event.job.runId} completed` };
   }
 
   const unsafe = Object.entries(values)

@@ -12,6 +12,7 @@ import {
 import type { GitHubRunners } from '../github/ports';
 import { launchRunner } from '../launch/launch-runner';
 import type { OverflowQueue } from '../queue/overflow-queue';
+import type { Reaper } from '../reaper/reaper';
 import { decide } from '../runner/decide';
 import type { WebhookSecrets } from '../secrets/webhook-secrets';
 import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
@@ -27,6 +28,8 @@ export interface WebhookDependencies {
   readonly github?: GitHubRunners | undefined;
   /** Where jobs go that could not get a task in time; undefined: they are answered 503. */
   readonly overflow?: OverflowQueue | undefined;
+  /** Stops idle runner tasks; undefined without GitHub credentials (busy runners can't be told apart). */
+  readonly reaper?: Reaper | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -36,6 +39,7 @@ export interface WebhookDependencies {
 export const METRIC = {
   served: 'JobsServed',
   queued: 'JobsQueued',
+  reaped: 'RunnersReaped',
   ignored: 'JobsIgnored',
   refused: 'JobsRefused',
   runTaskFailures: 'RunTaskFailures',
@@ -93,6 +97,21 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
       metrics.addMetric(METRIC.ignored, 'Count', 1);
       logger.info('ignored', { decision: 'ignore', reason: decision.reason });
       return jsonResponse(202, decision.reason);
+    }
+    if (decision.kind === 'reap') {
+      if (!deps.reaper)
+        return jsonResponse(202, `${decision.reason}; idle runners are left to their own idle timeout`);
+      const summary = await deps.reaper.sweep({
+        runId: decision.runId,
+        signal: AbortSignal.timeout(Math.max(1, receivedAt + config.launchDeadlineMs - now())),
+      });
+      metrics.addMetric(METRIC.reaped, 'Count', summary.stopped.length);
+      logger.info('run checked for idle runners', { decision: 'reap', ...summary });
+      return jsonResponse(
+        200,
+        `${decision.reason}: checked ${summary.checked} runner task(s), stopped ${summary.stopped.length}`,
+        { stopped: summary.stopped },
+      );
     }
     if (decision.kind === 'refuse') {
       metrics.addMetric(METRIC.refused, 'Count', 1);

@@ -17,7 +17,7 @@ export interface EcsTask {
   readonly overrides: unknown;
   lastStatus: string;
   desiredStatus: string;
-  readonly createdAt: number;
+  createdAt: number;
 }
 
 export interface EcsStandInOptions {

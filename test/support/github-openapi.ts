@@ -21,6 +21,7 @@ export const OPERATIONS = [
   ['GET', '/enterprises/{enterprise}/actions/runner-groups', 'ghec'],
   ['POST', '/enterprises/{enterprise}/actions/runner-groups', 'ghec'],
   ['GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 'api.github.com'],
+  ['GET', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', 'api.github.com'],
   ['GET', '/orgs/{org}/hooks/{hook_id}/deliveries', 'api.github.com'],
   ['GET', '/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}', 'api.github.com'],
   ['POST', '/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts', 'api.github.com'],

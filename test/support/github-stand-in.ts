@@ -55,6 +55,10 @@ export interface GitHubStandIn {
   /** Runner groups by scope key (`org:NAME`, `enterprise:SLUG`). */
   readonly groups: Map<string, Array<{ id: number; name: string; allows_public_repositories: boolean }>>;
   readonly jobs: Map<number, string>;
+  /** The runner that has a job (`runner_name`), for jobs in progress or completed. */
+  readonly jobRunners: Map<number, string>;
+  /** The run and labels of a job, for the run's job list. */
+  readonly jobRuns: Map<number, { readonly runId: number; readonly labels: readonly string[] }>;
   readonly deliveries: StandInDelivery[];
   readonly redelivered: number[];
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
@@ -159,6 +163,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     runners: new Map(),
     groups: new Map(),
     jobs: new Map(),
+    jobRunners: new Map(),
+    jobRuns: new Map(),
     deliveries: [],
     redelivered: [],
     fault: undefined,
@@ -286,7 +292,24 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     'GET /repos/{owner}/{repo}/actions/jobs/{job_id}': (r) => {
       const status = state.jobs.get(Number(r.params.job_id));
       if (status === undefined) return { status: 404, body: { message: 'Not Found' } };
-      return { status: 200, body: { id: Number(r.params.job_id), status, labels: [], run_id: 1 } };
+      const runnerName = state.jobRunners.get(Number(r.params.job_id)) ?? null;
+      return {
+        status: 200,
+        body: { id: Number(r.params.job_id), status, labels: [], run_id: 1, runner_name: runnerName },
+      };
+    },
+    'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs': (r) => {
+      const runId = Number(r.params.run_id);
+      const jobs = [...state.jobRuns]
+        .filter(([, job]) => job.runId === runId)
+        .map(([id, job]) => ({
+          id,
+          run_id: runId,
+          status: state.jobs.get(id) ?? 'queued',
+          runner_name: state.jobRunners.get(id) ?? null,
+          labels: job.labels,
+        }));
+      return { status: 200, body: { total_count: jobs.length, jobs } };
     },
     'GET /deliveries': (r, path) =>
       page(

@@ -64,8 +64,20 @@ describe('decide', () => {
     expect(plan.configArgs).toContain('--labels octo-org-sandpit,gpu ');
   });
 
-  it.each(['in_progress', 'completed', 'waiting'])('ignores the %s action', (action) => {
+  it.each(['in_progress', 'waiting'])('ignores the %s action', (action) => {
     expect(decideFor({ action })).toEqual({ kind: 'ignore', reason: expect.stringContaining(action) });
+  });
+
+  it('asks to check the runner tasks of the run when a job of ours completes', () => {
+    expect(decideFor({ action: 'completed', runId: 77 })).toEqual({
+      kind: 'reap',
+      runId: 77,
+      reason: expect.any(String),
+    });
+  });
+
+  it('ignores a completed job that is not ours', () => {
+    expect(decideFor({ action: 'completed', labels: ['ubuntu-latest'] }).kind).toBe('ignore');
   });
 
   it('ignores a user-owned repository with organisation scope, saying why', () => {
