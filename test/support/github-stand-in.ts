@@ -428,7 +428,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       return;
     }
     const answer = handler(githubRequest, parsed.pathname);
-    const documented = route.spec.responses.includes(String(answer.status)) || answer.status === 200;
+    // GitHub answers 404 for a missing resource on any route, documented or not.
+    const documented =
+      route.spec.responses.includes(String(answer.status)) || [200, 404].includes(answer.status);
     if (!documented) state.violations.push(`${route.key}: answered ${answer.status}, not documented`);
     send(response, answer);
   });
