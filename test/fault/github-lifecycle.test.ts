@@ -66,7 +66,9 @@ describe('fault suite: GitHub lifecycle', () => {
     });
     const before = ecs.tasks.length;
     // Three hours on: half the jobs ran and completed, half are (somehow) still queued.
-    payloads.forEach((payload, i) => github.jobs.set(idOf(payload), i % 2 === 0 ? 'completed' : 'queued'));
+    payloads.forEach((payload, i) => {
+      github.jobs.set(idOf(payload), i % 2 === 0 ? 'completed' : 'queued');
+    });
     const later = handler(3 * 3_600_000);
     const answers: number[] = [];
     await inParallel(requests, 50, async (request) => {
