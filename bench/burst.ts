@@ -94,11 +94,12 @@ export const burst: Scenario = {
           value: duplicates,
           budget: atMost(duplicates, 0, '0'),
         }),
+        row({ name: 'answer time', unit: 'ms', summary: latency }),
         row({
-          name: 'answer time',
+          name: 'slowest answer',
           unit: 'ms',
-          summary: latency,
-          budget: under(latency.max, 10_000, 'slowest < 10 s'),
+          value: latency.max,
+          budget: under(latency.max, 10_000, '< 10 s (GitHub gives up)'),
         }),
         row({
           name: `answers by status: ${Object.entries(result.answers)

@@ -93,6 +93,7 @@ export const coldStart: Scenario = {
           env: webhookEnv(endpoints),
           event: async () => notOurs,
           status: 202,
+          budget: 70,
         },
         {
           name: 'first answer: queued job of ours',
