@@ -23,6 +23,7 @@ export function webhookEnv(endpoints: Endpoints, plainSecret = false): NodeJS.Pr
   // Only what a Lambda has: nothing of the caller's AWS profile, endpoints or webhook settings.
   return {
     ...(process.env.PATH && { PATH: process.env.PATH }),
+    ...(process.env.BENCH_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
     ...FAKE_AWS_CREDENTIALS,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_DISABLED: 'false',

@@ -48,7 +48,7 @@ export async function burstWorker(jobs: number): Promise<never> {
   };
   const startedAt = Date.now();
   await Promise.all(Array.from({ length: BURST_CONCURRENCY }, lane));
-  return reply({ startedAt, answers, latencies } satisfies BurstResult);
+  return reply({ value: { startedAt, answers, latencies } satisfies BurstResult });
 }
 
 export const burst: Scenario = {

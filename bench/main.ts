@@ -9,6 +9,7 @@ import { coldStart } from './cold-start';
 import type { BenchOptions, Figure, Scenario } from './figures';
 import { describeMachine, formatTable } from './report';
 import { warmPerEvent, warmWorker } from './warm-per-event';
+import { reply } from './worker';
 
 /**
  * Every scenario, in the order they run. The overflow queue's scenario (the launcher draining an
@@ -51,9 +52,17 @@ async function main(): Promise<number> {
     jobs: wholeNumber('jobs', values.jobs),
     progress: (line) => process.stderr.write(`${line}\n`),
   };
-  if (values.worker === 'warm') return warmWorker(options.events);
-  if (values.worker === 'burst') return burstWorker(options.jobs);
-  if (values.worker !== undefined) throw new Error(`unknown worker "${values.worker}"`);
+  if (values.worker !== undefined) {
+    const workers: Record<string, () => Promise<never>> = {
+      warm: () => warmWorker(options.events),
+      burst: () => burstWorker(options.jobs),
+    };
+    const worker =
+      workers[values.worker] ?? (() => Promise.reject(new Error(`unknown worker "${values.worker}"`)));
+    return worker().catch((error: unknown) =>
+      reply({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
+  }
 
   const names = values.only?.split(',') ?? SCENARIOS.map((s) => s.name);
   const unknown = names.filter((name) => !SCENARIOS.some((s) => s.name === name));

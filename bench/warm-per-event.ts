@@ -36,10 +36,18 @@ const eventOf = async (kind: KindId, i: number): Promise<APIGatewayProxyEventV2>
 export async function warmWorker(events: number): Promise<never> {
   const module = process.env.BENCH_MODULE;
   if (!module) throw new Error('BENCH_MODULE is not set');
+  // The stand-ins share this process: a round trip to another process waits on the scheduler,
+  // which on a busy two-core machine adds milliseconds that are not the webhook's.
+  const [ecs, secretsManager] = await Promise.all([
+    startEcsStandIn(),
+    startSecretsManagerStandIn(STORED_SECRETS),
+  ]);
+  process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.url;
   const { handler } = (await import(module)) as {
     handler: (event: APIGatewayProxyEventV2) => Promise<WebhookResponse>;
   };
-  const samples: Record<string, number[]> = {};
+  const samples = {} as Record<KindId, number[]>;
   let serial = 0;
   for (const [kind, { status }] of Object.entries(KINDS) as Array<[KindId, (typeof KINDS)[KindId]]>) {
     const times: number[] = [];
@@ -55,52 +63,52 @@ export async function warmWorker(events: number): Promise<never> {
     }
     samples[kind] = times;
   }
-  return reply(samples);
+  const calls = { ecs: ecs.calls.length, secretsManager: secretsManager.calls.length };
+  return reply({ value: { samples, calls } satisfies WarmResult });
+}
+
+interface WarmResult {
+  readonly samples: Record<KindId, number[]>;
+  readonly calls: { readonly ecs: number; readonly secretsManager: number };
 }
 
 export const warmPerEvent: Scenario = {
   name: 'warm',
   async run({ events, progress }) {
-    const [ecs, secretsManager] = await Promise.all([
-      startEcsStandIn(),
-      startSecretsManagerStandIn(STORED_SECRETS),
+    progress(`warm: ${events} events of each kind in one process`);
+    const { samples, calls } = await runWorker<WarmResult>('warm', webhookEnv({}), [
+      '--events',
+      String(events),
     ]);
-    try {
-      progress(`warm: ${events} events of each kind in one process`);
-      const env = webhookEnv({ ecs: ecs.url, secretsManager: secretsManager.url });
-      const samples = await runWorker<Record<KindId, number[]>>('warm', env, ['--events', String(events)]);
-      const budgets: Record<KindId, (median: number, p99: number) => Budget> = {
-        ours: (median, p99) => ({ text: 'median ≤ 2 ms, p99 ≤ 4 ms', pass: median <= 2 && p99 <= 4 }),
-        ignored: (median) => atMost(median, 0.1, 'median ≤ 0.1 ms'),
-        badSignature: (median) => atMost(median, 0.1, 'median ≤ 0.1 ms'),
+    const budgets: Record<KindId, (median: number, p99: number) => Budget> = {
+      ours: (median, p99) => ({ text: 'median ≤ 2 ms, p99 ≤ 4 ms', pass: median <= 2 && p99 <= 4 }),
+      ignored: (median) => atMost(median, 0.1, 'median ≤ 0.1 ms'),
+      badSignature: (median) => atMost(median, 0.1, 'median ≤ 0.1 ms'),
+    };
+    const figures = (Object.keys(KINDS) as KindId[]).map((kind): Figure => {
+      const summary = summarize(samples[kind]);
+      return {
+        scenario: 'warm per event',
+        name: KINDS[kind].name,
+        unit: 'ms',
+        summary,
+        budget: budgets[kind](summary.median, summary.p99),
       };
-      const figures = (Object.keys(KINDS) as KindId[]).map((kind): Figure => {
-        const summary = summarize(samples[kind]);
-        return {
-          scenario: 'warm per event',
-          name: KINDS[kind].name,
-          unit: 'ms',
-          summary,
-          budget: budgets[kind](summary.median, summary.p99),
-        };
-      });
-      return [
-        ...figures,
-        {
-          scenario: 'warm per event',
-          name: 'ECS calls per queued job of ours',
-          unit: 'count',
-          value: ecs.calls.length / (events + WARM_UP),
-        },
-        {
-          scenario: 'warm per event',
-          name: 'Secrets Manager calls in the warm process',
-          unit: 'count',
-          value: secretsManager.calls.length,
-        },
-      ];
-    } finally {
-      await Promise.all([ecs.close(), secretsManager.close()]);
-    }
+    });
+    return [
+      ...figures,
+      {
+        scenario: 'warm per event',
+        name: 'ECS calls per queued job of ours',
+        unit: 'count',
+        value: calls.ecs / (events + WARM_UP),
+      },
+      {
+        scenario: 'warm per event',
+        name: 'Secrets Manager calls in the warm process',
+        unit: 'count',
+        value: calls.secretsManager,
+      },
+    ];
   },
 };

@@ -8,35 +8,34 @@ import { fork } from 'node:child_process';
 export async function runWorker<T>(name: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<T> {
   const script = process.argv[1];
   if (script === undefined) throw new Error('cannot tell which script is running');
+  // stdout and stderr both to /dev/null: the webhook logs every delivery, on both.
   const child = fork(script, ['--worker', name, ...args], {
     env,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  let result: { value: T } | undefined;
-  child.on('message', (message) => {
-    result = { value: message as T };
+  let message: WorkerMessage<T> | undefined;
+  child.on('message', (received) => {
+    message = received as WorkerMessage<T>;
   });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', resolve);
   });
-  if (code !== 0 || result === undefined) {
-    throw new Error(`worker ${name} exited ${code} without its figures\n${stderr}`);
-  }
-  return result.value;
+  if (message && 'error' in message) throw new Error(`worker ${name}: ${message.error}`);
+  if (code !== 0 || message === undefined)
+    throw new Error(`worker ${name} exited ${code} without its figures`);
+  return message.value;
 }
 
-/** In the worker: sends the figures to the bench and exits once they are sent. */
-export function reply(value: unknown): Promise<never> {
+type WorkerMessage<T> = { readonly value: T } | { readonly error: string };
+
+/** In the worker: sends the figures (or why there are none) to the bench and exits once sent. */
+export function reply(outcome: { value: unknown } | { error: string }): Promise<never> {
   return new Promise((_, reject) => {
     if (!process.send) {
       reject(new Error('a worker must be started by the bench (no IPC channel)'));
       return;
     }
-    process.send(value, () => process.exit(0));
+    process.send(outcome, () => process.exit('error' in outcome ? 2 : 0));
   });
 }

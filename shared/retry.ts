@@ -38,9 +38,12 @@ export async function retryWithinDeadline<T>(
     const remaining = deadlineAt - now();
     // After a failed try, its error says more than the deadline does (e.g. ThrottlingException).
     if (remaining <= 0) throw attemptNumber > 1 ? lastError : new DeadlineExceededError(0);
+    const signal = AbortSignal.timeout(remaining);
     try {
-      return await attempt(AbortSignal.timeout(remaining), attemptNumber);
+      return await attempt(signal, attemptNumber);
     } catch (error) {
+      // The deadline cut this try short: the error before it says why we were still trying.
+      if (signal.aborted && lastError !== undefined) throw lastError;
       if (!isRetryable(error)) throw error;
       lastError = error;
       const timeLeft = Math.max(0, (deadlineAt - now()) / windowMs);

@@ -85,6 +85,25 @@ describe('retryWithinDeadline', () => {
     ).rejects.toThrow('throttled 1');
   });
 
+  it('gives up with the error before the last try when the deadline aborts that try', async () => {
+    let calls = 0;
+    await expect(
+      retryWithinDeadline(
+        (signal) => {
+          calls++;
+          if (calls === 1) return Promise.reject(new Error('throttled'));
+          return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        },
+        {
+          deadlineAt: Date.now() + 30,
+          isRetryable: (e) => (e as Error).message === 'throttled',
+          random: () => 0,
+        },
+      ),
+    ).rejects.toThrow('throttled');
+    expect(calls).toBe(2);
+  });
+
   it('waits less as the deadline nears, so callers sharing a rate limit serve the oldest first', async () => {
     const clock = fakeClock();
     await expect(
