@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
-/** name → entry. Functions are deployed as Lambdas; the others are operator tools. */
+/** name → entry. Functions are deployed as Lambdas; the others are operator and developer tools. */
 export const entries = {
   webhook: 'functions/webhook/index.ts',
   redeliver: 'functions/redeliver/index.ts',
@@ -13,6 +13,7 @@ export const entries = {
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',
+  bench: 'bench/main.ts',
 };
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
@@ -32,6 +33,10 @@ for (const name of names) {
     splitting: true,
     format: 'esm',
     platform: 'node',
+    // The AWS SDK's ES modules: a lazy import() of its CommonJS build yields only `default` in a
+    // split ESM bundle (ECSClient undefined at the first RunTask), and ESM lets esbuild drop
+    // the commands we never send.
+    mainFields: ['module', 'main'],
     target: 'node20',
     minify: true,
     sourcemap: true,

@@ -10,12 +10,18 @@ export interface RetryOptions {
   readonly random?: () => number;
 }
 
+/** The least cap near the deadline, so the last tries still spread out. */
+const MIN_CAP_MS = 10;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Calls `attempt` until it succeeds, the error is not retryable, or the deadline leaves no room
  * for another try. Waits between tries use full jitter (a random share of an exponentially
- * growing cap), so many callers throttled together do not retry together. Each attempt gets a
+ * growing cap), so many callers throttled together do not retry together. The cap also shrinks
+ * with the square of the share of time left: when many callers share one rate limit (ECS
+ * RunTask's bucket in a burst), those nearest their deadline retry most and get the tokens first,
+ * where plain exponential backoff would starve them for the newest callers. Each attempt gets a
  * signal that aborts at the deadline.
  */
 export async function retryWithinDeadline<T>(
@@ -26,14 +32,27 @@ export async function retryWithinDeadline<T>(
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
+  const windowMs = deadlineAt - now();
+  let lastError: unknown;
   for (let attemptNumber = 1; ; attemptNumber++) {
     const remaining = deadlineAt - now();
-    if (remaining <= 0) throw new DeadlineExceededError(attemptNumber - 1);
+    // After a failed try, its error says more than the deadline does (e.g. ThrottlingException).
+    if (remaining <= 0) throw attemptNumber > 1 ? lastError : new DeadlineExceededError(0);
+    const signal = AbortSignal.timeout(remaining);
     try {
-      return await attempt(AbortSignal.timeout(remaining), attemptNumber);
+      return await attempt(signal, attemptNumber);
     } catch (error) {
+      // The deadline cut this try short: the error before it says why we were still trying.
+      if (signal.aborted && lastError !== undefined) throw lastError;
       if (!isRetryable(error)) throw error;
-      const delay = Math.floor(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attemptNumber - 1)));
+      lastError = error;
+      const timeLeft = Math.max(0, (deadlineAt - now()) / windowMs);
+      const cap = Math.min(
+        maxDelayMs,
+        baseDelayMs * 2 ** (attemptNumber - 1),
+        Math.max(MIN_CAP_MS, maxDelayMs * timeLeft ** 2),
+      );
+      const delay = Math.floor(random() * cap);
       if (now() + delay >= deadlineAt) throw error;
       await sleep(delay);
     }

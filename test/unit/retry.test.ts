@@ -56,13 +56,69 @@ describe('retryWithinDeadline', () => {
       retryWithinDeadline(
         async () => {
           calls++;
-          clock.advance(400);
+          clock.advance(448);
           throw new Error(`throttled ${calls}`);
         },
         { deadlineAt: 1000, isRetryable: () => true, ...clock, random: () => 0.99, baseDelayMs: 100 },
       ),
     ).rejects.toThrow('throttled 2');
-    expect(clock.now()).toBeLessThan(1000);
+    expect(clock.now()).toBe(995);
+  });
+
+  it('gives up with the last error when a late timer wakes it past the deadline', async () => {
+    const clock = fakeClock();
+    let calls = 0;
+    await expect(
+      retryWithinDeadline(
+        async () => {
+          calls++;
+          throw new Error(`throttled ${calls}`);
+        },
+        {
+          deadlineAt: 100,
+          isRetryable: () => true,
+          now: clock.now,
+          sleep: (ms) => clock.sleep(ms + 60),
+          random: () => 0.99,
+        },
+      ),
+    ).rejects.toThrow('throttled 1');
+  });
+
+  it('gives up with the error before the last try when the deadline aborts that try', async () => {
+    let calls = 0;
+    await expect(
+      retryWithinDeadline(
+        (signal) => {
+          calls++;
+          if (calls === 1) return Promise.reject(new Error('throttled'));
+          return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        },
+        {
+          deadlineAt: Date.now() + 30,
+          isRetryable: (e) => (e as Error).message === 'throttled',
+          random: () => 0,
+        },
+      ),
+    ).rejects.toThrow('throttled');
+    expect(calls).toBe(2);
+  });
+
+  it('waits less as the deadline nears, so callers sharing a rate limit serve the oldest first', async () => {
+    const clock = fakeClock();
+    await expect(
+      retryWithinDeadline(
+        async () => {
+          clock.advance(1000);
+          throw new Error('throttled');
+        },
+        { deadlineAt: 8000, isRetryable: () => true, ...clock, random: () => 0.999, baseDelayMs: 1000 },
+      ),
+    ).rejects.toThrow('throttled');
+    // The cap is 1000 ms × (share of the 8 s left)²: 7/8 left after the first try, 5.24/8 after the second…
+    expect(clock.sleeps.slice(0, 2)).toEqual([764, 427]);
+    expect(clock.sleeps).toEqual([...clock.sleeps].sort((a, b) => b - a));
+    expect(clock.sleeps.at(-1)).toBeLessThan(50);
   });
 
   it('caps each wait at maxDelayMs', async () => {

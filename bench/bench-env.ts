@@ -1,0 +1,36 @@
+/**
+ * What the processes under measurement get: the fake AWS credentials of the tests, the webhook's
+ * settings as deployed (logs at INFO, metrics on), and the built bundle to import.
+ */
+import { TEST_SECRET } from '../test/fixtures/requests';
+import { FAKE_AWS_CREDENTIALS } from '../test/support/fake-aws-credentials';
+
+/** The built webhook function, next to this bench's own bundle in dist/. */
+export const WEBHOOK_MODULE = new URL('../webhook/index.mjs', import.meta.url).href;
+
+export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-webhook-AbCdEf';
+
+/** The Secrets Manager stand-in's content: the webhook secret the fixtures sign with. */
+export const STORED_SECRETS = { [SECRET_ARN]: TEST_SECRET };
+
+export interface Endpoints {
+  readonly ecs?: string;
+  readonly secretsManager?: string;
+}
+
+/** The environment of a webhook process: the secret from Secrets Manager unless `plainSecret`. */
+export function webhookEnv(endpoints: Endpoints, plainSecret = false): NodeJS.ProcessEnv {
+  // Only what a Lambda has: nothing of the caller's AWS profile, endpoints or webhook settings.
+  return {
+    ...(process.env.PATH && { PATH: process.env.PATH }),
+    ...(process.env.BENCH_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
+    ...FAKE_AWS_CREDENTIALS,
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+    ECS_CLUSTER: 'runners',
+    ...(plainSecret ? { WEBHOOK_SECRET: TEST_SECRET } : { WEBHOOK_SECRET_ARN: SECRET_ARN }),
+    ...(endpoints.ecs && { AWS_ENDPOINT_URL_ECS: endpoints.ecs }),
+    ...(endpoints.secretsManager && { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager }),
+    BENCH_MODULE: WEBHOOK_MODULE,
+  };
+}

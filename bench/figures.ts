@@ -1,0 +1,48 @@
+import type { Summary } from './statistics';
+
+/** A limit from issue 6 that a figure must stay within; the bench exits non-zero when one is missed. */
+export interface Budget {
+  /** What is compared, as a person reads it, e.g. "median ≤ +55 ms over bare node". */
+  readonly text: string;
+  readonly pass: boolean;
+}
+
+/** One row of the table. */
+export interface Figure {
+  readonly scenario: string;
+  readonly name: string;
+  readonly unit: 'ms' | 's' | 'bytes' | 'count' | 'ratio';
+  /** Timings: median and p99 over `runs`. */
+  readonly summary?: Summary;
+  /** A single measured value (a count, a size, a duration of the whole scenario). */
+  readonly value?: number;
+  /** The median minus the median of bare `node -e 0` measured in the same run. */
+  readonly overBareNode?: number;
+  readonly budget?: Budget;
+}
+
+/** A budget that `value` meets when it is at most `limit`. */
+export const atMost = (value: number, limit: number, text: string): Budget => ({
+  text,
+  pass: value <= limit,
+});
+
+/** A budget that `value` meets when it stays under `limit`. */
+export const under = (value: number, limit: number, text: string): Budget => ({ text, pass: value < limit });
+
+/** What every scenario is: a name for `--only`, and a run that measures its figures. */
+export interface Scenario {
+  readonly name: string;
+  run(options: BenchOptions): Promise<Figure[]>;
+}
+
+export interface BenchOptions {
+  /** Fresh processes per kind of cold start. */
+  readonly runs: number;
+  /** Events per kind in the warm process. */
+  readonly events: number;
+  /** Jobs in the burst. */
+  readonly jobs: number;
+  /** Progress lines for people (stderr). */
+  readonly progress: (line: string) => void;
+}

@@ -1,0 +1,40 @@
+/** The webhook as it ships: dist/webhook/index.mjs, built by esbuild, in a fresh node process. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { webhookEnv } from '../../bench/bench-env';
+import { FIRST_ANSWER, runFresh } from '../../bench/fresh-process';
+import { jobOfOurs } from '../fixtures/payloads';
+import { httpApiEvent, signedRequest } from '../fixtures/requests';
+import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+
+let ecs: EcsStandIn;
+let folder: string;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, ['esbuild.config.mjs', '--only', 'webhook'], { stdio: 'inherit' });
+  ecs = await startEcsStandIn();
+  folder = mkdtempSync(join(tmpdir(), 'webhook-bundle-'));
+});
+afterAll(async () => {
+  await ecs.close();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe('the built webhook bundle', () => {
+  it('starts a runner task through the real ECS SDK loaded on first use', async () => {
+    const payload = jobOfOurs({ jobId: 5_000_000_001 });
+    const eventPath = join(folder, 'event.json');
+    writeFileSync(eventPath, JSON.stringify(httpApiEvent(await signedRequest(payload))));
+    const run = await runFresh(FIRST_ANSWER, {
+      ...webhookEnv({ ecs: ecs.url }, true),
+      BENCH_MODULE: pathToFileURL(resolve('dist/webhook/index.mjs')).href,
+      BENCH_EVENT: eventPath,
+    });
+    expect(run.status).toBe(200);
+    expect(ecs.tasks.map((task) => task.startedBy)).toEqual([`gha-job/${payload.workflow_job.id}`]);
+  });
+});
