@@ -366,6 +366,12 @@ export class RunnerStack extends Stack {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'ECS container agent on the runner instances',
     });
+    const userData = ec2.UserData.forLinux();
+    // Tasks use the bridge network: drop their traffic to the instance metadata service, whose
+    // credentials are the instance role's (with the one-hop IMDSv2 limit below, two fences).
+    userData.addCommands(
+      'iptables --insert FORWARD 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP',
+    );
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
         arm ? ecs.AmiHardwareType.ARM : ecs.AmiHardwareType.STANDARD,
@@ -373,8 +379,8 @@ export class RunnerStack extends Stack {
       ...(instanceTypes.length === 1 && { instanceType: instanceTypes[0] }),
       securityGroup,
       role: instanceRole,
-      userData: ec2.UserData.forLinux(),
-      // IMDSv2 with one hop: containers on the bridge network cannot reach the instance's credentials.
+      userData,
+      // IMDSv2 with one hop: a token request from a bridge-network container runs out of hops.
       requireImdsv2: true,
       httpPutResponseHopLimit: 1,
       ...(settings.vpcId === undefined && { associatePublicIpAddress: true }),
