@@ -43,3 +43,30 @@ export const RUNNER_ENV = {
   repository: 'REPOSITORY',
   enterprise: 'ENTERPRISE',
 } as const;
+
+/**
+ * The seed's runner task definition values that are not names: what the CDK app registers and
+ * `npm run infra:render` writes, unless a setting overrides them.
+ */
+export const SEED_TASK = {
+  /** The seed's `ORGANIZATION`; the webhook overrides it per job. */
+  organization: 'foo-organisation',
+  imageTag: 'latest',
+  /** Task-level cpu units and memory (MiB), as in the seed. */
+  cpu: 256,
+  memoryMiB: 512,
+  /** Seconds ECS waits after SIGTERM before SIGKILL: the entry point deregisters the runner in that time. */
+  stopTimeoutSeconds: 120,
+  scratchVolume: 'scratch',
+  scratchPath: '/var/lib/docker',
+  /** The seed's `dockerLabels.Name`. */
+  nameLabel: 'github-actions-self-hosted-runner-debian',
+  /** The seed's task tags besides `Env`. */
+  appCategory: 'ecs_task',
+} as const;
+
+/** Where the webhook's CloudWatch EMF metrics go (namespace and `service` dimension). */
+export const WEBHOOK_METRICS = {
+  namespace: 'GitHubRunners',
+  service: 'github-runners-webhook',
+} as const;

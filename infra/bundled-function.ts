@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The project's esbuild output (`npm run build`): one folder per function. */
+export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
+
+export interface BundledFunctionProps {
+  /** The esbuild target (an `entries` key of esbuild.config.mjs): the code is `dist/<name>/`. */
+  readonly name: string;
+  readonly description: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logRetention: logs.RetentionDays;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+  readonly reservedConcurrentExecutions?: number | undefined;
+  /** Where the esbuild output is; tests point it elsewhere. */
+  readonly distDir?: string;
+}
+
+/**
+ * One of our functions: the esbuild bundle (one bundler for the project, not NodejsFunction's),
+ * Node.js 24 on arm64, its own log group with retention, and a role that may only write to it.
+ * Callers add their permissions to `role`.
+ */
+export class BundledFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+    super(scope, id);
+    const codeDir = join(props.distDir ?? DEFAULT_DIST_DIR, props.name);
+    if (!existsSync(join(codeDir, 'index.mjs'))) {
+      throw new Error(
+        `${codeDir}/index.mjs is missing: run \`npm run build\` first (the stack deploys the esbuild output)`,
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: `${props.name} function: logs only; callers add the rest`,
+    });
+    // Written out instead of AWSLambdaBasicExecutionRole, which may write to every log group.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: props.description,
+      code: lambda.Code.fromAsset(codeDir),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(15),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      ...(props.reservedConcurrentExecutions !== undefined && {
+        reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      }),
+    });
+  }
+}

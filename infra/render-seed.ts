@@ -1,0 +1,90 @@
+// `npm run infra:render -- --account A --region R [--out DIR] [--partition P] [-c key=value]...`
+// Writes the seed's documents, filled in, for teams that register the resources by hand.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SEED_FILES, seedDocuments } from './seed-documents';
+import { type InfraSettings, readSettings } from './settings';
+
+const USAGE =
+  'usage: npm run infra:render -- --account 123456789012 --region us-east-1 [--out seed-documents] [--partition aws] [-c key=value]...';
+
+/** Renders the documents into `out` and returns the paths written, in the seed's order. */
+export async function renderSeed(options: {
+  readonly settings: InfraSettings;
+  readonly account: string;
+  readonly region: string;
+  readonly partition?: string;
+  readonly out: string;
+}): Promise<string[]> {
+  const documents = seedDocuments(options.settings, {
+    partition: options.partition ?? 'aws',
+    region: options.region,
+    account: options.account,
+  });
+  await mkdir(options.out, { recursive: true });
+  const written: string[] = [];
+  for (const name of Object.values(SEED_FILES)) {
+    const path = join(options.out, name);
+    await writeFile(path, `${JSON.stringify(documents[name], null, 2)}\n`);
+    written.push(path);
+  }
+  return written;
+}
+
+/** The context the stack would see: cdk.json's, then `-c key=value` on the command line. */
+async function readContext(pairs: readonly string[]): Promise<Record<string, unknown>> {
+  const cdkJson = JSON.parse(await readFile('cdk.json', 'utf8')) as { context?: Record<string, unknown> };
+  const context: Record<string, unknown> = { ...cdkJson.context };
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`-c takes key=value (got "${pair}")`);
+    context[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return context;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      account: { type: 'string' },
+      region: { type: 'string' },
+      partition: { type: 'string', default: 'aws' },
+      out: { type: 'string', default: 'seed-documents' },
+      context: { type: 'string', short: 'c', multiple: true, default: [] },
+    },
+  });
+  if (values.account === undefined || !/^\d{12}$/.test(values.account) || values.region === undefined) {
+    throw new Error(`--account (12 digits) and --region are required\n${USAGE}`);
+  }
+  const context = await readContext(values.context);
+  const settings = readSettings((key) => context[key], {});
+  const written = await renderSeed({
+    settings,
+    account: values.account,
+    region: values.region,
+    partition: values.partition,
+    out: values.out,
+  });
+  const [taskTrust, taskPolicy, executionTrust, executionPolicy, taskDefinition] = written;
+  const { names } = settings;
+  process.stdout.write(
+    [
+      `wrote ${written.length} documents to ${values.out}/. Register them as the seed does:`,
+      `aws --region ${values.region} secretsmanager create-secret --name ${names.registrationTokenSecretName} --secret-string "$RUNNER_ADMIN_TOKEN"`,
+      `aws iam create-role --role-name ${names.taskRoleName} --assume-role-policy-document file://${taskTrust}`,
+      `aws iam put-role-policy --role-name ${names.taskRoleName} --policy-name ${names.taskRolePolicyName} --policy-document file://${taskPolicy}`,
+      `aws iam create-role --role-name ${names.taskExecutionRoleName} --assume-role-policy-document file://${executionTrust}`,
+      `aws iam put-role-policy --role-name ${names.taskExecutionRoleName} --policy-name ${names.taskExecutionRolePolicyName} --policy-document file://${executionPolicy}`,
+      `aws --region ${values.region} ecs register-task-definition --cli-input-json file://${taskDefinition}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

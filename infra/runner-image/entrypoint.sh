@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# One ephemeral GitHub Actions runner: start dockerd, register, take one job, clean up.
+#
+# Scope (most specific first, because the task definition always carries the seed's default
+# ORGANIZATION and the webhook adds REPOSITORY or ENTERPRISE as an override):
+#   REPOSITORY=owner/name | ENTERPRISE=slug | ORGANIZATION=login
+# Registration: RUNNER_JIT_CONFIG (a just-in-time config: no token in the container), or
+#   RUNNER_ADMIN_TOKEN (exchanged for a registration token; never printed; unset before any job).
+# Other settings: RUNNER_CONFIG_ARGS (one string of config.sh flags), RUNNER_LABELS,
+#   RUNNER_IDLE_TIMEOUT (seconds without a job before the runner gives up; default 900),
+#   GITHUB_API_URL / GITHUB_SERVER_URL (GitHub Enterprise Server), DOCKERD_TIMEOUT (default 60),
+#   DOCKERD_LOG (default /var/log/dockerd.log),
+#   RUNNER_HOME (where config.sh and run.sh are; default /actions-runner).
+set -Eeuo pipefail
+
+RUNNER_HOME=${RUNNER_HOME:-/actions-runner}
+GITHUB_API_URL=${GITHUB_API_URL:-https://api.github.com}
+GITHUB_SERVER_URL=${GITHUB_SERVER_URL:-https://github.com}
+RUNNER_IDLE_TIMEOUT=${RUNNER_IDLE_TIMEOUT:-900}
+DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
+DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
+
+runner_pid=
+dockerd_pid=
+remove_token=
+registered=false
+
+log() { printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+die() {
+  log "error: $*"
+  stop_runner
+  stop_dockerd
+  exit 1
+}
+
+# POST to the runners API with the admin token; prints the "token" of the answer. The token
+# goes to curl on stdin (a config line), never on a command line that `ps` would show.
+runner_api_token() {
+  local kind=$1 answer
+  answer=$(
+    printf 'header = "Authorization: Bearer %s"\n' "$RUNNER_ADMIN_TOKEN" |
+      curl --silent --show-error --fail --max-time 30 --retry 3 --config - \
+        --request POST \
+        --header 'Accept: application/vnd.github+json' \
+        --header 'X-GitHub-Api-Version: 2022-11-28' \
+        "$GITHUB_API_URL/$api_scope/actions/runners/$kind"
+  ) || die "POST $GITHUB_API_URL/$api_scope/actions/runners/$kind failed (is the admin token valid for $api_scope?)"
+  jq --exit-status --raw-output '.token' <<<"$answer" ||
+    die "no token in the answer of POST $GITHUB_API_URL/$api_scope/actions/runners/$kind"
+}
+
+stop_runner() {
+  if [[ -n $runner_pid ]] && kill -0 "$runner_pid" 2>/dev/null; then
+    log 'stopping the runner'
+    kill -TERM "$runner_pid" 2>/dev/null || true
+    wait "$runner_pid" 2>/dev/null || true
+  fi
+  runner_pid=
+}
+
+deregister() {
+  if [[ $registered == true && -n $remove_token ]]; then
+    log 'removing the runner registration'
+    (cd "$RUNNER_HOME" && ./config.sh remove --token "$remove_token") ||
+      log 'could not remove the registration; GitHub drops offline ephemeral runners by itself'
+  fi
+  registered=false
+}
+
+stop_dockerd() {
+  if [[ -n $dockerd_pid ]] && kill -0 "$dockerd_pid" 2>/dev/null; then
+    kill -TERM "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+  fi
+  dockerd_pid=
+}
+
+# shellcheck disable=SC2317 # called from the traps below
+on_signal() {
+  log "$1: cleaning up"
+  stop_runner
+  deregister
+  stop_dockerd
+  exit 0
+}
+
+for number in RUNNER_IDLE_TIMEOUT DOCKERD_TIMEOUT; do
+  [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a number of seconds (got \"${!number}\")"
+done
+
+[[ -n ${RUNNER_JIT_CONFIG:-} || -n ${RUNNER_ADMIN_TOKEN:-} ]] || die 'set RUNNER_ADMIN_TOKEN (or RUNNER_JIT_CONFIG)'
+
+# The API path and the runner URL of the scope.
+if [[ -n ${REPOSITORY:-} ]]; then
+  [[ $REPOSITORY == */* ]] || die "REPOSITORY must be owner/name (got \"$REPOSITORY\")"
+  api_scope="repos/$REPOSITORY"
+  runner_url="$GITHUB_SERVER_URL/$REPOSITORY"
+elif [[ -n ${ENTERPRISE:-} ]]; then
+  api_scope="enterprises/$ENTERPRISE"
+  runner_url="$GITHUB_SERVER_URL/enterprises/$ENTERPRISE"
+elif [[ -n ${ORGANIZATION:-} ]]; then
+  api_scope="orgs/$ORGANIZATION"
+  runner_url="$GITHUB_SERVER_URL/$ORGANIZATION"
+elif [[ -z ${RUNNER_JIT_CONFIG:-} ]]; then
+  die 'set REPOSITORY, ENTERPRISE or ORGANIZATION (or RUNNER_JIT_CONFIG)'
+fi
+
+trap 'on_signal SIGTERM' TERM
+trap 'on_signal SIGINT' INT
+
+# Docker-in-docker: this task's own daemon, on the task's scratch volume (/var/lib/docker).
+log 'starting dockerd'
+dockerd >"$DOCKERD_LOG" 2>&1 &
+dockerd_pid=$!
+tries=0
+until docker info >/dev/null 2>&1; do
+  kill -0 "$dockerd_pid" 2>/dev/null || die "dockerd exited; see $DOCKERD_LOG"
+  ((tries >= DOCKERD_TIMEOUT * 4)) && die "dockerd not ready after ${DOCKERD_TIMEOUT}s"
+  sleep 0.25
+  tries=$((tries + 1))
+done
+log 'dockerd is ready'
+
+cd "$RUNNER_HOME"
+if [[ -n ${RUNNER_JIT_CONFIG:-} ]]; then
+  jit_config=$RUNNER_JIT_CONFIG
+  unset RUNNER_JIT_CONFIG RUNNER_ADMIN_TOKEN
+  run_args=(--jitconfig "$jit_config")
+  log 'starting the runner from its just-in-time configuration'
+else
+  registration_token=$(runner_api_token registration-token)
+  # RUNNER_CONFIG_ARGS is one string of flags (the seed's contract); its values are checked by
+  # the webhook to [A-Za-z0-9._-], so splitting on blanks is exact.
+  read -r -a config_args <<<"${RUNNER_CONFIG_ARGS:-}"
+  if [[ -n ${RUNNER_LABELS:-} && " ${config_args[*]} " != *" --labels "* ]]; then
+    config_args+=(--labels "$RUNNER_LABELS")
+  fi
+  # Without --unattended, config.sh would wait for answers on a terminal the task does not have.
+  [[ " ${config_args[*]} " == *" --unattended "* ]] || config_args=(--unattended "${config_args[@]}")
+  log "registering at $runner_url"
+  ./config.sh --url "$runner_url" --token "$registration_token" "${config_args[@]}"
+  registered=true
+  unset registration_token
+  # Fetched now, while the admin token is still here: it removes the registration on SIGTERM or
+  # idle exit. It lasts an hour; a job that runs longer ends by itself and GitHub removes the runner.
+  remove_token=$(runner_api_token remove-token)
+  unset RUNNER_ADMIN_TOKEN
+  run_args=()
+fi
+
+./run.sh "${run_args[@]}" &
+runner_pid=$!
+
+# The runner writes _diag/Worker_*.log when it takes a job: until then, count idle seconds.
+idle=0
+while kill -0 "$runner_pid" 2>/dev/null; do
+  if ((idle >= 0)); then
+    if compgen -G "$RUNNER_HOME/_diag/Worker_*.log" >/dev/null; then
+      log 'the runner took a job'
+      idle=-1
+    elif ((idle >= RUNNER_IDLE_TIMEOUT)); then
+      log "no job within ${RUNNER_IDLE_TIMEOUT}s: stopping"
+      stop_runner
+      deregister
+      stop_dockerd
+      exit 0
+    else
+      idle=$((idle + 1))
+    fi
+  fi
+  # `sleep & wait` rather than `sleep`: a trapped signal interrupts `wait` at once.
+  sleep 1 &
+  wait $! || true
+done
+
+status=0
+wait "$runner_pid" || status=$?
+runner_pid=
+log "the runner exited ($status)"
+stop_dockerd
+exit "$status"

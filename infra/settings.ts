@@ -1,0 +1,331 @@
+import { SEED, SEED_TASK } from '../shared/defaults';
+import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
+
+/** The seed's names, each overridable by the context key of the same name. */
+export interface ResourceNames {
+  readonly taskFamily: string;
+  readonly containerName: string;
+  readonly imageRepositoryName: string;
+  readonly registrationTokenSecretName: string;
+  readonly webhookSecretName: string;
+  readonly taskRoleName: string;
+  readonly taskRolePolicyName: string;
+  readonly taskExecutionRoleName: string;
+  readonly taskExecutionRolePolicyName: string;
+  readonly logGroupName: string;
+  readonly logStreamPrefix: string;
+}
+
+/** Runner capacity: a cluster of our own on EC2 Auto Scaling, or an existing cluster and capacity provider. */
+export type CapacitySettings =
+  | {
+      readonly kind: 'new';
+      readonly instanceTypes: readonly string[];
+      readonly minCapacity: number;
+      readonly maxCapacity: number;
+      readonly rootVolumeGiB: number;
+      /** An existing VPC (looked up at synth: needs account, region and credentials); none: a new one. */
+      readonly vpcId: string | undefined;
+    }
+  | { readonly kind: 'existing'; readonly clusterName: string; readonly capacityProviderName: string };
+
+/** Everything the stack is built from: the seed's values unless the context says otherwise. */
+export interface InfraSettings {
+  readonly stackName: string;
+  readonly account: string | undefined;
+  readonly region: string;
+  readonly targetEnv: string;
+  readonly organization: string;
+  readonly names: ResourceNames;
+  readonly imageTag: string;
+  /** A runner image outside the stack's repository; none: the stack's repository at `imageTag`. */
+  readonly imageUri: string | undefined;
+  readonly cpu: number;
+  readonly memoryMiB: number;
+  readonly taskRolePolicy: PolicyDocument;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly capacity: CapacitySettings;
+  readonly logRetentionDays: number;
+  readonly reservedConcurrency: number | undefined;
+  readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly alarmTopicArn: string | undefined;
+  /** Webhook settings passed through to the function's environment (README's configuration table). */
+  readonly webhookEnvironment: Readonly<Record<string, string>>;
+}
+
+/** One context key: its default as README shows it, and what it sets. */
+export interface ContextKey {
+  readonly key: string;
+  readonly default: string;
+  readonly meaning: string;
+}
+
+/** Context keys passed straight to the webhook's environment variable of the same meaning. */
+const WEBHOOK_PASS_THROUGH = {
+  runnerScope: 'RUNNER_SCOPE',
+  runnerEnterprise: 'RUNNER_ENTERPRISE',
+  allowedOrgs: 'ALLOWED_ORGS',
+  allowedRepos: 'ALLOWED_REPOS',
+  runnerLabelsTemplate: 'RUNNER_LABELS_TEMPLATE',
+  runnerNameTemplate: 'RUNNER_NAME_TEMPLATE',
+  runnerGroupTemplate: 'RUNNER_GROUP_TEMPLATE',
+  launchDeadlineMs: 'LAUNCH_DEADLINE_MS',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+/** Log retention periods CloudWatch Logs accepts. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** Every context key the app reads, for `-c key=value` or `cdk.json`; README's table lists the same. */
+export const CONTEXT_KEYS: readonly ContextKey[] = [
+  { key: 'stackName', default: 'GitHubRunners', meaning: 'CloudFormation stack name' },
+  {
+    key: 'account',
+    default: '`CDK_DEFAULT_ACCOUNT`',
+    meaning: 'AWS account (none: synth stays account-agnostic)',
+  },
+  { key: 'region', default: `\`CDK_DEFAULT_REGION\`, else \`${SEED.region}\``, meaning: 'AWS region' },
+  {
+    key: 'targetEnv',
+    default: `\`${SEED.targetEnv}\``,
+    meaning: '`Env` tag and docker label, `TARGET_ENV` of the webhook',
+  },
+  {
+    key: 'organization',
+    default: `\`${SEED_TASK.organization}\``,
+    meaning: "the task definition's default `ORGANIZATION` (the webhook sets it per job)",
+  },
+  ...Object.entries(SEED).flatMap(([key, value]) =>
+    key === 'targetEnv' || key === 'region'
+      ? []
+      : [{ key, default: `\`${value}\``, meaning: 'name, as in the seed' }],
+  ),
+  {
+    key: 'webhookSecretName',
+    default: '`github-actions-runner-webhook-secret`',
+    meaning: 'the generated webhook secret',
+  },
+  {
+    key: 'imageTag',
+    default: `\`${SEED_TASK.imageTag}\``,
+    meaning: "runner image tag in the stack's ECR repository",
+  },
+  {
+    key: 'imageUri',
+    default: '(the stack repository)',
+    meaning: "a runner image elsewhere (the execution role still pulls only from the stack's repository)",
+  },
+  { key: 'cpu', default: String(SEED_TASK.cpu), meaning: 'task cpu units' },
+  { key: 'memoryMiB', default: String(SEED_TASK.memoryMiB), meaning: 'task memory (MiB)' },
+  {
+    key: 'taskRolePolicy',
+    default: "the seed's `ec2:Describe*`",
+    meaning: "the task role's policy document (JSON): what a job may do in AWS",
+  },
+  {
+    key: 'tags',
+    default: '`{}`',
+    meaning: 'extra tags on every resource (JSON object); `Env` is always `targetEnv`',
+  },
+  {
+    key: 'clusterName',
+    default: '(a new cluster)',
+    meaning: 'an existing ECS cluster; needs `capacityProviderName`',
+  },
+  {
+    key: 'capacityProviderName',
+    default: '(a new one)',
+    meaning: "the existing cluster's capacity provider",
+  },
+  {
+    key: 'vpcId',
+    default: '(a new VPC, public subnets, no NAT)',
+    meaning: 'an existing VPC for the new cluster (looked up: needs account, region, credentials)',
+  },
+  {
+    key: 'instanceTypes',
+    default: '`t3.medium`',
+    meaning: 'instance types of the Auto Scaling group (comma list, one architecture)',
+  },
+  { key: 'minCapacity', default: '0', meaning: 'Auto Scaling group minimum' },
+  { key: 'maxCapacity', default: '10', meaning: 'Auto Scaling group maximum' },
+  {
+    key: 'rootVolumeGiB',
+    default: '50',
+    meaning: "instances' encrypted root volume (holds every task's `/var/lib/docker`)",
+  },
+  { key: 'logRetentionDays', default: '30', meaning: 'retention of the runner and webhook log groups' },
+  { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
+  { key: 'apiThrottleRate', default: '50', meaning: 'HTTP API steady requests per second' },
+  { key: 'apiThrottleBurst', default: '100', meaning: 'HTTP API burst' },
+  { key: 'alarmTopicArn', default: '(none)', meaning: 'SNS topic the alarms notify' },
+  ...Object.entries(WEBHOOK_PASS_THROUGH).map(([key, variable]) => ({
+    key,
+    default: '(the webhook default)',
+    meaning: `the webhook's \`${variable}\``,
+  })),
+];
+
+/** The problems in the context, all at once: the operator fixes them in one go. */
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid CDK context:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/**
+ * Reads the settings from the CDK context (`get` is `node.tryGetContext`) and the environment,
+ * with the seed's values as defaults. Context from `-c key=value` arrives as a string, from
+ * `cdk.json` as JSON: both are accepted.
+ */
+export function readSettings(
+  get: (key: string) => unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): InfraSettings {
+  const problems: string[] = [];
+  const known = new Set(CONTEXT_KEYS.map((entry) => entry.key));
+
+  const text = (key: string): string | undefined => {
+    if (!known.has(key)) throw new Error(`context key "${key}" is missing from CONTEXT_KEYS`);
+    const value = get(key);
+    if (value === undefined || value === null) return undefined;
+    const string = typeof value === 'string' ? value.trim() : JSON.stringify(value);
+    return string === '' ? undefined : string;
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min || number > max) {
+      problems.push(`${key} must be a whole number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return number;
+  };
+  const optionalInt = (key: string, min: number, max: number): number | undefined =>
+    text(key) === undefined ? undefined : int(key, min, min, max);
+  const list = (key: string): string[] => {
+    const value = get(key);
+    const items = Array.isArray(value) ? value.map(String) : (text(key) ?? '').split(',');
+    return items.map((item) => item.trim()).filter((item) => item !== '');
+  };
+  const json = <T>(key: string, check: (value: unknown) => value is T, what: string): T | undefined => {
+    const raw = get(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    let value: unknown = raw;
+    if (typeof raw === 'string') {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        problems.push(`${key} must be JSON (${what})`);
+        return undefined;
+      }
+    }
+    if (check(value)) return value;
+    problems.push(`${key} must be ${what}`);
+    return undefined;
+  };
+
+  const names = Object.fromEntries(
+    (Object.keys(SEED) as (keyof typeof SEED)[])
+      .filter((key) => key !== 'targetEnv' && key !== 'region')
+      .map((key) => [key, text(key) ?? SEED[key]]),
+  ) as Omit<ResourceNames, 'webhookSecretName'>;
+
+  const targetEnv = text('targetEnv') ?? SEED.targetEnv;
+  if (!/^[A-Za-z0-9._-]+$/.test(targetEnv))
+    problems.push(`targetEnv may only use [A-Za-z0-9._-] (got "${targetEnv}")`);
+
+  const clusterName = text('clusterName');
+  const capacityProviderName = text('capacityProviderName');
+  let capacity: CapacitySettings;
+  if (clusterName !== undefined || capacityProviderName !== undefined) {
+    if (clusterName === undefined || capacityProviderName === undefined) {
+      problems.push(
+        'clusterName and capacityProviderName go together (an existing cluster and its capacity provider)',
+      );
+    }
+    capacity = {
+      kind: 'existing',
+      clusterName: clusterName ?? '',
+      capacityProviderName: capacityProviderName ?? '',
+    };
+  } else {
+    const minCapacity = int('minCapacity', 0, 0, 1000);
+    const maxCapacity = int('maxCapacity', 10, 1, 1000);
+    if (minCapacity > maxCapacity)
+      problems.push(`minCapacity (${minCapacity}) exceeds maxCapacity (${maxCapacity})`);
+    const instanceTypes = list('instanceTypes');
+    capacity = {
+      kind: 'new',
+      instanceTypes: instanceTypes.length > 0 ? instanceTypes : ['t3.medium'],
+      minCapacity,
+      maxCapacity,
+      rootVolumeGiB: int('rootVolumeGiB', 50, 30, 16384),
+      vpcId: text('vpcId'),
+    };
+  }
+
+  const logRetentionDays = int('logRetentionDays', 30, 1, 3653);
+  if (!RETENTION_DAYS.includes(logRetentionDays)) {
+    problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')} (got ${logRetentionDays})`);
+  }
+
+  const webhookEnvironment: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(WEBHOOK_PASS_THROUGH)) {
+    const value = Array.isArray(get(key)) ? list(key).join(',') : text(key);
+    if (value !== undefined) webhookEnvironment[variable] = value;
+  }
+
+  const settings: InfraSettings = {
+    stackName: text('stackName') ?? 'GitHubRunners',
+    account: text('account') ?? nonEmpty(env.CDK_DEFAULT_ACCOUNT),
+    region: text('region') ?? nonEmpty(env.CDK_DEFAULT_REGION) ?? SEED.region,
+    targetEnv,
+    organization: text('organization') ?? SEED_TASK.organization,
+    names: {
+      ...names,
+      webhookSecretName: text('webhookSecretName') ?? 'github-actions-runner-webhook-secret',
+    },
+    imageTag: text('imageTag') ?? SEED_TASK.imageTag,
+    imageUri: text('imageUri'),
+    // Task-level cpu and memory for EC2: any value the instances can hold (ECS's own limits).
+    cpu: int('cpu', SEED_TASK.cpu, 128, 196_608),
+    memoryMiB: int('memoryMiB', SEED_TASK.memoryMiB, 128, 1_048_576),
+    taskRolePolicy:
+      json('taskRolePolicy', isPolicyDocument, 'an IAM policy document with Version and Statement') ??
+      SEED_TASK_ROLE_POLICY,
+    tags: json('tags', isStringRecord, 'an object of string tag values') ?? {},
+    capacity,
+    logRetentionDays,
+    reservedConcurrency: optionalInt('reservedConcurrency', 1, 1000),
+    apiThrottle: {
+      rateLimit: int('apiThrottleRate', 50, 1, 10_000),
+      burstLimit: int('apiThrottleBurst', 100, 1, 5_000),
+    },
+    alarmTopicArn: text('alarmTopicArn'),
+    webhookEnvironment,
+  };
+  if (problems.length > 0) throw new SettingsError(problems);
+  return settings;
+}
+
+const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((item) => typeof item === 'string')
+  );
+}
+
+function isPolicyDocument(value: unknown): value is PolicyDocument {
+  if (typeof value !== 'object' || value === null) return false;
+  const { Version, Statement } = value as { Version?: unknown; Statement?: unknown };
+  return Version === '2012-10-17' && Array.isArray(Statement) && Statement.length > 0;
+}

@@ -1,0 +1,156 @@
+/** Context settings, an existing cluster, and `npm run infra:render` against the seed's documents. */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from '@jest/globals';
+import { createRunnerApp } from '../../infra/runner-app';
+import { SEED_FILES } from '../../infra/seed-documents';
+import { readSettings } from '../../infra/settings';
+import { SEED } from '../../shared/defaults';
+import { only, standInDist, synthesize } from '../support/synth-stack';
+
+const fromContext = (context: Record<string, unknown>) => readSettings((key) => context[key], {});
+
+describe('settings', () => {
+  it("defaults to the seed's names, region and environment", () => {
+    const settings = fromContext({});
+    const { targetEnv, region, ...names } = SEED;
+    expect(settings.names).toEqual({ ...names, webhookSecretName: 'github-actions-runner-webhook-secret' });
+    expect([settings.region, settings.targetEnv, settings.cpu, settings.memoryMiB]).toEqual([
+      region,
+      targetEnv,
+      256,
+      512,
+    ]);
+    expect(settings.capacity).toEqual({
+      kind: 'new',
+      instanceTypes: ['t3.medium'],
+      minCapacity: 0,
+      maxCapacity: 10,
+      rootVolumeGiB: 50,
+      vpcId: undefined,
+    });
+  });
+
+  it('reads -c strings: lists, numbers and JSON', () => {
+    const settings = fromContext({
+      instanceTypes: 'm7g.large, c7g.large',
+      maxCapacity: '4',
+      tags: '{"Team":"platform"}',
+      allowedOrgs: 'octo-org',
+      taskRolePolicy:
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}',
+    });
+    expect(settings.capacity).toMatchObject({ instanceTypes: ['m7g.large', 'c7g.large'], maxCapacity: 4 });
+    expect(settings.tags).toEqual({ Team: 'platform' });
+    expect(settings.webhookEnvironment).toEqual({ ALLOWED_ORGS: 'octo-org' });
+    expect(settings.taskRolePolicy.Statement[0]?.Action).toBe('s3:GetObject');
+  });
+
+  it('reports every problem of the context at once', () => {
+    let message = '';
+    try {
+      fromContext({
+        cpu: 'lots',
+        logRetentionDays: 10,
+        clusterName: 'runners',
+        tags: '["not", "an", "object"]',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const problem of [
+      'cpu must be a whole number from 128 to 196608 (got "lots")',
+      'clusterName and capacityProviderName go together',
+      'logRetentionDays must be one of 1, 3, 5, 7, 14, 30,',
+      'tags must be an object of string tag values',
+    ]) {
+      expect(message).toContain(problem);
+    }
+  });
+
+  it("fails the synth on a webhook setting the webhook's own configuration check refuses", async () => {
+    const distDir = await standInDist();
+    expect(() =>
+      createRunnerApp({ context: { runnerLabelsTemplate: '<no_such_variable>' }, env: {}, distDir }),
+    ).toThrow(/webhook settings in the CDK context: invalid configuration:[\s\S]*RUNNER_LABELS_TEMPLATE/);
+  });
+});
+
+it('uses an existing cluster and capacity provider by name', async () => {
+  const { json, report } = await synthesize({ clusterName: 'runners', capacityProviderName: 'runners-ec2' });
+  expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain('AWS::ECS::Cluster');
+  expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain(
+    'AWS::AutoScaling::AutoScalingGroup',
+  );
+  const variables = (
+    only(json, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }
+  ).Variables;
+  expect([variables.ECS_CLUSTER, variables.ECS_CAPACITY_PROVIDER]).toEqual(['runners', 'runners-ec2']);
+  expect(report.pluginReports[0]?.violations).toEqual([]);
+});
+
+describe('npm run infra:render', () => {
+  const seedFile = async (name: string) =>
+    JSON.parse(await readFile(join('test/fixtures/seed', name), 'utf8'));
+  let out: string;
+  let stdout: string;
+
+  it('writes the five seed documents and the commands that register them', async () => {
+    out = await mkdtemp(join(tmpdir(), 'seed-'));
+    ({ stdout } = await promisify(execFile)('node_modules/.bin/tsx', [
+      'infra/render-seed.ts',
+      '--account',
+      '123456789012',
+      '--region',
+      SEED.region,
+      '--out',
+      out,
+    ]));
+    expect(stdout).toContain(
+      `ecs register-task-definition --cli-input-json file://${out}/${SEED_FILES.taskDefinition}`,
+    );
+    const definition = JSON.parse(await readFile(join(out, SEED_FILES.taskDefinition), 'utf8'));
+    expect(definition.containerDefinitions[0].image).toBe(
+      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:latest`,
+    );
+  });
+
+  it("keeps the seed's trust policies but for the confused-deputy conditions (and the empty Sid)", async () => {
+    for (const name of [SEED_FILES.taskRoleTrustPolicy, SEED_FILES.taskExecutionRoleTrustPolicy]) {
+      const [seed, rendered] = [await seedFile(name), JSON.parse(await readFile(join(out, name), 'utf8'))];
+      const { Sid, ...seedStatement } = seed.Statement[0];
+      const { Condition, ...renderedStatement } = rendered.Statement[0];
+      expect(Sid).toBe('');
+      expect(renderedStatement).toEqual(seedStatement);
+      expect(Condition).toEqual({
+        StringEquals: { 'aws:SourceAccount': '123456789012' },
+        ArnLike: { 'aws:SourceArn': `arn:aws:ecs:${SEED.region}:123456789012:*` },
+      });
+    }
+  });
+
+  it("keeps the seed's task role policy", async () => {
+    const name = SEED_FILES.taskRolePolicy;
+    expect(JSON.parse(await readFile(join(out, name), 'utf8'))).toEqual(await seedFile(name));
+  });
+
+  it("grants every action of the seed's execution policy, scoped to the runner's resources", async () => {
+    const name = SEED_FILES.taskExecutionRolePolicy;
+    const actions = (document: { Statement: Array<{ Action: string[] }> }) =>
+      document.Statement.flatMap((statement) => statement.Action).sort();
+    const rendered = JSON.parse(await readFile(join(out, name), 'utf8'));
+    expect(actions(rendered)).toEqual(actions(await seedFile(name)));
+    const wildcards = rendered.Statement.filter(
+      (statement: { Resource: unknown }) => statement.Resource === '*',
+    );
+    expect(wildcards.map((statement: { Action: string[] }) => statement.Action)).toEqual([
+      ['ecr:GetAuthorizationToken'],
+    ]);
+    expect(rendered.Statement.at(-1).Resource).toEqual([
+      `arn:aws:secretsmanager:${SEED.region}:123456789012:secret:${SEED.registrationTokenSecretName}-??????`,
+    ]);
+  });
+});
