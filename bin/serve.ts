@@ -26,7 +26,9 @@ server.on('error', (error) => {
   process.exit(1);
 });
 server.listen(port, host, () => {
-  const url = `http://${host}:${port}/webhook`;
+  // PORT=0 picks a free port: print the one we got.
+  const address = server.address();
+  const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/webhook`;
   const secret =
     env.WEBHOOK_SECRET === LOCAL_WEBHOOK_SECRET
       ? `the local secret "${LOCAL_WEBHOOK_SECRET}"`

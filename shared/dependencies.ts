@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type Env, parseConfig } from './config';
+import { WEBHOOK_METRICS } from './defaults';
 import { createEcsLauncher, lazyEcsApi } from './ecs/ecs-launcher';
 import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
 import { createGitHubRunners } from './github/github-runners';
@@ -35,8 +36,10 @@ export interface DependencyOptions {
  * built here: they load on the first delivery that needs one.
  */
 export function createDependencies(options: DependencyOptions = {}): WebhookDependencies {
-  const config = parseConfig(options.env ?? process.env, { webhookSecret: options.webhookSecret ?? true });
-  const serviceName = options.env?.POWERTOOLS_SERVICE_NAME ?? 'github-runners-webhook';
+  const env = options.env ?? process.env;
+  const config = parseConfig(env, { webhookSecret: options.webhookSecret ?? true });
+  // One namespace for every function; the service dimension tells them apart (the alarms use both).
+  const serviceName = env.POWERTOOLS_SERVICE_NAME ?? WEBHOOK_METRICS.service;
   const logger = options.logger ?? new Logger({ serviceName });
   const github =
     options.github ??
@@ -68,7 +71,7 @@ export function createDependencies(options: DependencyOptions = {}): WebhookDepe
     overflow,
     reaper,
     logger,
-    metrics: options.metrics ?? new Metrics({ namespace: 'GitHubRunners', serviceName }),
+    metrics: options.metrics ?? new Metrics({ namespace: WEBHOOK_METRICS.namespace, serviceName }),
     secrets: options.secrets ?? createWebhookSecrets(config.webhookSecret, options.fetchSecret),
     launcher:
       options.launcher ??

@@ -8,14 +8,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 const run = promisify(execFile);
-const PORT = String(39_000 + (process.pid % 1000));
-const url = `http://127.0.0.1:${PORT}/webhook`;
+let url = '';
 let server: ChildProcess;
 let output = '';
 
 beforeAll(async () => {
   await run(process.execPath, ['esbuild.config.mjs', '--only', 'serve,replay']);
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT, POWERTOOLS_LOG_LEVEL: 'INFO' };
+  // PORT=0: the server takes a free port and prints its URL.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO' };
   for (const name of ['WEBHOOK_SECRET', 'WEBHOOK_SECRET_ARN', 'ECS_CLUSTER', 'DRY_RUN']) delete env[name];
   server = spawn(process.execPath, ['dist/serve/index.mjs'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout?.on('data', (chunk: Buffer) => {
@@ -28,6 +28,7 @@ beforeAll(async () => {
     if (server.exitCode !== null) throw new Error(`server exited: ${output}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  url = /POST (http:\/\/\S+\/webhook)/.exec(output)?.[1] ?? '';
 });
 afterAll(async () => {
   server.kill('SIGTERM');

@@ -243,7 +243,8 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const response = await quick(await signedRequest(freshJob()));
     expect(response.statusCode).toBe(503);
     expect(body(response).message).toContain('ThrottlingException');
-    expect(Date.now() - started).toBeLessThan(1500);
+    // The 1 s deadline bounds the answer; the margin is for a loaded machine, not a speed target.
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('answers 503 when ECS refuses the request, without retrying it', async () => {
