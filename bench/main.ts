@@ -5,17 +5,15 @@
  */
 import { parseArgs } from 'node:util';
 import { burst, burstWorker } from './burst';
+import { burstOverflow } from './burst-overflow';
 import { coldStart } from './cold-start';
 import type { BenchOptions, Figure, Scenario } from './figures';
 import { describeMachine, formatTable } from './report';
 import { warmPerEvent, warmWorker } from './warm-per-event';
 import { reply } from './worker';
 
-/**
- * Every scenario, in the order they run. The overflow queue's scenario (the launcher draining an
- * SQS stand-in after a burst) joins this list when the queue exists.
- */
-const SCENARIOS: readonly Scenario[] = [coldStart, warmPerEvent, burst];
+/** Every scenario, in the order they run. */
+const SCENARIOS: readonly Scenario[] = [coldStart, warmPerEvent, burst, burstOverflow];
 
 const usage = `usage: npm run bench -- [--json] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--runs N] [--events N] [--jobs N]
   --json    one JSON document on stdout instead of the table

@@ -54,8 +54,11 @@ export interface ScenarioResult {
 
 const FIGURES = join(tmpdir(), 'ecs-github-runners-fault-figures.json');
 
-/** Runs one scenario from a clean slate and returns its figures. */
-export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
+/** Runs one scenario from a clean slate and returns its figures (kept for README unless `record` is false). */
+export async function runScenario(
+  scenario: Scenario,
+  options: { readonly record?: boolean } = {},
+): Promise<ScenarioResult> {
   let faultsInjected = 0;
   const counted =
     <A extends unknown[], R>(fault: ((...args: A) => R | undefined) | undefined) =>
@@ -166,7 +169,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     answers,
   };
   await Promise.all([ecs.close(), sqs.close()]);
-  record(result);
+  if (options.record !== false) record(result);
   return result;
 }
 
