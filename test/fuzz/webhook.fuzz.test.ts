@@ -118,6 +118,17 @@ const toEvent = (
   } as unknown as APIGatewayProxyEventV2;
 };
 
+/** A workflow_job delivery as GitHub posts it, with the given body and signature. */
+const workflowJobRequest = (text: string, signature: string) => ({
+  method: 'POST',
+  headers: {
+    'x-hub-signature-256': signature,
+    'x-github-event': 'workflow_job',
+    'content-type': 'application/json',
+  },
+  body: text,
+});
+
 /** Checks every property that must hold for any answer. */
 function checkAnswer(response: { statusCode: number; body: string }, signature: string | undefined) {
   expect(Number.isInteger(response.statusCode)).toBe(true);
@@ -274,15 +285,7 @@ describe('fuzz: the webhook', () => {
             }),
           );
           const signature = await sign(SECRET, text);
-          const response = await scoped({
-            method: 'POST',
-            headers: {
-              'x-hub-signature-256': signature,
-              'x-github-event': 'workflow_job',
-              'content-type': 'application/json',
-            },
-            body: text,
-          });
+          const response = await scoped(workflowJobRequest(text, signature));
           checkAnswer(response, signature);
           expect([200, 202, 422]).toContain(response.statusCode);
           if (response.statusCode === 422) refused++;
@@ -305,15 +308,7 @@ describe('fuzz: the webhook', () => {
           const payload = { ...jobOfOurs(), padding: 'x'.repeat(size) };
           const text = JSON.stringify(payload);
           const signature = signed ? await sign(SECRET, text) : `sha256=${'0'.repeat(64)}`;
-          const response = await handler({
-            method: 'POST',
-            headers: {
-              'x-hub-signature-256': signature,
-              'x-github-event': 'workflow_job',
-              'content-type': 'application/json',
-            },
-            body: text,
-          });
+          const response = await handler(workflowJobRequest(text, signature));
           checkAnswer(response, signature);
           expect(response.statusCode).toBe(signed ? 200 : 401);
         },
