@@ -190,7 +190,11 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '50',
     meaning: "instances' encrypted root volume (holds every task's `/var/lib/docker`)",
   },
-  { key: 'logRetentionDays', default: '30', meaning: 'retention of the runner and webhook log groups' },
+  {
+    key: 'logRetentionDays',
+    default: '30',
+    meaning: 'retention of the runner, function and API access log groups',
+  },
   { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
   { key: 'apiThrottleRate', default: '50', meaning: 'HTTP API steady requests per second' },
   { key: 'apiThrottleBurst', default: '100', meaning: 'HTTP API burst' },
