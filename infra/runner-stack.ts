@@ -23,7 +23,7 @@ import { parseRedeliverSettings } from '../shared/github/redeliver';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../shared/queue/launch-queued-job';
 import { METRIC } from '../shared/webhook/handle-webhook';
 import { acknowledge, wildcardResource } from './acknowledge';
-import { BundledFunction } from './bundled-function';
+import { BundledFunction, type BundledFunctionProps } from './bundled-function';
 import {
   clusterTasksArn,
   launchRunnerStatements,
@@ -69,13 +69,16 @@ interface Capacity {
  * sweep (each when its settings allow), with alarms.
  */
 export class RunnerStack extends Stack {
+  /** Where the esbuild output is; undefined: the project's `dist/`. */
+  private readonly distDir: string | undefined;
+
   constructor(scope: Construct, id: string, props: RunnerStackProps) {
     super(scope, id, props);
+    this.distDir = props.distDir;
     const { settings } = props;
     const { names } = settings;
     const where: AccountScope = { partition: this.partition, region: this.region, account: this.account };
     const jit = settings.registration === 'jit';
-    const distDir = props.distDir !== undefined ? { distDir: props.distDir } : {};
 
     for (const [key, value] of Object.entries({ ...settings.tags, Env: settings.targetEnv })) {
       Tags.of(this).add(key, value);
@@ -98,6 +101,8 @@ export class RunnerStack extends Stack {
               'GitHub credentials of the functions: {"token": "..."} or {"appId", "privateKey", "installationId"?} (set by the operator)',
           })
         : undefined;
+    // What the webhook, the launcher and the reaper read: the credentials, with JIT registration only.
+    const jitCredentials = jit ? githubAuth : undefined;
     const webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
       secretName: names.webhookSecretName,
       description: 'Secret of the GitHub organisation webhook (X-Hub-Signature-256)',
@@ -208,7 +213,7 @@ export class RunnerStack extends Stack {
       ECS_CAPACITY_PROVIDER: capacity.capacityProviderName,
       TARGET_ENV: settings.targetEnv,
       RUNNER_REGISTRATION: settings.registration,
-      ...(jit && githubAuth !== undefined && { GITHUB_AUTH_SECRET_ARN: githubAuth.secretArn }),
+      ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
       ...settings.webhookEnvironment,
     };
     const environment = {
@@ -217,13 +222,12 @@ export class RunnerStack extends Stack {
       OVERFLOW_QUEUE_URL: overflow.queueUrl,
     };
     checkEnvironment('webhook', environment, (env) => parseConfig(env));
-    const webhook = new BundledFunction(this, 'Webhook', {
+    const webhook = this.bundledFunction('Webhook', {
       name: 'webhook',
       description: 'GitHub workflow_job webhook: one ephemeral runner task per queued job',
       environment,
       logRetention: settings.logRetentionDays,
       reservedConcurrentExecutions: settings.reservedConcurrency,
-      ...distDir,
     });
     for (const statement of launchRunnerStatements(tasks)) webhook.role.addToPolicy(statement);
     webhook.role.addToPolicy(readSecretStatement('ReadWebhookSecret', webhookSecret.secretArn));
@@ -234,8 +238,8 @@ export class RunnerStack extends Stack {
         resources: [overflow.queueArn],
       }),
     );
-    if (jit && githubAuth !== undefined) {
-      webhook.role.addToPolicy(readSecretStatement('ReadGitHubCredentials', githubAuth.secretArn));
+    if (jitCredentials !== undefined) {
+      webhook.role.addToPolicy(readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn));
       // A `completed` job of ours makes the webhook check its run's runner tasks and stop idle ones.
       webhook.role.addToPolicy(stopIdleRunnersStatement(tasks));
     }
@@ -243,13 +247,12 @@ export class RunnerStack extends Stack {
     // The launcher receives no webhooks: no webhook secret. The queue URL is for its retry delays.
     const launcherEnvironment = { ...shared, OVERFLOW_QUEUE_URL: overflow.queueUrl };
     checkEnvironment('launcher', launcherEnvironment, (env) => parseConfig(env, { webhookSecret: false }));
-    const launcher = new BundledFunction(this, 'Launcher', {
+    const launcher = this.bundledFunction('Launcher', {
       name: 'launcher',
       description: 'Overflow queue consumer: starts the runner tasks the webhook could not start in time',
       environment: launcherEnvironment,
       logRetention: settings.logRetentionDays,
       timeout: launcherTimeout,
-      ...distDir,
     });
     for (const statement of launchRunnerStatements(tasks)) launcher.role.addToPolicy(statement);
     launcher.role.addToPolicy(
@@ -266,8 +269,8 @@ export class RunnerStack extends Stack {
         resources: [overflow.queueArn],
       }),
     );
-    if (jit && githubAuth !== undefined) {
-      launcher.role.addToPolicy(readSecretStatement('ReadGitHubCredentials', githubAuth.secretArn));
+    if (jitCredentials !== undefined) {
+      launcher.role.addToPolicy(readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn));
     }
     const launcherSource = new lambda.EventSourceMapping(this, 'LauncherSource', {
       target: launcher.function,
@@ -282,7 +285,7 @@ export class RunnerStack extends Stack {
 
     // The reaper needs GitHub to tell busy runners from idle ones: with JIT registration only.
     const reaper =
-      jit && githubAuth !== undefined
+      jitCredentials !== undefined
         ? this.scheduledFunction('Reaper', {
             name: 'reaper',
             description: 'Every 5 minutes: stops runner tasks idle past RUNNER_IDLE_TIMEOUT',
@@ -290,11 +293,10 @@ export class RunnerStack extends Stack {
             check: (env) => parseConfig(env, { webhookSecret: false }),
             timeout: Duration.minutes(2),
             logRetention: settings.logRetentionDays,
-            distDir,
             statements: [
               listRunnerTasksStatement(tasks, 'ListRunnerTasks'),
               stopIdleRunnersStatement(tasks),
-              readSecretStatement('ReadGitHubCredentials', githubAuth.secretArn),
+              readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn),
             ],
           })
         : undefined;
@@ -313,7 +315,6 @@ export class RunnerStack extends Stack {
             // Under the schedule's 5 minutes, so sweeps do not overlap; a sweep may wait out a rate limit.
             timeout: Duration.minutes(4),
             logRetention: settings.logRetentionDays,
-            distDir,
             statements: [readSecretStatement('ReadGitHubCredentials', githubAuth.secretArn)],
           })
         : undefined;
@@ -518,6 +519,13 @@ export class RunnerStack extends Stack {
     );
   }
 
+  private bundledFunction(id: string, props: Omit<BundledFunctionProps, 'distDir'>): BundledFunction {
+    return new BundledFunction(this, id, {
+      ...props,
+      ...(this.distDir !== undefined && { distDir: this.distDir }),
+    });
+  }
+
   /**
    * One of our functions on a 5-minute EventBridge schedule. A failed sweep is not retried: the
    * next one, 5 minutes later, is its retry (and the error alarm counts each failure once).
@@ -531,18 +539,16 @@ export class RunnerStack extends Stack {
       readonly check: (env: Record<string, string>) => unknown;
       readonly timeout: Duration;
       readonly logRetention: number;
-      readonly distDir: { distDir?: string };
       readonly statements: readonly iam.PolicyStatement[];
     },
   ): BundledFunction {
     checkEnvironment(props.name, props.environment, props.check);
-    const fn = new BundledFunction(this, id, {
+    const fn = this.bundledFunction(id, {
       name: props.name,
       description: props.description,
       environment: props.environment,
       logRetention: props.logRetention,
       timeout: props.timeout,
-      ...props.distDir,
     });
     for (const statement of props.statements) fn.role.addToPolicy(statement);
     fn.function.configureAsyncInvoke({ retryAttempts: 0 });
