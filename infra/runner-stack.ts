@@ -7,17 +7,32 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../shared/config';
 import { WEBHOOK_METRICS } from '../shared/defaults';
 import { ConfigError } from '../shared/errors';
+import { parseRedeliverSettings } from '../shared/github/redeliver';
+import { QUEUED_LAUNCH_DEADLINE_MS } from '../shared/queue/launch-queued-job';
 import { METRIC } from '../shared/webhook/handle-webhook';
 import { acknowledge, wildcardResource } from './acknowledge';
-import { BundledFunction } from './bundled-function';
+import { BundledFunction, type BundledFunctionProps } from './bundled-function';
+import {
+  clusterTasksArn,
+  launchRunnerStatements,
+  listRunnerTasksStatement,
+  type RunnerTaskScope,
+  readSecretStatement,
+  stopIdleRunnersStatement,
+  taskFamilyArn,
+} from './runner-permissions';
 import {
   type AccountScope,
   ecsTasksTrustPolicy,
@@ -34,6 +49,12 @@ export interface RunnerStackProps extends StackProps {
   readonly distDir?: string;
 }
 
+/** Overflow messages the launcher takes per invocation (it handles them one at a time). */
+export const LAUNCHER_BATCH_SIZE = 10;
+
+/** How often the reaper and the redelivery sweep run. */
+export const SWEEP_RATE = Duration.minutes(5);
+
 /** What the webhook needs to know about the runner capacity. */
 interface Capacity {
   readonly clusterName: string;
@@ -42,27 +63,46 @@ interface Capacity {
 }
 
 /**
- * The whole system in one stack: the seed's secret, roles and task definition (from the same
- * builders as `npm run infra:render`), the runner image repository, the runner capacity, and the
- * webhook behind an HTTP API, with alarms.
+ * The whole system in one stack: the seed's roles and task definition (from the same builders as
+ * `npm run infra:render`), the secrets, the runner image repository, the runner capacity, the
+ * webhook behind an HTTP API, the overflow queue and its launcher, the reaper and the redelivery
+ * sweep (each when its settings allow), with alarms.
  */
 export class RunnerStack extends Stack {
+  /** Where the esbuild output is; undefined: the project's `dist/`. */
+  private readonly distDir: string | undefined;
+
   constructor(scope: Construct, id: string, props: RunnerStackProps) {
     super(scope, id, props);
+    this.distDir = props.distDir;
     const { settings } = props;
     const { names } = settings;
     const where: AccountScope = { partition: this.partition, region: this.region, account: this.account };
+    const jit = settings.registration === 'jit';
 
     for (const [key, value] of Object.entries({ ...settings.tags, Env: settings.targetEnv })) {
       Tags.of(this).add(key, value);
     }
 
-    // Secrets. The registration token's value is the operator's (README: put-secret-value); the
-    // generated placeholder only makes the secret exist. The webhook secret is generated here.
-    const registrationToken = new secretsmanager.Secret(this, 'RegistrationToken', {
-      secretName: names.registrationTokenSecretName,
-      description: 'GitHub Actions PAT used for self-hosted runner registrations (set by the operator)',
-    });
+    // Secrets. The operator puts the GitHub values in (README: put-secret-value); the generated
+    // placeholder only makes a secret exist. The webhook secret is generated here. With JIT
+    // registration no task reads an admin token, so there is no registration-token secret at all.
+    const registrationToken = jit
+      ? undefined
+      : new secretsmanager.Secret(this, 'RegistrationToken', {
+          secretName: names.registrationTokenSecretName,
+          description: 'GitHub Actions PAT used for self-hosted runner registrations (set by the operator)',
+        });
+    const githubAuth =
+      jit || settings.redeliverEnvironment !== undefined
+        ? new secretsmanager.Secret(this, 'GitHubAuth', {
+            secretName: names.githubAuthSecretName,
+            description:
+              'GitHub credentials of the functions: {"token": "..."} or {"appId", "privateKey", "installationId"?} (set by the operator)',
+          })
+        : undefined;
+    // What the webhook, the launcher and the reaper read: the credentials, with JIT registration only.
+    const jitCredentials = jit ? githubAuth : undefined;
     const webhookSecret = new secretsmanager.Secret(this, 'WebhookSecret', {
       secretName: names.webhookSecretName,
       description: 'Secret of the GitHub organisation webhook (X-Hub-Signature-256)',
@@ -95,7 +135,9 @@ export class RunnerStack extends Stack {
     });
     const executionRole = new iam.CfnRole(this, 'TaskExecutionRole', {
       roleName: names.taskExecutionRoleName,
-      description: 'What ECS needs to start a runner task: image, logs, registration token',
+      description: jit
+        ? 'What ECS needs to start a runner task: image, logs'
+        : 'What ECS needs to start a runner task: image, logs, registration token',
       assumeRolePolicyDocument: ecsTasksTrustPolicy(where),
       policies: [
         {
@@ -104,7 +146,7 @@ export class RunnerStack extends Stack {
             ...where,
             imageRepositoryName: names.imageRepositoryName,
             logGroupName: names.logGroupName,
-            registrationTokenSecretArn: registrationToken.secretArn,
+            registrationTokenSecretArn: registrationToken?.secretArn,
           }),
         },
       ],
@@ -120,7 +162,7 @@ export class RunnerStack extends Stack {
         image: settings.imageUri ?? repository.repositoryUriForTag(settings.imageTag),
         organization: settings.organization,
         targetEnv: settings.targetEnv,
-        registrationTokenSecretArn: registrationToken.secretArn,
+        registrationTokenSecretArn: registrationToken?.secretArn,
         region: this.region,
         logGroupName: runnerLogs.logGroupName,
         logStreamPrefix: names.logStreamPrefix,
@@ -132,70 +174,150 @@ export class RunnerStack extends Stack {
     );
 
     const capacity = this.capacity(settings.capacity, settings.targetEnv);
+    const tasks: RunnerTaskScope = {
+      ...where,
+      clusterName: capacity.clusterName,
+      clusterArn: capacity.clusterArn,
+      taskFamily: names.taskFamily,
+      taskRoleArn: taskRole.attrArn,
+      executionRoleArn: executionRole.attrArn,
+    };
 
-    // The webhook.
-    const environment: Record<string, string> = {
-      WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
+    // The overflow queue: jobs the webhook could not start a task for within GitHub's 10 s. The
+    // launcher handles a batch one message at a time, each with up to QUEUED_LAUNCH_DEADLINE_MS, so
+    // its timeout fits a whole batch; AWS asks for a visibility timeout of at least six times the
+    // function's timeout for an SQS event source. GitHub cancels a job queued for 24 hours, so a
+    // message older than a day has no job left to serve.
+    const launcherTimeout = Duration.seconds(
+      Math.ceil((LAUNCHER_BATCH_SIZE * QUEUED_LAUNCH_DEADLINE_MS) / 1000) + 10,
+    );
+    const deadLetters = new sqs.Queue(this, 'OverflowDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const overflow = new sqs.Queue(this, 'Overflow', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(1),
+      visibilityTimeout: Duration.seconds(6 * launcherTimeout.toSeconds()),
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: settings.overflowMaxReceiveCount },
+    });
+
+    // The functions' shared settings (README's configuration table): the webhook's, the launcher's
+    // and the reaper's environments are this one, less what each does not use.
+    const shared: Record<string, string> = {
       ECS_CLUSTER: capacity.clusterName,
       ECS_TASK_DEFINITION: names.taskFamily,
       ECS_CONTAINER_NAME: names.containerName,
       ECS_CAPACITY_PROVIDER: capacity.capacityProviderName,
       TARGET_ENV: settings.targetEnv,
+      RUNNER_REGISTRATION: settings.registration,
+      ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
       ...settings.webhookEnvironment,
     };
-    checkWebhookEnvironment(environment);
-    const webhook = new BundledFunction(this, 'Webhook', {
+    const environment = {
+      WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
+      ...shared,
+      OVERFLOW_QUEUE_URL: overflow.queueUrl,
+    };
+    checkEnvironment('webhook', environment, (env) => parseConfig(env));
+    const webhook = this.bundledFunction('Webhook', {
       name: 'webhook',
       description: 'GitHub workflow_job webhook: one ephemeral runner task per queued job',
       environment,
       logRetention: settings.logRetentionDays,
       reservedConcurrentExecutions: settings.reservedConcurrency,
-      ...(props.distDir !== undefined && { distDir: props.distDir }),
     });
-    const taskTagArn = `arn:${this.partition}:ecs:${this.region}:${this.account}:task/${capacity.clusterName}/*`;
-    const taskDefinitionArn = `arn:${this.partition}:ecs:${this.region}:${this.account}:task-definition/${names.taskFamily}`;
+    for (const statement of launchRunnerStatements(tasks)) webhook.role.addToPolicy(statement);
+    webhook.role.addToPolicy(readSecretStatement('ReadWebhookSecret', webhookSecret.secretArn));
     webhook.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'RunRunnerTasks',
-        actions: ['ecs:RunTask'],
-        resources: [taskDefinitionArn, `${taskDefinitionArn}:*`],
-        conditions: { ArnEquals: { 'ecs:cluster': capacity.clusterArn } },
+        sid: 'QueueOverflowJobs',
+        actions: ['sqs:SendMessage'],
+        resources: [overflow.queueArn],
       }),
     );
-    webhook.role.addToPolicy(
+    if (jitCredentials !== undefined) {
+      webhook.role.addToPolicy(readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn));
+      // A `completed` job of ours makes the webhook check its run's runner tasks and stop idle ones.
+      webhook.role.addToPolicy(stopIdleRunnersStatement(tasks));
+    }
+
+    // The launcher receives no webhooks: no webhook secret. The queue URL is for its retry delays.
+    const launcherEnvironment = { ...shared, OVERFLOW_QUEUE_URL: overflow.queueUrl };
+    checkEnvironment('launcher', launcherEnvironment, (env) => parseConfig(env, { webhookSecret: false }));
+    const launcher = this.bundledFunction('Launcher', {
+      name: 'launcher',
+      description: 'Overflow queue consumer: starts the runner tasks the webhook could not start in time',
+      environment: launcherEnvironment,
+      logRetention: settings.logRetentionDays,
+      timeout: launcherTimeout,
+    });
+    for (const statement of launchRunnerStatements(tasks)) launcher.role.addToPolicy(statement);
+    launcher.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'TagRunnerTasksAtLaunch',
-        actions: ['ecs:TagResource'],
-        resources: [
-          `arn:${this.partition}:ecs:${this.region}:${this.account}:task/${capacity.clusterName}/*`,
+        sid: 'ConsumeOverflowJobs',
+        // Receive, delete and GetQueueAttributes for the event source mapping; ChangeMessageVisibility
+        // for the launcher's own retry delay of a failed message.
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ChangeMessageVisibility',
         ],
-        conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+        resources: [overflow.queueArn],
       }),
     );
-    webhook.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'FindTheTaskOfAJob',
-        actions: ['ecs:ListTasks'],
-        // ListTasks has no resource of its own to name; the cluster condition scopes it.
-        resources: ['*'],
-        conditions: { ArnEquals: { 'ecs:cluster': capacity.clusterArn } },
-      }),
-    );
-    webhook.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'PassRunnerTaskRoles',
-        actions: ['iam:PassRole'],
-        resources: [taskRole.attrArn, executionRole.attrArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      }),
-    );
-    webhook.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadWebhookSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [webhookSecret.secretArn],
-      }),
-    );
+    if (jitCredentials !== undefined) {
+      launcher.role.addToPolicy(readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn));
+    }
+    const launcherSource = new lambda.EventSourceMapping(this, 'LauncherSource', {
+      target: launcher.function,
+      eventSourceArn: overflow.queueArn,
+      batchSize: LAUNCHER_BATCH_SIZE,
+      reportBatchItemFailures: true,
+      // RunTask's rate is the account's: two launchers leave most of it to the webhook.
+      maxConcurrency: 2,
+    });
+    // The mapping reads the queue as the launcher's role: the policy must exist first.
+    launcherSource.node.addDependency(launcher.role);
+
+    // The reaper needs GitHub to tell busy runners from idle ones: with JIT registration only.
+    const reaper =
+      jitCredentials !== undefined
+        ? this.scheduledFunction('Reaper', {
+            name: 'reaper',
+            description: 'Every 5 minutes: stops runner tasks idle past RUNNER_IDLE_TIMEOUT',
+            environment: shared,
+            check: (env) => parseConfig(env, { webhookSecret: false }),
+            timeout: Duration.minutes(2),
+            logRetention: settings.logRetentionDays,
+            statements: [
+              listRunnerTasksStatement(tasks, 'ListRunnerTasks'),
+              stopIdleRunnersStatement(tasks),
+              readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn),
+            ],
+          })
+        : undefined;
+
+    // The redelivery sweep needs the webhook's id, known once the operator has created the webhook.
+    const redeliver =
+      settings.redeliverEnvironment !== undefined && githubAuth !== undefined
+        ? this.scheduledFunction('Redeliver', {
+            name: 'redeliver',
+            description: 'Every 5 minutes: redelivers the workflow_job deliveries GitHub failed to deliver',
+            environment: {
+              GITHUB_AUTH_SECRET_ARN: githubAuth.secretArn,
+              ...settings.redeliverEnvironment,
+            },
+            check: (env) => parseRedeliverSettings(env),
+            // Under the schedule's 5 minutes, so sweeps do not overlap; a sweep may wait out a rate limit.
+            timeout: Duration.minutes(4),
+            logRetention: settings.logRetentionDays,
+            statements: [readSecretStatement('ReadGitHubCredentials', githubAuth.secretArn)],
+          })
+        : undefined;
 
     const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', {
       retention: settings.logRetentionDays,
@@ -238,13 +360,46 @@ export class RunnerStack extends Stack {
       },
       {
         id: 'RunTaskFailures',
-        description: 'ECS refused or failed to start runner tasks (capacity, permissions).',
+        description:
+          'ECS did not start runner tasks within the deadline (throttling, capacity, permissions); the jobs went to the overflow queue.',
         metric: new cloudwatch.Metric({
           namespace: WEBHOOK_METRICS.namespace,
           metricName: METRIC.runTaskFailures,
           dimensionsMap: { service: WEBHOOK_METRICS.service },
         }),
       },
+      {
+        id: 'LauncherErrors',
+        description:
+          'The launcher function failed (not a job that failed to start: those are retried from the queue).',
+        metric: launcher.function.metricErrors(),
+      },
+      {
+        id: 'OverflowDeadLetters',
+        description:
+          'Queued jobs got no runner task after every try (overflowMaxReceiveCount): read the launcher log, then redrive or drop them.',
+        metric: deadLetters.metricApproximateNumberOfMessagesVisible(),
+        statistic: 'Maximum',
+      },
+      ...(reaper === undefined
+        ? []
+        : [
+            {
+              id: 'ReaperErrors',
+              description: 'The reaper failed: idle runner tasks are left to their own idle timeout.',
+              metric: reaper.function.metricErrors(),
+            },
+          ]),
+      ...(redeliver === undefined
+        ? []
+        : [
+            {
+              id: 'RedeliverErrors',
+              description:
+                'The redelivery sweep failed (credentials, hook id, GitHub): failed deliveries are not redelivered.',
+              metric: redeliver.function.metricErrors(),
+            },
+          ]),
     ]);
 
     const output = (id: string, value: string, description: string) =>
@@ -266,10 +421,30 @@ export class RunnerStack extends Stack {
       `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${webhookSecret.secretArn} --query SecretString --output text`,
       'Prints the webhook secret to paste into GitHub',
     );
+    if (registrationToken !== undefined) {
+      output(
+        'RegistrationTokenSecretArn',
+        registrationToken.secretArn,
+        'Put the runner admin token here (README)',
+      );
+    }
+    if (githubAuth !== undefined) {
+      output(
+        'GitHubAuthSecretArn',
+        githubAuth.secretArn,
+        'Put the GitHub credentials here: {"token": "..."} or a GitHub App\'s {"appId", "privateKey", "installationId"?} (README)',
+      );
+      output(
+        'GitHubAuthSecretCommand',
+        `aws secretsmanager put-secret-value --region ${this.region} --secret-id ${githubAuth.secretArn} --secret-string file://github-auth.json`,
+        'Stores the GitHub credentials from github-auth.json (README)',
+      );
+    }
+    output('OverflowQueueUrl', overflow.queueUrl, 'Jobs waiting for the launcher');
     output(
-      'RegistrationTokenSecretArn',
-      registrationToken.secretArn,
-      'Put the runner admin token here (README)',
+      'OverflowDeadLetterQueueUrl',
+      deadLetters.queueUrl,
+      'Jobs that got no runner task after every try',
     );
     output(
       'RunnerRepositoryUri',
@@ -284,11 +459,20 @@ export class RunnerStack extends Stack {
     );
     output('TaskDefinitionArn', taskDefinition.ref, 'Runner task definition (latest revision of the family)');
 
-    acknowledge(
-      registrationToken,
-      'The value is a GitHub token the operator creates and rotates in GitHub; Secrets Manager cannot rotate it.',
-      'SMG4',
-    );
+    if (registrationToken !== undefined) {
+      acknowledge(
+        registrationToken,
+        'The value is a GitHub token the operator creates and rotates in GitHub; Secrets Manager cannot rotate it.',
+        'SMG4',
+      );
+    }
+    if (githubAuth !== undefined) {
+      acknowledge(
+        githubAuth,
+        'The value is a GitHub token or GitHub App key the operator creates and rotates in GitHub; Secrets Manager cannot rotate it.',
+        'SMG4',
+      );
+    }
     acknowledge(
       webhookSecret,
       'Rotation needs the same value on the GitHub webhook; the function accepts {"secret","previous"} for a manual rotation (README).',
@@ -307,20 +491,73 @@ export class RunnerStack extends Stack {
     );
     acknowledge(
       taskDefinition,
-      "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; the token comes from Secrets Manager.",
+      jit
+        ? "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; no credential is in the task definition (JIT registration)."
+        : "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; the token comes from Secrets Manager.",
       'ECS2',
     );
-    acknowledge(
-      webhook.role,
-      'Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner family.',
+    const launchFindings = [
       'IAM5[Resource::*]',
-      ...[taskTagArn, `${taskDefinitionArn}:*`].map((arn) => wildcardResource(this, arn)),
-    );
+      ...[clusterTasksArn(tasks), `${taskFamilyArn(tasks)}:*`].map((arn) => wildcardResource(this, arn)),
+    ];
+    const launchReason =
+      'Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner family.';
+    acknowledge(webhook.role, launchReason, ...launchFindings);
+    acknowledge(launcher.role, launchReason, ...launchFindings);
+    if (reaper !== undefined) {
+      acknowledge(
+        reaper.role,
+        "Task ARNs are known only from ListTasks: describing and stopping are scoped to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster.",
+        'IAM5[Resource::*]',
+        wildcardResource(this, clusterTasksArn(tasks)),
+      );
+    }
     acknowledge(
       api,
       'GitHub cannot sign requests for an API Gateway authorizer; the function verifies X-Hub-Signature-256 (HMAC) on every delivery.',
       'APIG4',
     );
+  }
+
+  private bundledFunction(id: string, props: Omit<BundledFunctionProps, 'distDir'>): BundledFunction {
+    return new BundledFunction(this, id, {
+      ...props,
+      ...(this.distDir !== undefined && { distDir: this.distDir }),
+    });
+  }
+
+  /**
+   * One of our functions on a 5-minute EventBridge schedule. A failed sweep is not retried: the
+   * next one, 5 minutes later, is its retry (and the error alarm counts each failure once).
+   */
+  private scheduledFunction(
+    id: string,
+    props: {
+      readonly name: string;
+      readonly description: string;
+      readonly environment: Readonly<Record<string, string>>;
+      readonly check: (env: Record<string, string>) => unknown;
+      readonly timeout: Duration;
+      readonly logRetention: number;
+      readonly statements: readonly iam.PolicyStatement[];
+    },
+  ): BundledFunction {
+    checkEnvironment(props.name, props.environment, props.check);
+    const fn = this.bundledFunction(id, {
+      name: props.name,
+      description: props.description,
+      environment: props.environment,
+      logRetention: props.logRetention,
+      timeout: props.timeout,
+    });
+    for (const statement of props.statements) fn.role.addToPolicy(statement);
+    fn.function.configureAsyncInvoke({ retryAttempts: 0 });
+    new events.Rule(this, `${id}Schedule`, {
+      description: `Runs the ${props.name} function every 5 minutes`,
+      schedule: events.Schedule.rate(SWEEP_RATE),
+      targets: [new targets.LambdaFunction(fn.function)],
+    });
+    return fn;
   }
 
   /** A cluster of our own with an EC2 Auto Scaling capacity provider, or the existing one named. */
@@ -438,16 +675,22 @@ export class RunnerStack extends Stack {
 
   private alarms(
     settings: InfraSettings,
-    definitions: readonly { id: string; description: string; metric: cloudwatch.Metric }[],
+    definitions: readonly {
+      id: string;
+      description: string;
+      metric: cloudwatch.Metric;
+      /** `Sum` unless given: how many in 5 minutes. */
+      statistic?: string;
+    }[],
   ): void {
     const topic =
       settings.alarmTopicArn === undefined
         ? undefined
         : sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
-    for (const { id, description, metric } of definitions) {
+    for (const { id, description, metric, statistic = 'Sum' } of definitions) {
       const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
         alarmDescription: description,
-        metric: metric.with({ statistic: 'Sum', period: Duration.minutes(5) }),
+        metric: metric.with({ statistic, period: Duration.minutes(5) }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -459,23 +702,31 @@ export class RunnerStack extends Stack {
 }
 
 /**
- * Runs the webhook's own configuration check at synth, so a wrong template or list fails here
+ * Runs a function's own configuration check at synth, so a wrong template or list fails here
  * instead of at the first cold start. Values known only at deploy time get a valid stand-in.
  */
-function checkWebhookEnvironment(environment: Readonly<Record<string, string>>): void {
-  const standIn = (name: string, value: string) =>
+function checkEnvironment(
+  name: string,
+  environment: Readonly<Record<string, string>>,
+  check: (env: Record<string, string>) => unknown,
+): void {
+  const standIn = (variable: string, value: string) =>
     !Token.isUnresolved(value)
       ? value
-      : name.endsWith('_ARN')
+      : variable.endsWith('_ARN')
         ? 'arn:aws:deploy-time:value'
-        : 'deploy-time-value';
+        : variable.endsWith('_URL')
+          ? 'https://deploy-time.invalid/value'
+          : 'deploy-time-value';
   try {
-    parseConfig(
-      Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, standIn(name, value)])),
+    check(
+      Object.fromEntries(
+        Object.entries(environment).map(([variable, value]) => [variable, standIn(variable, value)]),
+      ),
     );
   } catch (error) {
     if (error instanceof ConfigError)
-      throw new Error(`webhook settings in the CDK context: ${error.message}`);
+      throw new Error(`${name} settings in the CDK context: ${error.message}`);
     throw error;
   }
 }

@@ -59,8 +59,11 @@ export function ecsTasksTrustPolicy(scope: AccountScope): PolicyDocument {
 export interface ExecutionRolePolicyInput extends AccountScope {
   readonly imageRepositoryName: string;
   readonly logGroupName: string;
-  /** The registration-token secret's ARN (or the `-??????` pattern when the suffix is not known yet). */
-  readonly registrationTokenSecretArn: string;
+  /**
+   * The registration-token secret's ARN (or the `-??????` pattern when the suffix is not known yet);
+   * undefined with JIT registration, where no task reads an admin token.
+   */
+  readonly registrationTokenSecretArn: string | undefined;
 }
 
 /**
@@ -91,12 +94,16 @@ export function taskExecutionRolePolicy(input: ExecutionRolePolicyInput): Policy
         ],
         Resource: logGroupArn({ partition, region, account }, input.logGroupName),
       },
-      {
-        Sid: 'RegistrationToken',
-        Effect: 'Allow',
-        Action: ['secretsmanager:GetSecretValue'],
-        Resource: [input.registrationTokenSecretArn],
-      },
+      ...(input.registrationTokenSecretArn === undefined
+        ? []
+        : [
+            {
+              Sid: 'RegistrationToken',
+              Effect: 'Allow' as const,
+              Action: ['secretsmanager:GetSecretValue'],
+              Resource: [input.registrationTokenSecretArn],
+            },
+          ]),
     ],
   };
 }
@@ -138,7 +145,8 @@ export interface TaskDefinitionInput {
   readonly organization: string;
   /** The `Env` docker label and tag. */
   readonly targetEnv: string;
-  readonly registrationTokenSecretArn: string;
+  /** The `RUNNER_ADMIN_TOKEN` secret; undefined with JIT registration: the task gets no secret. */
+  readonly registrationTokenSecretArn: string | undefined;
   readonly region: string;
   readonly logGroupName: string;
   readonly logStreamPrefix: string;
@@ -167,7 +175,7 @@ export interface TaskDefinitionDocument {
     mountPoints: { sourceVolume: string; containerPath: string }[];
     volumesFrom: never[];
     linuxParameters: { initProcessEnabled: boolean };
-    secrets: { name: string; valueFrom: string }[];
+    secrets?: { name: string; valueFrom: string }[];
     stopTimeout: number;
     privileged: boolean;
     dockerLabels: Readonly<Record<string, string>>;
@@ -201,8 +209,8 @@ export interface TaskDefinitionDocument {
 
 /**
  * The seed's `runner_task_definition.json`, property for property. Differences from the seed,
- * each on purpose: the health check can fail, and `RUNNER_CONFIG_ARGS` holds the webhook's own
- * templates as its placeholder.
+ * each on purpose: the health check can fail, `RUNNER_CONFIG_ARGS` holds the webhook's own
+ * templates as its placeholder, and with JIT registration the `RUNNER_ADMIN_TOKEN` secret is gone.
  */
 export function runnerTaskDefinition(input: TaskDefinitionInput): TaskDefinitionDocument {
   return {
@@ -222,7 +230,11 @@ export function runnerTaskDefinition(input: TaskDefinitionInput): TaskDefinition
         mountPoints: [{ sourceVolume: SEED_TASK.scratchVolume, containerPath: SEED_TASK.scratchPath }],
         volumesFrom: [],
         linuxParameters: { initProcessEnabled: true },
-        secrets: [{ name: 'RUNNER_ADMIN_TOKEN', valueFrom: input.registrationTokenSecretArn }],
+        // With JIT registration no admin token reaches the container: the webhook hands each task a
+        // one-use RUNNER_JIT_CONFIG instead.
+        ...(input.registrationTokenSecretArn !== undefined && {
+          secrets: [{ name: 'RUNNER_ADMIN_TOKEN', valueFrom: input.registrationTokenSecretArn }],
+        }),
         stopTimeout: SEED_TASK.stopTimeoutSeconds,
         // Docker-in-docker: each runner task hosts its own Docker daemon (see README for the risk).
         privileged: true,

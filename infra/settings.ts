@@ -1,3 +1,4 @@
+import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK } from '../shared/defaults';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 
@@ -8,6 +9,8 @@ export interface ResourceNames {
   readonly imageRepositoryName: string;
   readonly registrationTokenSecretName: string;
   readonly webhookSecretName: string;
+  /** The GitHub credentials secret (JIT registration, the job check, the reaper, the redelivery sweep). */
+  readonly githubAuthSecretName: string;
   readonly taskRoleName: string;
   readonly taskRolePolicyName: string;
   readonly taskExecutionRoleName: string;
@@ -51,6 +54,18 @@ export interface InfraSettings {
   readonly alarmTopicArn: string | undefined;
   /** Webhook settings passed through to the function's environment (README's configuration table). */
   readonly webhookEnvironment: Readonly<Record<string, string>>;
+  /**
+   * `jit`: the functions register each runner with GitHub credentials and the task gets no admin
+   * token; `token`: the seed's way, the registration-token secret in the task.
+   */
+  readonly registration: RunnerRegistration;
+  /** Tries of an overflow message before it goes to the dead-letter queue. */
+  readonly overflowMaxReceiveCount: number;
+  /**
+   * The redelivery sweep's environment without its credentials (`GITHUB_ORG` + `GITHUB_HOOK_ID` or
+   * `GITHUB_HOOK`, and the optional settings); undefined: no hook configured, no sweep deployed.
+   */
+  readonly redeliverEnvironment: Readonly<Record<string, string>> | undefined;
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -71,7 +86,26 @@ const WEBHOOK_PASS_THROUGH = {
   runnerGroupTemplate: 'RUNNER_GROUP_TEMPLATE',
   launchDeadlineMs: 'LAUNCH_DEADLINE_MS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  githubApiUrl: 'GITHUB_API_URL',
+  runnerGroupCreate: 'RUNNER_GROUP_CREATE',
+  runnerGroupPublic: 'RUNNER_GROUP_PUBLIC',
+  jobQueuedCheckAfter: 'JOB_QUEUED_CHECK_AFTER',
+  runnerIdleTimeout: 'RUNNER_IDLE_TIMEOUT',
 } as const;
+
+/** Context keys passed to the redelivery sweep's environment (`parseRedeliverSettings` reads them). */
+const REDELIVER_PASS_THROUGH = {
+  githubOrg: 'GITHUB_ORG',
+  githubHookId: 'GITHUB_HOOK_ID',
+  githubHook: 'GITHUB_HOOK',
+  redeliverSince: 'REDELIVER_SINCE',
+  redeliverMax: 'REDELIVER_MAX',
+} as const;
+
+const REGISTRATIONS: readonly RunnerRegistration[] = ['jit', 'token'];
+
+/** The default name of the GitHub credentials secret. */
+export const GITHUB_AUTH_SECRET_NAME = 'github-actions-runner-github-auth';
 
 /** Log retention periods CloudWatch Logs accepts. */
 const RETENTION_DAYS = [
@@ -156,7 +190,11 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '50',
     meaning: "instances' encrypted root volume (holds every task's `/var/lib/docker`)",
   },
-  { key: 'logRetentionDays', default: '30', meaning: 'retention of the runner and webhook log groups' },
+  {
+    key: 'logRetentionDays',
+    default: '30',
+    meaning: 'retention of the runner, function and API access log groups',
+  },
   { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
   { key: 'apiThrottleRate', default: '50', meaning: 'HTTP API steady requests per second' },
   { key: 'apiThrottleBurst', default: '100', meaning: 'HTTP API burst' },
@@ -166,6 +204,31 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '(the webhook default)',
     meaning: `the webhook's \`${variable}\``,
   })),
+  {
+    key: 'registration',
+    default: '`jit`',
+    meaning:
+      "`jit`: the functions register each runner with GitHub credentials, no admin token in the task; `token`: the seed's registration-token secret in the task",
+  },
+  {
+    key: 'githubAuthSecretName',
+    default: `\`${GITHUB_AUTH_SECRET_NAME}\``,
+    meaning: 'the GitHub credentials secret (value set by the operator), with `jit` or the redelivery sweep',
+  },
+  {
+    key: 'overflowMaxReceiveCount',
+    default: '10',
+    meaning: 'tries of an overflow message before the dead-letter queue',
+  },
+  { key: 'githubOrg', default: '(none)', meaning: "the redelivery sweep's `GITHUB_ORG`" },
+  {
+    key: 'githubHookId',
+    default: '(none: no sweep)',
+    meaning: "the organisation webhook's id, the sweep's `GITHUB_HOOK_ID`",
+  },
+  { key: 'githubHook', default: '(none)', meaning: "`app`: sweep the GitHub App's hook (`GITHUB_HOOK`)" },
+  { key: 'redeliverSince', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_SINCE`" },
+  { key: 'redeliverMax', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_MAX`" },
 ];
 
 /** The problems in the context, all at once: the operator fixes them in one go. */
@@ -280,6 +343,19 @@ export function readSettings(
     if (value !== undefined) webhookEnvironment[variable] = value;
   }
 
+  const registrationText = text('registration') ?? 'jit';
+  const registration = REGISTRATIONS.find((candidate) => candidate === registrationText);
+  if (registration === undefined)
+    problems.push(`registration must be ${REGISTRATIONS.join(' or ')} (got "${registrationText}")`);
+
+  const redeliverEnvironment = readRedeliverEnvironment(text, problems);
+  if (redeliverEnvironment !== undefined) {
+    for (const variable of ['GITHUB_API_URL', 'POWERTOOLS_LOG_LEVEL']) {
+      const value = webhookEnvironment[variable];
+      if (value !== undefined) redeliverEnvironment[variable] = value;
+    }
+  }
+
   const settings: InfraSettings = {
     stackName: text('stackName') ?? 'GitHubRunners',
     account: text('account') ?? nonEmpty(env.CDK_DEFAULT_ACCOUNT),
@@ -289,6 +365,7 @@ export function readSettings(
     names: {
       ...names,
       webhookSecretName: text('webhookSecretName') ?? 'github-actions-runner-webhook-secret',
+      githubAuthSecretName: text('githubAuthSecretName') ?? GITHUB_AUTH_SECRET_NAME,
     },
     imageTag: text('imageTag') ?? SEED_TASK.imageTag,
     imageUri: text('imageUri'),
@@ -308,9 +385,39 @@ export function readSettings(
     },
     alarmTopicArn: text('alarmTopicArn'),
     webhookEnvironment,
+    registration: registration ?? 'jit',
+    overflowMaxReceiveCount: int('overflowMaxReceiveCount', 10, 1, 1000),
+    redeliverEnvironment,
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/**
+ * The redelivery sweep's hook: `githubHook=app`, or `githubOrg` + `githubHookId` (the id exists only
+ * once the operator has created the webhook, so `githubOrg` alone deploys no sweep yet).
+ */
+function readRedeliverEnvironment(
+  text: (key: string) => string | undefined,
+  problems: string[],
+): Record<string, string> | undefined {
+  const hook = text('githubHook');
+  const org = text('githubOrg');
+  const hookId = text('githubHookId');
+  if (hook !== undefined && hook !== 'app')
+    problems.push(`githubHook must be app, the GitHub App's hook (got "${hook}")`);
+  if (hook !== undefined && hookId !== undefined)
+    problems.push('set githubHook=app or githubOrg + githubHookId, not both');
+  if (hookId !== undefined && !/^[1-9]\d*$/.test(hookId))
+    problems.push(`githubHookId must be the webhook's numeric id (got "${hookId}")`);
+  if (hookId !== undefined && org === undefined) problems.push('githubHookId needs githubOrg');
+  if (hook === undefined && (org === undefined || hookId === undefined)) return undefined;
+  const environment: Record<string, string> = {};
+  for (const [key, variable] of Object.entries(REDELIVER_PASS_THROUGH)) {
+    const value = key === 'githubOrg' && hook !== undefined ? undefined : text(key);
+    if (value !== undefined) environment[variable] = value;
+  }
+  return environment;
 }
 
 const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);

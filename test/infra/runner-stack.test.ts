@@ -5,17 +5,31 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BundledFunction } from '../../infra/bundled-function';
-import { CONTEXT_KEYS } from '../../infra/settings';
+import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
+import { CONTEXT_KEYS, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
+import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
 import { METRIC } from '../../shared/webhook/handle-webhook';
-import { only, synthesize, type TemplateJson, type ValidationReport } from '../support/synth-stack';
+import { expectedStatements } from '../support/expected-statements';
+import {
+  environmentOf,
+  functionOf,
+  idOf,
+  only,
+  statementsOf,
+  synthesize,
+  type TemplateJson,
+  type ValidationReport,
+} from '../support/synth-stack';
 
 let template: Template;
 let json: TemplateJson;
 let report: ValidationReport;
+let expected: ReturnType<typeof expectedStatements>;
 
 beforeAll(async () => {
   ({ template, json, report } = await synthesize());
+  expected = expectedStatements(json);
 });
 
 const props = (id: string) => {
@@ -24,22 +38,23 @@ const props = (id: string) => {
   return resource.Properties;
 };
 const ref = (type: string) => ({ Ref: only(json, type).id });
-const policyOf = (roleId: string) => {
-  const found = Object.values(json.Resources).find(
-    (resource) =>
-      resource.Type === 'AWS::IAM::Policy' &&
-      JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
-  );
-  if (found === undefined) throw new Error(`no policy for ${roleId}`);
-  return (found.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
-};
 
 describe('secrets', () => {
-  it('creates the registration-token secret under the seed name, with no value in the template', () => {
+  it('creates the GitHub credentials secret with no value in the template', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: SEED.registrationTokenSecretName,
+      Name: GITHUB_AUTH_SECRET_NAME,
       SecretString: Match.absent(),
+      // Secrets Manager's random placeholder until the operator puts the credentials in.
+      GenerateSecretString: {},
     });
+  });
+
+  it('creates no registration-token secret with JIT registration (the default)', () => {
+    const names = Object.values(json.Resources)
+      .filter((resource) => resource.Type === 'AWS::SecretsManager::Secret')
+      .map((resource) => resource.Properties.Name)
+      .sort();
+    expect(names).toEqual([GITHUB_AUTH_SECRET_NAME, 'github-actions-runner-webhook-secret']);
   });
 
   it('generates the webhook secret', () => {
@@ -97,7 +112,7 @@ describe('task roles', () => {
     });
   });
 
-  it('scopes the execution role to the runner repository, log group and registration token', () => {
+  it('scopes the execution role to the runner repository and log group, with no secret to read (JIT)', () => {
     const [policy] = props('TaskExecutionRole').Policies as Array<{
       PolicyDocument: { Statement: Array<{ Action: string[]; Resource: unknown }> };
     }>;
@@ -112,7 +127,6 @@ describe('task roles', () => {
         ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
         expect.stringContaining(`:log-group:${SEED.logGroupName}:*`),
       ],
-      [['secretsmanager:GetSecretValue'], expect.stringContaining('RegistrationToken')],
     ]);
   });
 });
@@ -170,57 +184,42 @@ describe('capacity', () => {
 
 describe('webhook function', () => {
   it('runs our esbuild bundle on Node.js 24, arm64, with the stack environment', () => {
-    const fn = only(json, 'AWS::Lambda::Function').Properties;
+    const fn = functionOf(json, 'Webhook').Properties;
     expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
-    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toEqual({
+    expect(environmentOf(json, 'Webhook')).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
-      WEBHOOK_SECRET_ARN: { Ref: expect.stringMatching(/^WebhookSecret/) },
+      WEBHOOK_SECRET_ARN: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret') },
       ECS_CLUSTER: ref('AWS::ECS::Cluster'),
       ECS_TASK_DEFINITION: SEED.taskFamily,
       ECS_CONTAINER_NAME: SEED.containerName,
       ECS_CAPACITY_PROVIDER: ref('AWS::ECS::CapacityProvider'),
       TARGET_ENV: SEED.targetEnv,
+      RUNNER_REGISTRATION: 'jit',
+      GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
+      OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
     expect(fn.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('may run runner tasks, pass the two task roles, and read its own secret; nothing else', () => {
-    const roleId = (only(json, 'AWS::Lambda::Function').Properties.Role as { 'Fn::GetAtt': [string] })[
-      'Fn::GetAtt'
-    ][0];
-    const statements = policyOf(roleId);
-    const summary = statements.map((statement) => ({
-      Sid: statement.Sid,
-      Action: statement.Action,
-      Condition: statement.Condition,
-    }));
-    const cluster = { 'Fn::GetAtt': [only(json, 'AWS::ECS::Cluster').id, 'Arn'] };
-    expect(summary).toEqual([
-      { Sid: undefined, Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Condition: undefined },
-      { Sid: 'RunRunnerTasks', Action: 'ecs:RunTask', Condition: { ArnEquals: { 'ecs:cluster': cluster } } },
+  it('may run runner tasks, pass the two task roles, queue a job, read its secrets and stop idle runners; nothing else', () => {
+    expect(statementsOf(json, 'Webhook')).toEqual([
+      expected.logsStatement('Webhook'),
+      ...expected.launchStatements(),
       {
-        Sid: 'TagRunnerTasksAtLaunch',
-        Action: 'ecs:TagResource',
-        Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+        Sid: 'ReadWebhookSecret',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret') },
       },
       {
-        Sid: 'FindTheTaskOfAJob',
-        Action: 'ecs:ListTasks',
-        Condition: { ArnEquals: { 'ecs:cluster': cluster } },
+        Sid: 'QueueOverflowJobs',
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: expected.overflowArn(),
       },
-      {
-        Sid: 'PassRunnerTaskRoles',
-        Action: 'iam:PassRole',
-        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      },
-      { Sid: 'ReadWebhookSecret', Action: 'secretsmanager:GetSecretValue', Condition: undefined },
+      expected.readGitHubCredentials(),
+      expected.stopIdleRunners(),
     ]);
-    expect(statements[4]?.Resource).toEqual([
-      { 'Fn::GetAtt': ['TaskRole', 'Arn'] },
-      { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] },
-    ]);
-    expect(statements[5]?.Resource).toEqual({ Ref: expect.stringMatching(/^WebhookSecret/) });
-    expect(JSON.stringify(statements[1]?.Resource)).toContain(`:task-definition/${SEED.taskFamily}:*`);
   });
 
   it('answers POST /webhook on an HTTP API with access logs and throttling', () => {
@@ -234,29 +233,176 @@ describe('webhook function', () => {
   });
 });
 
-it('alarms on function errors and throttles, 5xx answers and RunTask failures', () => {
+describe('overflow queue and launcher', () => {
+  const launcherTimeout = (LAUNCHER_BATCH_SIZE * QUEUED_LAUNCH_DEADLINE_MS) / 1000 + 10;
+
+  it('keeps overflow jobs a day (GitHub cancels a job queued 24 h), encrypted, with a dead-letter queue after 10 tries', () => {
+    expect(props(idOf(json, 'AWS::SQS::Queue', 'Overflow'))).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 86_400,
+      VisibilityTimeout: 6 * launcherTimeout,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'OverflowDeadLetters'), 'Arn'] },
+        maxReceiveCount: 10,
+      },
+      Tags: [{ Key: 'Env', Value: SEED.targetEnv }],
+    });
+  });
+
+  it('keeps dead letters 14 days, encrypted', () => {
+    expect(props(idOf(json, 'AWS::SQS::Queue', 'OverflowDeadLetters'))).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+      Tags: [{ Key: 'Env', Value: SEED.targetEnv }],
+    });
+  });
+
+  it.each(['Overflow', 'OverflowDeadLetters'])('refuses requests without TLS on queue %s', (prefix) => {
+    const queue = idOf(json, 'AWS::SQS::Queue', prefix);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queue }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'sqs:*',
+            Resource: { 'Fn::GetAtt': [queue, 'Arn'] },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      },
+    });
+  });
+
+  it("runs the launcher with the webhook's environment but the webhook secret, and a timeout that fits a whole batch", () => {
+    const { WEBHOOK_SECRET_ARN, ...rest } = environmentOf(json, 'Webhook');
+    expect(WEBHOOK_SECRET_ARN).toBeDefined();
+    expect(environmentOf(json, 'Launcher')).toEqual(rest);
+    expect(functionOf(json, 'Launcher').Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: launcherTimeout,
+    });
+    expect(launcherTimeout * 1000).toBeGreaterThanOrEqual(LAUNCHER_BATCH_SIZE * QUEUED_LAUNCH_DEADLINE_MS);
+  });
+
+  it('feeds the launcher batches of 10, reports failed messages one by one, at most 2 at a time', () => {
+    expect(only(json, 'AWS::Lambda::EventSourceMapping').Properties).toEqual({
+      EventSourceArn: expected.overflowArn(),
+      FunctionName: { Ref: functionOf(json, 'Launcher').id },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+      Tags: [{ Key: 'Env', Value: SEED.targetEnv }],
+    });
+  });
+
+  it('creates the event source mapping after the policy that lets the launcher read the queue', () => {
+    const mapping = json.Resources[only(json, 'AWS::Lambda::EventSourceMapping').id] as {
+      DependsOn?: string[];
+    };
+    const roleId = (functionOf(json, 'Launcher').Properties.Role as { 'Fn::GetAtt': [string] })[
+      'Fn::GetAtt'
+    ][0];
+    expect(mapping.DependsOn).toEqual(
+      expect.arrayContaining([idOf(json, 'AWS::IAM::Policy', 'Launcher/Role/DefaultPolicy'), roleId]),
+    );
+  });
+
+  it('lets the launcher start runner tasks, consume the queue and read the GitHub credentials; nothing else', () => {
+    expect(statementsOf(json, 'Launcher')).toEqual([
+      expected.logsStatement('Launcher'),
+      ...expected.launchStatements(),
+      {
+        Sid: 'ConsumeOverflowJobs',
+        Effect: 'Allow',
+        Action: [
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ChangeMessageVisibility',
+        ],
+        Resource: expected.overflowArn(),
+      },
+      expected.readGitHubCredentials(),
+    ]);
+  });
+});
+
+describe('reaper (JIT registration)', () => {
+  it("runs every 5 minutes with the launcher's environment but the queue", () => {
+    const { OVERFLOW_QUEUE_URL, ...rest } = environmentOf(json, 'Launcher');
+    expect(OVERFLOW_QUEUE_URL).toBeDefined();
+    expect(environmentOf(json, 'Reaper')).toEqual(rest);
+    expect(props(idOf(json, 'AWS::Events::Rule', 'ReaperSchedule'))).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [functionOf(json, 'Reaper').id, 'Arn'] }, Id: 'Target0' }],
+    });
+  });
+
+  it('does not retry a failed sweep: the next one is 5 minutes away', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionOf(json, 'Reaper').id },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it("may list, describe and stop the cluster's tasks and read the GitHub credentials; nothing else", () => {
+    expect(statementsOf(json, 'Reaper')).toEqual([
+      expected.logsStatement('Reaper'),
+      expected.listRunnerTasks(),
+      expected.stopIdleRunners(),
+      expected.readGitHubCredentials(),
+    ]);
+  });
+});
+
+it('deploys no redelivery sweep until the webhook id is known', () => {
+  expect(Object.keys(json.Resources).filter((id) => id.startsWith('Redeliver'))).toEqual([]);
+});
+
+it('alarms on function errors and throttles, 5xx answers, RunTask failures and dead letters', () => {
   const alarms = Object.values(json.Resources)
     .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
-    .map((resource) => `${resource.Properties.Namespace}/${resource.Properties.MetricName}`)
+    .map((resource) => {
+      const [dimension] = resource.Properties.Dimensions as Array<{ Value: unknown }>;
+      const value = JSON.stringify(dimension?.Value).replace(/[0-9A-F]{8}"/, '"');
+      return `${resource.Properties.Namespace}/${resource.Properties.MetricName} ${resource.Properties.Statistic} ${value}`;
+    })
     .sort();
-  expect(alarms).toEqual([
-    'AWS/ApiGateway/5xx',
-    'AWS/Lambda/Errors',
-    'AWS/Lambda/Throttles',
-    `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures}`,
-  ]);
+  expect(alarms).toEqual(
+    [
+      'AWS/ApiGateway/5xx Sum {"Ref":"WebhookApi"}',
+      'AWS/Lambda/Errors Sum {"Ref":"WebhookFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"LauncherFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"ReaperFunction"}',
+      'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
+      'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
+      `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
+    ].sort(),
+  );
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: METRIC.runTaskFailures,
     Dimensions: [{ Name: 'service', Value: WEBHOOK_METRICS.service }],
   });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: 'ApproximateNumberOfMessagesVisible',
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
 });
 
-it('outputs the organisation webhook settings and the secret ARNs', () => {
+it('outputs the organisation webhook settings, the secret ARNs and the queues', () => {
   expect(Object.keys(json.Outputs).sort()).toEqual(
     [
       'CapacityProviderName',
       'ClusterName',
-      'RegistrationTokenSecretArn',
+      'GitHubAuthSecretArn',
+      'GitHubAuthSecretCommand',
+      'OverflowDeadLetterQueueUrl',
+      'OverflowQueueUrl',
       'RunnerRepositoryUri',
       'TaskDefinitionArn',
       'WebhookContentType',
@@ -269,6 +415,14 @@ it('outputs the organisation webhook settings and the secret ARNs', () => {
   expect(json.Outputs.WebhookContentType?.Value).toBe('application/json');
   expect(json.Outputs.WebhookEvents?.Value).toBe('workflow_job');
   expect(JSON.stringify(json.Outputs.WebhookUrl?.Value)).toContain('/webhook');
+  expect(json.Outputs.GitHubAuthSecretArn?.Value).toEqual(expected.githubAuth());
+  expect(JSON.stringify(json.Outputs.GitHubAuthSecretCommand?.Value)).toContain(
+    'aws secretsmanager put-secret-value',
+  );
+  expect(json.Outputs.OverflowQueueUrl?.Value).toEqual({ Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') });
+  expect(json.Outputs.OverflowDeadLetterQueueUrl?.Value).toEqual({
+    Ref: idOf(json, 'AWS::SQS::Queue', 'OverflowDeadLetters'),
+  });
 });
 
 describe('cdk-nag AwsSolutions', () => {

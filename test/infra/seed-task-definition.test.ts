@@ -1,7 +1,9 @@
 /**
  * The seed's runner_task_definition.json (kept byte for byte as a fixture) against the task
  * definition the stack synthesizes and the one `npm run infra:render` writes: field by field,
- * every difference listed here with its reason, and nothing else differs.
+ * every difference listed here with its reason, and nothing else differs. The seed registers
+ * runners with an admin token (`registration=token`); JIT registration differs from that by
+ * exactly the token.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -41,6 +43,18 @@ const STACK_ONLY: typeof INTENDED = {
   },
 };
 
+/** With JIT registration (the stack's default) the task gets a one-use config, not a token. */
+const JIT_ONLY: typeof INTENDED = {
+  'containerDefinitions[0].secrets[0].name': {
+    value: undefined,
+    why: 'no RUNNER_ADMIN_TOKEN in the container: the webhook hands each task a one-use RUNNER_JIT_CONFIG',
+  },
+  'containerDefinitions[0].secrets[0].valueFrom': {
+    value: undefined,
+    why: 'no registration-token secret exists with JIT registration',
+  },
+};
+
 /** Tags are a set: CloudFormation keeps them sorted by key. */
 const sortTags = (document: Record<string, unknown>) => ({
   ...document,
@@ -62,16 +76,18 @@ function compare(actual: Record<string, unknown>, intended: typeof INTENDED) {
   return unexpected;
 }
 
-describe('the synthesized task definition', () => {
+/** The stack's task definition, evaluated as CloudFormation would in the seed's account. */
+async function synthesizedTaskDefinition(context: Record<string, unknown>) {
+  const { json } = await synthesize(context);
+  const taskDefinition = only(json, 'AWS::ECS::TaskDefinition');
+  return camelCaseKeys(evaluator(json, SEED.region)(taskDefinition.Properties)) as Record<string, unknown>;
+}
+
+describe('the synthesized task definition (registration=token, as the seed)', () => {
   let synthesized: Record<string, unknown>;
 
   beforeAll(async () => {
-    const { json } = await synthesize();
-    const taskDefinition = only(json, 'AWS::ECS::TaskDefinition');
-    synthesized = camelCaseKeys(evaluator(json, SEED.region)(taskDefinition.Properties)) as Record<
-      string,
-      unknown
-    >;
+    synthesized = await synthesizedTaskDefinition({ registration: 'token' });
   });
 
   it('equals the seed field by field, but for the listed differences', () => {
@@ -91,6 +107,33 @@ describe('the synthesized task definition', () => {
     expect(leaves(synthesized).get('containerDefinitions[0].healthCheck.command[1]')).toBe(
       'pgrep -x Runner.Listener > /dev/null || exit 1',
     );
+  });
+});
+
+describe('the synthesized task definition with JIT registration (the default)', () => {
+  let synthesized: Record<string, unknown>;
+
+  beforeAll(async () => {
+    synthesized = await synthesizedTaskDefinition({});
+  });
+
+  it('equals the seed field by field, but for the listed differences and the dropped token', () => {
+    expect(compare(synthesized, { ...INTENDED, ...STACK_ONLY, ...JIT_ONLY })).toEqual([]);
+  });
+
+  it('has no secrets at all: no credential reaches the runner container', () => {
+    const [container] = synthesized.containerDefinitions as Array<Record<string, unknown>>;
+    expect(container).toBeDefined();
+    expect(container?.secrets).toBeUndefined();
+    expect(JSON.stringify(synthesized)).not.toContain('RUNNER_ADMIN_TOKEN');
+  });
+
+  it('drops only fields the seed has (no stale entry)', () => {
+    const want = leaves(seed);
+    for (const path of Object.keys(JIT_ONLY)) {
+      expect(want.has(path)).toBe(true);
+      expect(leaves(synthesized).has(path)).toBe(false);
+    }
   });
 });
 

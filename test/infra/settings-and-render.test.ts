@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { createRunnerApp } from '../../infra/runner-app';
 import { SEED_FILES } from '../../infra/seed-documents';
-import { readSettings } from '../../infra/settings';
+import { GITHUB_AUTH_SECRET_NAME, readSettings, SettingsError } from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
-import { only, standInDist, synthesize } from '../support/synth-stack';
+import { environmentOf, standInDist, synthesize } from '../support/synth-stack';
 
 const fromContext = (context: Record<string, unknown>) => readSettings((key) => context[key], {});
 
@@ -17,7 +17,11 @@ describe('settings', () => {
   it("defaults to the seed's names, region and environment", () => {
     const settings = fromContext({});
     const { targetEnv, region, ...names } = SEED;
-    expect(settings.names).toEqual({ ...names, webhookSecretName: 'github-actions-runner-webhook-secret' });
+    expect(settings.names).toEqual({
+      ...names,
+      webhookSecretName: 'github-actions-runner-webhook-secret',
+      githubAuthSecretName: GITHUB_AUTH_SECRET_NAME,
+    });
     expect([settings.region, settings.targetEnv, settings.cpu, settings.memoryMiB]).toEqual([
       region,
       targetEnv,
@@ -32,6 +36,11 @@ describe('settings', () => {
       rootVolumeGiB: 50,
       vpcId: undefined,
     });
+    expect([settings.registration, settings.overflowMaxReceiveCount, settings.redeliverEnvironment]).toEqual([
+      'jit',
+      10,
+      undefined,
+    ]);
   });
 
   it('reads -c strings: lists, numbers and JSON', () => {
@@ -71,11 +80,99 @@ describe('settings', () => {
     }
   });
 
+  it('passes the GitHub settings to the functions and reads the redelivery hook', () => {
+    const settings = fromContext({
+      registration: 'token',
+      githubApiUrl: 'https://github.example.com/api/v3',
+      runnerGroupCreate: true,
+      runnerGroupPublic: 'false',
+      jobQueuedCheckAfter: 45,
+      runnerIdleTimeout: '600',
+      overflowMaxReceiveCount: '5',
+      githubOrg: 'octo-org',
+      githubHookId: '123456',
+      redeliverSince: '12h',
+      redeliverMax: '20',
+    });
+    expect(settings.registration).toBe('token');
+    expect(settings.overflowMaxReceiveCount).toBe(5);
+    expect(settings.webhookEnvironment).toEqual({
+      GITHUB_API_URL: 'https://github.example.com/api/v3',
+      RUNNER_GROUP_CREATE: 'true',
+      RUNNER_GROUP_PUBLIC: 'false',
+      JOB_QUEUED_CHECK_AFTER: '45',
+      RUNNER_IDLE_TIMEOUT: '600',
+    });
+    expect(settings.redeliverEnvironment).toEqual({
+      GITHUB_ORG: 'octo-org',
+      GITHUB_HOOK_ID: '123456',
+      REDELIVER_SINCE: '12h',
+      REDELIVER_MAX: '20',
+      GITHUB_API_URL: 'https://github.example.com/api/v3',
+    });
+  });
+
+  it("sweeps the GitHub App's hook with githubHook=app", () => {
+    expect(fromContext({ githubHook: 'app', logLevel: 'DEBUG' }).redeliverEnvironment).toEqual({
+      GITHUB_HOOK: 'app',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    });
+  });
+
+  it('deploys no redelivery sweep for githubOrg alone: the webhook id exists only after the first deploy', () => {
+    expect(fromContext({ githubOrg: 'octo-org', redeliverMax: '20' }).redeliverEnvironment).toBeUndefined();
+  });
+
+  it('reports wrong registration and hook settings at once', () => {
+    expect(() => fromContext({ registration: 'pat', githubHook: 'org', githubHookId: 'abc' })).toThrow(
+      SettingsError,
+    );
+    let message = '';
+    try {
+      fromContext({
+        registration: 'pat',
+        githubHook: 'org',
+        githubHookId: 'abc',
+        overflowMaxReceiveCount: 0,
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const problem of [
+      'registration must be jit or token (got "pat")',
+      'githubHook must be app',
+      'set githubHook=app or githubOrg + githubHookId, not both',
+      'githubHookId must be the webhook\'s numeric id (got "abc")',
+      'githubHookId needs githubOrg',
+      'overflowMaxReceiveCount must be a whole number from 1 to 1000',
+    ]) {
+      expect(message).toContain(problem);
+    }
+  });
+
   it("fails the synth on a webhook setting the webhook's own configuration check refuses", async () => {
     const distDir = await standInDist();
     expect(() =>
       createRunnerApp({ context: { runnerLabelsTemplate: '<no_such_variable>' }, env: {}, distDir }),
     ).toThrow(/webhook settings in the CDK context: invalid configuration:[\s\S]*RUNNER_LABELS_TEMPLATE/);
+  });
+
+  it("fails the synth on a sweep setting the redelivery sweep's own check refuses", async () => {
+    const distDir = await standInDist();
+    expect(() =>
+      createRunnerApp({
+        context: { githubOrg: 'octo-org', githubHookId: '1', redeliverSince: 'yesterday' },
+        env: {},
+        distDir,
+      }),
+    ).toThrow(/redeliver settings in the CDK context: [\s\S]*REDELIVER_SINCE/);
+  });
+
+  it("fails the synth on a runnerIdleTimeout the functions' configuration check refuses", async () => {
+    const distDir = await standInDist();
+    expect(() => createRunnerApp({ context: { runnerIdleTimeout: '10' }, env: {}, distDir })).toThrow(
+      /webhook settings in the CDK context: [\s\S]*RUNNER_IDLE_TIMEOUT must be a whole number of seconds, at least 60/,
+    );
   });
 });
 
@@ -85,10 +182,10 @@ it('uses an existing cluster and capacity provider by name', async () => {
   expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain(
     'AWS::AutoScaling::AutoScalingGroup',
   );
-  const variables = (
-    only(json, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }
-  ).Variables;
-  expect([variables.ECS_CLUSTER, variables.ECS_CAPACITY_PROVIDER]).toEqual(['runners', 'runners-ec2']);
+  for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    const variables = environmentOf(json, id);
+    expect([variables.ECS_CLUSTER, variables.ECS_CAPACITY_PROVIDER]).toEqual(['runners', 'runners-ec2']);
+  }
   expect(report.pluginReports[0]?.violations).toEqual([]);
 });
 

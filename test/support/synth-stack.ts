@@ -21,14 +21,19 @@ export interface ValidationReport {
   }>;
 }
 
-/** A folder like `dist/` with a one-line webhook bundle: the stack needs the folder, not the code. */
+/** The functions the stack deploys, each from `dist/<name>/`. */
+export const DEPLOYED_FUNCTIONS = ['webhook', 'launcher', 'reaper', 'redeliver'] as const;
+
+/** A folder like `dist/` with one-line bundles: the stack needs the folders, not the code. */
 export async function standInDist(): Promise<string> {
   const dist = await mkdtemp(join(tmpdir(), 'dist-'));
-  await mkdir(join(dist, 'webhook'));
-  await writeFile(
-    join(dist, 'webhook', 'index.mjs'),
-    'export const handler = async () => ({ statusCode: 200 });\n',
-  );
+  for (const name of DEPLOYED_FUNCTIONS) {
+    await mkdir(join(dist, name));
+    await writeFile(
+      join(dist, name, 'index.mjs'),
+      'export const handler = async () => ({ statusCode: 200 });\n',
+    );
+  }
   return dist;
 }
 
@@ -54,4 +59,50 @@ export function only(json: TemplateJson, type: string) {
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   const [[id, resource]] = found as [[string, TemplateJson['Resources'][string]]];
   return { id, ...resource };
+}
+
+/** One of our functions by its construct id in the stack (`Webhook`, `Launcher`, `Reaper`, `Redeliver`). */
+export function functionOf(json: TemplateJson, id: string) {
+  const found = Object.entries(json.Resources).filter(
+    ([logicalId, resource]) =>
+      resource.Type === 'AWS::Lambda::Function' && logicalId.startsWith(`${id}Function`),
+  );
+  if (found.length !== 1) throw new Error(`expected one ${id} function, found ${found.length}`);
+  const [[logicalId, resource]] = found as [[string, TemplateJson['Resources'][string]]];
+  return { id: logicalId, ...resource };
+}
+
+/** Whether the stack has the function of that construct id. */
+export const hasFunction = (json: TemplateJson, id: string): boolean =>
+  Object.entries(json.Resources).some(
+    ([logicalId, resource]) =>
+      resource.Type === 'AWS::Lambda::Function' && logicalId.startsWith(`${id}Function`),
+  );
+
+/** A function's environment variables. */
+export const environmentOf = (json: TemplateJson, id: string) =>
+  (functionOf(json, id).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+/** The statements of the one policy on a function's role. */
+export function statementsOf(json: TemplateJson, id: string): Array<Record<string, unknown>> {
+  const roleId = (functionOf(json, id).Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+  const policies = Object.values(json.Resources).filter(
+    (resource) =>
+      resource.Type === 'AWS::IAM::Policy' &&
+      JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+  );
+  const [policy] = policies;
+  if (policy === undefined || policies.length !== 1)
+    throw new Error(`expected one policy on ${roleId}, found ${policies.length}`);
+  return (policy.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+}
+
+/** The logical id CDK gave a resource of that type at that construct path (`Launcher/Logs` → `LauncherLogs` + hash). */
+export function idOf(json: TemplateJson, type: string, path: string): string {
+  const pattern = new RegExp(`^${path.replaceAll('/', '')}[0-9A-F]{8}$`);
+  const ids = Object.entries(json.Resources)
+    .filter(([id, resource]) => resource.Type === type && pattern.test(id))
+    .map(([id]) => id);
+  if (ids.length !== 1) throw new Error(`expected one ${type} at ${path}, found ${ids.length}`);
+  return ids[0] as string;
 }

@@ -1,0 +1,80 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+
+/** The runner tasks our functions act on: one task family on one cluster, started with two roles. */
+export interface RunnerTaskScope {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly clusterName: string;
+  readonly clusterArn: string;
+  readonly taskFamily: string;
+  readonly taskRoleArn: string;
+  readonly executionRoleArn: string;
+}
+
+/** Every task of the cluster (task ARNs carry the cluster's name; a task's own id exists only after RunTask). */
+export const clusterTasksArn = (scope: RunnerTaskScope): string =>
+  `arn:${scope.partition}:ecs:${scope.region}:${scope.account}:task/${scope.clusterName}/*`;
+
+/** The runner family, without a revision (RunTask's resource also takes `family:*`). */
+export const taskFamilyArn = (scope: RunnerTaskScope): string =>
+  `arn:${scope.partition}:ecs:${scope.region}:${scope.account}:task-definition/${scope.taskFamily}`;
+
+const onCluster = (scope: RunnerTaskScope) => ({ ArnEquals: { 'ecs:cluster': scope.clusterArn } });
+
+/**
+ * What starting a runner task takes (the webhook and the launcher): RunTask of the runner family on
+ * the cluster only, tags at launch only, ListTasks on the cluster (to find a job's task), and
+ * PassRole of the two task roles to ECS tasks only.
+ */
+export function launchRunnerStatements(scope: RunnerTaskScope): iam.PolicyStatement[] {
+  const family = taskFamilyArn(scope);
+  return [
+    new iam.PolicyStatement({
+      sid: 'RunRunnerTasks',
+      actions: ['ecs:RunTask'],
+      resources: [family, `${family}:*`],
+      conditions: onCluster(scope),
+    }),
+    new iam.PolicyStatement({
+      sid: 'TagRunnerTasksAtLaunch',
+      actions: ['ecs:TagResource'],
+      resources: [clusterTasksArn(scope)],
+      conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+    }),
+    listRunnerTasksStatement(scope, 'FindTheTaskOfAJob'),
+    new iam.PolicyStatement({
+      sid: 'PassRunnerTaskRoles',
+      actions: ['iam:PassRole'],
+      resources: [scope.taskRoleArn, scope.executionRoleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+    }),
+  ];
+}
+
+/** ListTasks has no resource of its own to name; the cluster condition scopes it. */
+export function listRunnerTasksStatement(scope: RunnerTaskScope, sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['ecs:ListTasks'],
+    resources: ['*'],
+    conditions: onCluster(scope),
+  });
+}
+
+/**
+ * What stopping idle runners takes (the reaper, and the webhook on a run's `completed` job):
+ * describe a task with its tags, and stop it; the cluster's tasks only.
+ */
+export function stopIdleRunnersStatement(scope: RunnerTaskScope): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'StopIdleRunnerTasks',
+    actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
+    resources: [clusterTasksArn(scope)],
+  });
+}
+
+/** Reading one secret's current value. */
+export function readSecretStatement(sid: string, secretArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] });
+}

@@ -1,0 +1,89 @@
+/**
+ * The IAM statements our functions should have, written out as CloudFormation shows them, for
+ * exact comparisons: a statement more (or a wider one) fails the test.
+ */
+import { SEED } from '../../shared/defaults';
+import { idOf, only, type TemplateJson } from './synth-stack';
+
+export function expectedStatements(json: TemplateJson) {
+  const arn = (...parts: unknown[]) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...parts]],
+  });
+  const cluster = { 'Fn::GetAtt': [only(json, 'AWS::ECS::Cluster').id, 'Arn'] };
+  const clusterTasks = arn(
+    `:ecs:${SEED.region}:`,
+    { Ref: 'AWS::AccountId' },
+    ':task/',
+    {
+      Ref: only(json, 'AWS::ECS::Cluster').id,
+    },
+    '/*',
+  );
+  const family = `:task-definition/${SEED.taskFamily}`;
+  const onCluster = { ArnEquals: { 'ecs:cluster': cluster } };
+  const secret = (prefix: string) => ({ Ref: idOf(json, 'AWS::SecretsManager::Secret', prefix) });
+
+  return {
+    githubAuth: () => secret('GitHubAuth'),
+    overflowArn: () => ({ 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'Overflow'), 'Arn'] }),
+    /** BundledFunction's own: write to the function's log group. */
+    logsStatement: (id: string) => ({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::Logs::LogGroup', `${id}/Logs`), 'Arn'] },
+    }),
+    /** The webhook's and the launcher's: start a runner task. */
+    launchStatements: () => [
+      {
+        Sid: 'RunRunnerTasks',
+        Effect: 'Allow',
+        Action: 'ecs:RunTask',
+        Resource: [
+          arn(`:ecs:${SEED.region}:`, { Ref: 'AWS::AccountId' }, family),
+          arn(`:ecs:${SEED.region}:`, { Ref: 'AWS::AccountId' }, `${family}:*`),
+        ],
+        Condition: onCluster,
+      },
+      {
+        Sid: 'TagRunnerTasksAtLaunch',
+        Effect: 'Allow',
+        Action: 'ecs:TagResource',
+        Resource: clusterTasks,
+        Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+      },
+      {
+        Sid: 'FindTheTaskOfAJob',
+        Effect: 'Allow',
+        Action: 'ecs:ListTasks',
+        Resource: '*',
+        Condition: onCluster,
+      },
+      {
+        Sid: 'PassRunnerTaskRoles',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: [{ 'Fn::GetAtt': ['TaskRole', 'Arn'] }, { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] }],
+        Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      },
+    ],
+    listRunnerTasks: () => ({
+      Sid: 'ListRunnerTasks',
+      Effect: 'Allow',
+      Action: 'ecs:ListTasks',
+      Resource: '*',
+      Condition: onCluster,
+    }),
+    stopIdleRunners: () => ({
+      Sid: 'StopIdleRunnerTasks',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      Resource: clusterTasks,
+    }),
+    readGitHubCredentials: () => ({
+      Sid: 'ReadGitHubCredentials',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: secret('GitHubAuth'),
+    }),
+  };
+}
