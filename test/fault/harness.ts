@@ -73,8 +73,10 @@ export async function runScenario(
     placementFailure: counted(scenario.placementFailure),
   });
   // Visibility delays at half speed: retries still fall in later retry windows of the launcher.
+  // Visibility as deployed (6 × the launcher's 210 s timeout), at half speed like the retry delays.
   const sqs = await startSqsStandIn({
     maxReceiveCount: 50,
+    visibilityTimeoutSeconds: 1260,
     timeScale: 0.5,
     fault: counted(scenario.sqsFault),
   });

@@ -63,9 +63,13 @@ export async function pollQueue(
       const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
       for (const record of event.Records) {
         if (!failed.has(record.messageId)) {
-          await client.send(
-            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }),
-          );
+          // A message whose visibility ran out during the batch was received again: its old receipt
+          // handle is no longer valid, and the newer receipt is handled (and deleted) on its own.
+          await client
+            .send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }))
+            .catch((error: { name?: string }) => {
+              if (!String(error.name).includes('ReceiptHandleIsInvalid')) throw error;
+            });
         }
       }
     }
