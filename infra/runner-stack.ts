@@ -361,7 +361,7 @@ export class RunnerStack extends Stack {
       {
         id: 'RunTaskFailures',
         description:
-          'ECS did not start runner tasks within the deadline (throttling, capacity, permissions); the jobs went to the overflow queue.',
+          'ECS did not start a runner task within the deadline and the overflow queue did not take the job either: GitHub got a 503.',
         metric: new cloudwatch.Metric({
           namespace: WEBHOOK_METRICS.namespace,
           metricName: METRIC.runTaskFailures,

@@ -42,6 +42,7 @@ export const RUNNER_ENV = {
   organization: 'ORGANIZATION',
   repository: 'REPOSITORY',
   enterprise: 'ENTERPRISE',
+  idleTimeout: 'RUNNER_IDLE_TIMEOUT',
 } as const;
 
 /**

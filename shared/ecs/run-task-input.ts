@@ -52,6 +52,8 @@ export function buildRunTaskRequest(
       ? { name: RUNNER_JIT_CONFIG, value: jitConfig }
       : { name: RUNNER_ENV.configArgs, value: plan.configArgs },
     { name: RUNNER_ENV.labels, value: plan.labels.join(',') },
+    // One idle timeout for both layers: the runner image's own, and the reaper's.
+    { name: RUNNER_ENV.idleTimeout, value: String(plan.idleTimeoutSeconds) },
   ];
   const jitConfig = registration.kind === 'jit' ? registration.encodedJitConfig : '';
   const overridesWith = (value: string) => ({

@@ -21,6 +21,8 @@ export interface RunnerPlan {
   readonly scopeEnv: { readonly name: string; readonly value: string };
   /** `RUNNER_CONFIG_ARGS`: the seed's flags with this runner's labels, name and group. */
   readonly configArgs: string;
+  /** Seconds the runner waits for a job before it exits (`RUNNER_IDLE_TIMEOUT`, the reaper's too). */
+  readonly idleTimeoutSeconds: number;
 }
 
 export type Decision =
@@ -121,6 +123,7 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       scopeRef,
       scopeEnv,
       configArgs,
+      idleTimeoutSeconds: config.runnerIdleTimeoutSeconds,
     },
   };
 }

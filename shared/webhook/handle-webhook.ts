@@ -135,7 +135,6 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
       return jsonResponse(202, outcome.reason);
     }
     if (outcome.kind === 'failed' && deps.overflow) {
-      metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
       try {
         await deps.overflow.send(
           {
@@ -148,6 +147,7 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
           AbortSignal.timeout(Math.max(1, receivedAt + config.launchDeadlineMs - now())),
         );
       } catch (error) {
+        metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
         throw new ServiceUnavailableError(
           `${outcome.reason}; and the overflow queue did not take the job (${(error as Error).message}); the delivery can be redelivered`,
         );

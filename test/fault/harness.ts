@@ -72,7 +72,6 @@ export async function runScenario(
     fault: counted(scenario.ecsFault),
     placementFailure: counted(scenario.placementFailure),
   });
-  // Visibility delays at half speed: retries still fall in later retry windows of the launcher.
   // Visibility as deployed (6 × the launcher's 210 s timeout), at half speed like the retry delays.
   const sqs = await startSqsStandIn({
     maxReceiveCount: 50,

@@ -86,7 +86,12 @@ describe('JIT registration', () => {
     const [task] = tasksOf(payload);
     type Overrides = { containerOverrides: Array<{ environment: Array<{ name: string; value: string }> }> };
     const environment = (task?.overrides as Overrides | undefined)?.containerOverrides[0]?.environment;
-    expect(environment?.map((e) => e.name)).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS']);
+    expect(environment?.map((e) => e.name)).toEqual([
+      'ORGANIZATION',
+      'RUNNER_JIT_CONFIG',
+      'RUNNER_LABELS',
+      'RUNNER_IDLE_TIMEOUT',
+    ]);
     const runTasks = JSON.stringify(ecs.calls.filter((c) => c.operation === 'RunTask'));
     expect(runTasks).not.toContain(TOKEN);
     expect(runTasks).not.toContain('RUNNER_ADMIN_TOKEN');

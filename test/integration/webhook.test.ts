@@ -77,6 +77,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
             { name: 'ORGANIZATION', value: 'octo-org' },
             { name: 'RUNNER_CONFIG_ARGS', value: expect.stringContaining('--ephemeral') },
             { name: 'RUNNER_LABELS', value: (payload.workflow_job.labels as string[])[0] },
+            { name: 'RUNNER_IDLE_TIMEOUT', value: '900' },
           ],
         },
       ],

@@ -27,6 +27,7 @@ describe('buildRunTaskRequest', () => {
             { name: 'ORGANIZATION', value: 'octo-org' },
             { name: 'RUNNER_CONFIG_ARGS', value: plan.configArgs },
             { name: 'RUNNER_LABELS', value: plan.labels.join(',') },
+            { name: 'RUNNER_IDLE_TIMEOUT', value: '900' },
           ],
         },
       ],
@@ -37,6 +38,12 @@ describe('buildRunTaskRequest', () => {
       count: 1,
       launchType: 'EC2',
     });
+  });
+
+  it('passes RUNNER_IDLE_TIMEOUT, so the runner and the reaper give up on the same clock', () => {
+    const { ecs, plan } = setup({ RUNNER_IDLE_TIMEOUT: '600' });
+    const environment = buildRunTaskRequest(ecs, plan).input.overrides?.containerOverrides?.[0]?.environment;
+    expect(environment).toContainEqual({ name: 'RUNNER_IDLE_TIMEOUT', value: '600' });
   });
 
   it('uses the capacity provider instead of a launch type when one is set', () => {
@@ -113,7 +120,7 @@ describe('buildRunTaskRequest with a JIT config', () => {
       encodedJitConfig: 'eyJqaXQiOiJjb25maWcifQ==',
     });
     const names = input.overrides?.containerOverrides?.[0]?.environment?.map((e) => e.name);
-    expect(names).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS']);
+    expect(names).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS', 'RUNNER_IDLE_TIMEOUT']);
   });
 
   it('gives the job the same token whatever JIT config it carries', () => {
