@@ -92,18 +92,7 @@ describe('registration=token (the seed)', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
-      {
-        Sid: 'ReadWebhookSecret',
-        Effect: 'Allow',
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret') },
-      },
-      {
-        Sid: 'QueueOverflowJobs',
-        Effect: 'Allow',
-        Action: 'sqs:SendMessage',
-        Resource: expected.overflowArn(),
-      },
+      ...expected.webhookStatements(),
     ]);
   });
 

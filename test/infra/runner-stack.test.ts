@@ -205,18 +205,7 @@ describe('webhook function', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
-      {
-        Sid: 'ReadWebhookSecret',
-        Effect: 'Allow',
-        Action: 'secretsmanager:GetSecretValue',
-        Resource: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret') },
-      },
-      {
-        Sid: 'QueueOverflowJobs',
-        Effect: 'Allow',
-        Action: 'sqs:SendMessage',
-        Resource: expected.overflowArn(),
-      },
+      ...expected.webhookStatements(),
       expected.readGitHubCredentials(),
       expected.stopIdleRunners(),
     ]);

@@ -32,6 +32,21 @@ export function expectedStatements(json: TemplateJson) {
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::Logs::LogGroup', `${id}/Logs`), 'Arn'] },
     }),
+    /** The webhook's own, in either registration mode: read its secret and queue a job it cannot start. */
+    webhookStatements: () => [
+      {
+        Sid: 'ReadWebhookSecret',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secret('WebhookSecret'),
+      },
+      {
+        Sid: 'QueueOverflowJobs',
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'Overflow'), 'Arn'] },
+      },
+    ],
     /** The webhook's and the launcher's: start a runner task. */
     launchStatements: () => [
       {
