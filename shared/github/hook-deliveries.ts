@@ -27,7 +27,8 @@ export interface HookDeliveries {
   redeliver(id: number): Promise<void>;
 }
 
-type RawDelivery = {
+/** One entry of GitHub's delivery list, as the REST API sends it (the fields we read). */
+export type RawDelivery = {
   id: number;
   guid: string;
   delivered_at: string;

@@ -9,6 +9,7 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Ajv, type ValidateFunction } from 'ajv';
+import type { RawDelivery } from '../../shared/github/hook-deliveries';
 import { loadSubset, type OperationSpec } from './github-openapi';
 
 export interface GitHubRequest {
@@ -35,17 +36,8 @@ export interface StandInRunner {
   scope: string;
 }
 
-export interface StandInDelivery {
-  id: number;
-  guid: string;
-  delivered_at: string;
-  redelivery: boolean;
-  status: string;
-  status_code: number;
-  event: string;
-  action: string | null;
-  payload: unknown;
-}
+/** A delivery in the stand-in's log: the list entry GitHub shows, and the payload it sent. */
+export type StandInDelivery = RawDelivery & { payload: unknown };
 
 export interface GitHubStandIn {
   readonly url: string;
