@@ -257,16 +257,3 @@ function readWebhookSecret(
   }
   return { kind: 'plain', secrets: previous === undefined ? [plain] : [plain, previous] };
 }
-
-/** The configuration as it may be logged: secrets replaced by a mask. */
-export function maskConfig(config: Config): Record<string, unknown> {
-  const webhookSecret =
-    config.webhookSecret.kind === 'plain'
-      ? { kind: 'plain', secrets: config.webhookSecret.secrets.map(() => '****') }
-      : config.webhookSecret;
-  const github =
-    config.github?.credentials.kind === 'token'
-      ? { ...config.github, credentials: { kind: 'token', token: '****' } }
-      : config.github;
-  return { ...config, webhookSecret, github };
-}

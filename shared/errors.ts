@@ -45,13 +45,6 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-/** 422: a job we would serve carries values that must never reach a runner argument. */
-export class UnprocessableError extends HttpError {
-  constructor(message: string) {
-    super(422, message);
-  }
-}
-
 /** 503: a dependency (ECS, Secrets Manager) could not do its part in time; the delivery can be retried. */
 export class ServiceUnavailableError extends HttpError {
   constructor(message: string, options?: ErrorOptions) {
