@@ -63,17 +63,22 @@ const describeError = (error: unknown) =>
  * (`ListTasks` by `startedBy`) and otherwise tries once more under a token shared by every attempt
  * in the same retry window, so two attempts racing for one job still share a token.
  */
+/**
+ * Attempts after a spent token within one window share a token. Short, so a later retry gets a
+ * fresh placement; attempts racing for one job (the same delivery twice at once) still fall in one
+ * window, and ListTasks catches the sequential ones.
+ */
+export const RETRY_WINDOW_MS = 2_000;
+
 export function createEcsLauncher(options: {
   readonly ecs: () => Promise<EcsApi>;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Attempts after a spent token within one window share a token (default 2 s). */
+  /** Default {@link RETRY_WINDOW_MS}. */
   readonly retryWindowMs?: number;
 }): RunnerLauncher {
   const now = options.now ?? Date.now;
-  // Short, so a later retry gets a fresh placement; attempts racing for one job (the same
-  // delivery twice at once) still fall in one window, and ListTasks catches the sequential ones.
-  const retryWindowMs = options.retryWindowMs ?? 2_000;
+  const retryWindowMs = options.retryWindowMs ?? RETRY_WINDOW_MS;
 
   const retry = <T>(deadlineAt: number, call: (signal: AbortSignal) => Promise<T>) =>
     retryWithinDeadline(call, {

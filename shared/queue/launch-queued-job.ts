@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { RETRY_WINDOW_MS } from '../ecs/ecs-launcher';
 import { launchRunner } from '../launch/launch-runner';
 import { decide } from '../runner/decide';
 import type { WebhookDependencies } from '../webhook/handle-webhook';
@@ -11,14 +12,17 @@ export const QUEUED_LAUNCH_DEADLINE_MS = 20_000;
 /** Sets how long a failed message stays invisible before its next try (SQS: 0..43,200 s). */
 export type DelayRetry = (record: SQSRecord, seconds: number) => Promise<void>;
 
+/** A retry must fall in a later retry window of the ECS launcher, or it would replay the failed answer. */
+const MIN_RETRY_DELAY_SECONDS = Math.ceil((2.5 * RETRY_WINDOW_MS) / 1000);
+
 /**
  * The next try's delay after `receiveCount` tries: exponential from 10 s, capped at 15 minutes,
- * with jitter so a burst of failed jobs does not return as one burst. Never under 5 s: a retry
- * must fall in a later retry window of the ECS launcher, or it would replay the failed answer.
+ * with jitter so a burst of failed jobs does not return as one burst; never under
+ * {@link MIN_RETRY_DELAY_SECONDS} (5 s).
  */
 export function retryDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
   const cap = Math.min(900, 10 * 2 ** Math.max(0, receiveCount - 1));
-  return Math.max(5, Math.ceil(random() * cap));
+  return Math.max(MIN_RETRY_DELAY_SECONDS, Math.ceil(random() * cap));
 }
 
 /**
