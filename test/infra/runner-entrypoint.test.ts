@@ -188,6 +188,7 @@ describe('the health check of the task definition', () => {
     const run = startEntrypoint(env);
     await until(async () => (await stubs.calls()).some((line) => line.startsWith('run.sh')));
     await until(async () => (await check()) === 0);
+    expect(await check()).toBe(0);
     run.child.kill('SIGTERM');
     await run.exited;
   });
