@@ -3,7 +3,7 @@
  * that enforces RunTask's token bucket. Each concurrent delivery has its own handler, as each
  * concurrent Lambda invocation has its own instance; every handler sends its RunTask itself.
  */
-import { createDependencies } from '../shared/dependencies';
+import { createWebhookDependencies } from '../shared/dependencies';
 import { createWebhookHandler } from '../shared/webhook/handle-webhook';
 import { jobOfOurs } from '../test/fixtures/payloads';
 import { signedRequest } from '../test/fixtures/requests';
@@ -38,7 +38,7 @@ export async function burstWorker(jobs: number): Promise<never> {
   const latencies: number[] = [];
   let next = 0;
   const lane = async () => {
-    const handle = createWebhookHandler(createDependencies());
+    const handle = createWebhookHandler(createWebhookDependencies());
     for (let request = requests[next++]; request !== undefined; request = requests[next++]) {
       const started = performance.now();
       const response = await handle(request);

@@ -1,5 +1,5 @@
 import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
-import { createDependencies } from '../shared/dependencies';
+import { createWebhookDependencies } from '../shared/dependencies';
 import { createWebhookHandler } from '../shared/webhook/handle-webhook';
 import { createWebhookServer } from '../shared/webhook/node-http';
 
@@ -14,7 +14,7 @@ const host = env.HOST ?? '127.0.0.1';
 const port = Number(env.PORT ?? 3000);
 let handler: ReturnType<typeof createWebhookHandler>;
 try {
-  handler = createWebhookHandler(createDependencies({ env }));
+  handler = createWebhookHandler(createWebhookDependencies({ env }));
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
@@ -35,7 +35,7 @@ server.listen(port, host, () => {
       : 'WEBHOOK_SECRET';
   console.log(
     [
-      `webhook listening on POST ${url}${env.DRY_RUN === 'true' ? ' (dry run: RunTask requests are printed, not sent)' : ''}`,
+      `webhook listening on POST ${url}${env.DRY_RUN === 'true' ? ' (dry run: the runner registration and the RunTask request are printed, not sent)' : ''}`,
       `deliveries must be signed with ${secret}`,
       `replay a payload: npm run replay -- test/fixtures/payloads/workflow-job-queued-ours.json --url ${url}`,
     ].join('\n'),

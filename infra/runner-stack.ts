@@ -20,8 +20,8 @@ import { parseConfig } from '../shared/config';
 import { WEBHOOK_METRICS } from '../shared/defaults';
 import { ConfigError } from '../shared/errors';
 import { parseRedeliverSettings } from '../shared/github/redeliver';
+import { METRIC } from '../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../shared/queue/launch-queued-job';
-import { METRIC } from '../shared/webhook/handle-webhook';
 import { acknowledge, wildcardResource } from './acknowledge';
 import { BundledFunction, type BundledFunctionProps } from './bundled-function';
 import {
@@ -246,7 +246,7 @@ export class RunnerStack extends Stack {
 
     // The launcher receives no webhooks: no webhook secret. The queue URL is for its retry delays.
     const launcherEnvironment = { ...shared, OVERFLOW_QUEUE_URL: overflow.queueUrl };
-    checkEnvironment('launcher', launcherEnvironment, (env) => parseConfig(env, { webhookSecret: false }));
+    checkEnvironment('launcher', launcherEnvironment, (env) => parseConfig(env));
     const launcher = this.bundledFunction('Launcher', {
       name: 'launcher',
       description: 'Overflow queue consumer: starts the runner tasks the webhook could not start in time',
@@ -290,7 +290,7 @@ export class RunnerStack extends Stack {
             name: 'reaper',
             description: 'Every 5 minutes: stops runner tasks idle past RUNNER_IDLE_TIMEOUT',
             environment: shared,
-            check: (env) => parseConfig(env, { webhookSecret: false }),
+            check: (env) => parseConfig(env),
             timeout: Duration.minutes(2),
             logRetention: settings.logRetentionDays,
             statements: [

@@ -1,5 +1,6 @@
 import { SEED, TEMPLATE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
+import { parseRunnerProfiles, type RunnerProfile } from './runner/runner-profiles';
 import { SAFE_VALUE, templateProblems } from './runner/template';
 
 export type RunnerScope = 'org' | 'repo' | 'enterprise';
@@ -9,11 +10,9 @@ export type WebhookSecretSetting =
   | { readonly kind: 'plain'; readonly secrets: readonly string[] }
   | { readonly kind: 'secrets-manager'; readonly arn: string };
 
+/** The cluster and network every runner profile shares. */
 export interface EcsSettings {
   readonly cluster: string;
-  readonly taskDefinition: string;
-  readonly containerName: string;
-  readonly capacityProvider: string | undefined;
   readonly subnets: readonly string[];
   readonly securityGroups: readonly string[];
   readonly assignPublicIp: boolean;
@@ -39,9 +38,18 @@ export interface GitHubSettings {
 /** How a runner registers: `jit` (the Lambda makes a one-use config) or `token` (the seed's admin token). */
 export type RunnerRegistration = 'jit' | 'token';
 
+/** How the reconciler drives open jobs. */
+export interface ReconcileSettings {
+  /** Seconds a task may wait for capacity (PROVISIONING/PENDING) before it is replaced. */
+  readonly capacityWaitSeconds: number;
+  /** Launch attempts per job before the reconciler gives up and alarms. */
+  readonly maxAttempts: number;
+  /** Seconds a job may wait without a live runner task before it counts as stuck. */
+  readonly stuckAfterSeconds: number;
+}
+
 /** The whole configuration, parsed and validated once per cold start. */
 export interface Config {
-  readonly webhookSecret: WebhookSecretSetting;
   readonly dryRun: boolean;
   readonly ecs: EcsSettings;
   readonly targetEnv: string;
@@ -63,8 +71,19 @@ export interface Config {
   readonly jobQueuedCheckAfterSeconds: number;
   /** SQS queue for jobs the webhook could not start a task for in time; undefined: answer 503. */
   readonly overflowQueueUrl: string | undefined;
-  /** A runner task up this long without work is stopped by the reaper (seconds). */
+  /** A runner waits this long for a job before it exits (seconds). */
   readonly runnerIdleTimeoutSeconds: number;
+  /** Runner profiles, in the order a job is matched against them; at least one. */
+  readonly profiles: readonly RunnerProfile[];
+  /** The DynamoDB job ledger (`JOBS_TABLE`); undefined: an in-memory ledger (local use). */
+  readonly jobsTable: string | undefined;
+  /** The S3 bucket JIT configs are handed to tasks through (`RUNNER_CONFIG_BUCKET`). */
+  readonly runnerConfigBucket: string | undefined;
+  /** `GITHUB_HOOK=app`: deliveries come from a GitHub App's webhook. */
+  readonly githubHook: 'app' | 'org';
+  /** With DRY_RUN, register runners on GitHub for real (`DRY_RUN_REGISTER=true`); default: print only. */
+  readonly dryRunRegister: boolean;
+  readonly reconcile: ReconcileSettings;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -75,7 +94,7 @@ const SCOPES: readonly RunnerScope[] = ['org', 'repo', 'enterprise'];
  * Reads the configuration from the environment. Every problem is collected and reported
  * together in one {@link ConfigError}, so an operator fixes them in one deploy.
  */
-export function parseConfig(env: Env, options: { readonly webhookSecret?: boolean } = {}): Config {
+export function parseConfig(env: Env): Config {
   const problems: string[] = [];
   const text = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -94,9 +113,6 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
     return false;
   };
 
-  // The launcher and reaper share this configuration but receive no webhooks.
-  const webhookSecret: WebhookSecretSetting =
-    options.webhookSecret === false ? { kind: 'plain', secrets: [] } : readWebhookSecret(text, problems);
   const dryRun = bool('DRY_RUN');
 
   const cluster = text('ECS_CLUSTER');
@@ -108,7 +124,7 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
   if (!SAFE_VALUE.test(targetEnv))
     problems.push(`TARGET_ENV may only use [A-Za-z0-9._-] (got "${targetEnv}")`);
 
-  const scopeText = text('RUNNER_SCOPE') ?? 'org';
+  const scopeText = text('RUNNER_SCOPE') ?? 'repo';
   const scope = SCOPES.find((candidate) => candidate === scopeText);
   if (scope === undefined)
     problems.push(`RUNNER_SCOPE must be one of ${SCOPES.join(', ')} (got "${scopeText}")`);
@@ -146,9 +162,6 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
 
   const ecs: EcsSettings = {
     cluster: cluster ?? 'default',
-    taskDefinition: text('ECS_TASK_DEFINITION') ?? SEED.taskFamily,
-    containerName: text('ECS_CONTAINER_NAME') ?? SEED.containerName,
-    capacityProvider: text('ECS_CAPACITY_PROVIDER'),
     subnets: list('ECS_SUBNETS'),
     securityGroups: list('ECS_SECURITY_GROUPS'),
     assignPublicIp: bool('ECS_ASSIGN_PUBLIC_IP'),
@@ -158,11 +171,12 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
   }
 
   const github = readGitHub(text, problems);
-  const registrationText = text('RUNNER_REGISTRATION') ?? (github ? 'jit' : 'token');
+  // A dry run shows the default path (JIT) without calling GitHub.
+  const registrationText = text('RUNNER_REGISTRATION') ?? (github || dryRun ? 'jit' : 'token');
   const registration = (['jit', 'token'] as const).find((r) => r === registrationText);
   if (registration === undefined) {
     problems.push(`RUNNER_REGISTRATION must be jit or token (got "${registrationText}")`);
-  } else if (registration === 'jit' && github === undefined) {
+  } else if (registration === 'jit' && github === undefined && !dryRun) {
     problems.push(
       'RUNNER_REGISTRATION=jit needs GitHub credentials: set GITHUB_AUTH_SECRET_ARN (or GITHUB_TOKEN)',
     );
@@ -178,14 +192,72 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
     problems.push(`OVERFLOW_QUEUE_URL must be the queue's URL (got "${overflowQueueUrl}")`);
   }
 
-  const idleText = text('RUNNER_IDLE_TIMEOUT') ?? '900';
-  const runnerIdleTimeoutSeconds = Number(idleText);
-  if (!Number.isInteger(runnerIdleTimeoutSeconds) || runnerIdleTimeoutSeconds < 60) {
-    problems.push(`RUNNER_IDLE_TIMEOUT must be a whole number of seconds, at least 60 (got "${idleText}")`);
+  const seconds = (name: string, fallback: number, min: number): number => {
+    const raw = text(name) ?? String(fallback);
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min) {
+      problems.push(`${name} must be a whole number of seconds, at least ${min} (got "${raw}")`);
+    }
+    return value;
+  };
+  const runnerIdleTimeoutSeconds = seconds('RUNNER_IDLE_TIMEOUT', 900, 60);
+  const reconcile: ReconcileSettings = {
+    capacityWaitSeconds: seconds('RECONCILE_CAPACITY_WAIT', 600, 60),
+    stuckAfterSeconds: seconds('RECONCILE_STUCK_AFTER', 300, 60),
+    maxAttempts: (() => {
+      const raw = text('RECONCILE_MAX_ATTEMPTS') ?? '3';
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < 1 || value > 10) {
+        problems.push(`RECONCILE_MAX_ATTEMPTS must be a whole number from 1 to 10 (got "${raw}")`);
+      }
+      return value;
+    })(),
+  };
+
+  const hookText = text('GITHUB_HOOK') ?? 'org';
+  const githubHook = hookText === 'app' ? 'app' : 'org';
+  if (hookText !== 'app' && hookText !== 'org') {
+    problems.push(`GITHUB_HOOK must be app or org (got "${hookText}")`);
+  }
+  const allowedOrgs = list('ALLOWED_ORGS').map((org) => org.toLowerCase());
+  if (githubHook === 'app' && allowedOrgs.length === 0) {
+    problems.push(
+      'GITHUB_HOOK=app needs ALLOWED_ORGS: a GitHub App webhook serves every organisation that installs the App',
+    );
+  }
+
+  const profiles = parseRunnerProfiles(
+    text('RUNNER_PROFILES'),
+    {
+      labels: templates.labels,
+      taskDefinition: text('ECS_TASK_DEFINITION') ?? SEED.taskFamily,
+      containerName: text('ECS_CONTAINER_NAME') ?? SEED.containerName,
+      capacityProvider: text('ECS_CAPACITY_PROVIDER'),
+      distinctInstance: text('RUNNER_DISTINCT_INSTANCE') === undefined || bool('RUNNER_DISTINCT_INSTANCE'),
+    },
+    problems,
+  );
+
+  const jobsTable = text('JOBS_TABLE');
+  const runnerConfigBucket = text('RUNNER_CONFIG_BUCKET');
+  if (runnerConfigBucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(runnerConfigBucket)) {
+    problems.push(`RUNNER_CONFIG_BUCKET must be an S3 bucket name (got "${runnerConfigBucket}")`);
+  }
+  const dryRunRegister = bool('DRY_RUN_REGISTER');
+  if (registration === 'jit' && runnerConfigBucket === undefined && !(dryRun && !dryRunRegister)) {
+    problems.push(
+      'RUNNER_REGISTRATION=jit needs RUNNER_CONFIG_BUCKET: the JIT config reaches the task as an S3 environment file, never in the RunTask request',
+    );
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
+    profiles,
+    jobsTable,
+    runnerConfigBucket,
+    githubHook,
+    dryRunRegister,
+    reconcile: Object.freeze(reconcile),
     runnerIdleTimeoutSeconds,
     overflowQueueUrl,
     github,
@@ -193,13 +265,12 @@ export function parseConfig(env: Env, options: { readonly webhookSecret?: boolea
     runnerGroupCreate: bool('RUNNER_GROUP_CREATE'),
     runnerGroupPublic: bool('RUNNER_GROUP_PUBLIC'),
     jobQueuedCheckAfterSeconds,
-    webhookSecret,
     dryRun,
     ecs: Object.freeze(ecs),
     targetEnv,
     scope: scope ?? 'org',
     enterprise,
-    allowedOrgs: list('ALLOWED_ORGS').map((org) => org.toLowerCase()),
+    allowedOrgs,
     allowedRepos,
     templates: Object.freeze(templates),
     launchDeadlineMs,
@@ -229,10 +300,9 @@ function readGitHub(
   return undefined;
 }
 
-function readWebhookSecret(
-  text: (name: string) => string | undefined,
-  problems: string[],
-): WebhookSecretSetting {
+/** The webhook secret's setting (only the webhook reads it); problems are appended. */
+export function readWebhookSecretSetting(env: Env, problems: string[]): WebhookSecretSetting {
+  const text = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
   const plain = text('WEBHOOK_SECRET');
   const previous = text('WEBHOOK_SECRET_PREVIOUS');
   const arn = text('WEBHOOK_SECRET_ARN');

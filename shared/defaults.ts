@@ -17,9 +17,13 @@ export const SEED = {
   region: 'us-east-1',
 } as const;
 
-/** Template defaults. The label and group reproduce the seed; the name adds the job id (see README). */
+/**
+ * Template defaults. The label uses only values every workflow trigger has (`schedule` runs have no
+ * `github.event.repository`): `${{ github.repository_owner }}-<target_env>-${{ github.run_id }}-${{ github.run_attempt }}`.
+ * The group reproduces the seed; the name adds the repository and the job id.
+ */
 export const TEMPLATE_DEFAULTS = {
-  labels: '<detail_org>-<target_env>-<detail_repo_name>-<wf_job_run_id>-<wf_job_run_attempt>',
+  labels: '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>',
   name: '<detail_org>-<target_env>-<detail_repo_name>-<wf_job_run_id>-<wf_job_run_attempt>-<wf_job_id>',
   group: '<detail_org>-<target_env>',
 } as const;

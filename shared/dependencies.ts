@@ -1,83 +1,134 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { type Env, parseConfig } from './config';
+import { type Config, type Env, parseConfig, readWebhookSecretSetting } from './config';
 import { WEBHOOK_METRICS } from './defaults';
-import { createEcsLauncher, lazyEcsApi } from './ecs/ecs-launcher';
+import { createEcsLauncher, type EcsApi, lazyEcsApi } from './ecs/ecs-launcher';
 import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
+import {
+  createPrintingRunnerConfigStore,
+  createS3RunnerConfigStore,
+  type RunnerConfigStore,
+} from './ecs/runner-config-store';
+import { createEcsRunnerTasks, type RunnerTasks } from './ecs/runner-tasks';
+import { ConfigError } from './errors';
+import { createDryRunGitHub } from './github/dry-run-github';
 import { createGitHubRunners } from './github/github-runners';
 import { createOctokitProvider } from './github/octokit';
 import type { GitHubRunners } from './github/ports';
+import { createDynamoDbJobLedger } from './jobs/dynamodb-job-ledger';
+import { createMemoryJobLedger, type JobLedger } from './jobs/job-ledger';
 import { createSqsOverflowQueue, type OverflowQueue } from './queue/overflow-queue';
-import { createReaper, type Reaper } from './reaper/reaper';
-import { createEcsRunnerTasks } from './reaper/runner-tasks';
 import { createWebhookSecrets, type FetchSecret, type WebhookSecrets } from './secrets/webhook-secrets';
 import type { WebhookDependencies } from './webhook/handle-webhook';
 
+/** What every function's core needs, built once per cold start by {@link createDependencies}. */
+export interface Dependencies {
+  readonly config: Config;
+  readonly ledger: JobLedger;
+  readonly launcher: RunnerLauncher;
+  /** GitHub's runner and job APIs; undefined without GitHub credentials. */
+  readonly github: GitHubRunners | undefined;
+  /** Where JIT configs wait for their task; undefined with token registration. */
+  readonly configStore: RunnerConfigStore | undefined;
+  /** Where jobs go that could not get a task in time; undefined: they are answered 503. */
+  readonly overflow: OverflowQueue | undefined;
+  readonly tasks: RunnerTasks;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}
+
 export interface DependencyOptions {
   readonly env?: Env;
-  /** Where the dry-run launcher prints the request it would send. */
+  /** Where the dry run prints what it would do. */
   readonly print?: (line: string) => void;
-  readonly launcher?: RunnerLauncher;
-  readonly secrets?: WebhookSecrets;
   readonly fetchSecret?: FetchSecret;
-  readonly logger?: Logger;
-  readonly metrics?: Metrics;
   readonly now?: () => number;
-  readonly github?: GitHubRunners;
-  readonly overflow?: OverflowQueue;
-  readonly reaper?: Reaper;
-  /** False for functions that receive no webhooks (launcher, reaper): no webhook secret is required. */
-  readonly webhookSecret?: boolean;
+  /** Replace any built dependency (tests). */
+  readonly overrides?: Partial<Dependencies>;
 }
 
 /**
- * Builds the webhook's dependencies once per cold start. The configuration is validated here,
- * so a wrong environment fails the cold start with every problem listed. AWS clients are not
- * built here: they load on the first delivery that needs one.
+ * Builds the shared dependencies once per cold start. The configuration is validated here, so a
+ * wrong environment fails the cold start with every problem listed. AWS clients are not built
+ * here: they load on the first call that needs one.
  */
-export function createDependencies(options: DependencyOptions = {}): WebhookDependencies {
+export function createDependencies(options: DependencyOptions = {}): Dependencies {
   const env = options.env ?? process.env;
-  const config = parseConfig(env, { webhookSecret: options.webhookSecret ?? true });
+  return build(parseConfig(env), env, options);
+}
+
+/** The webhook's dependencies: the shared ones and its secrets; every configuration problem in one error. */
+export function createWebhookDependencies(
+  options: DependencyOptions & { readonly secrets?: WebhookSecrets } = {},
+): WebhookDependencies {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  let config: Config | undefined;
+  try {
+    config = parseConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  const secretSetting = readWebhookSecretSetting(env, problems);
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  return {
+    ...build(config, env, options),
+    secrets: options.secrets ?? createWebhookSecrets(secretSetting, options.fetchSecret),
+  };
+}
+
+function build(config: Config, env: Env, options: DependencyOptions): Dependencies {
+  const overrides = options.overrides ?? {};
+  const now = options.now ?? Date.now;
   // One namespace for every function; the service dimension tells them apart (the alarms use both).
   const serviceName = env.POWERTOOLS_SERVICE_NAME ?? WEBHOOK_METRICS.service;
-  const logger = options.logger ?? new Logger({ serviceName });
+  const logger = overrides.logger ?? new Logger({ serviceName });
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const printing = config.dryRun && !config.dryRunRegister;
   const github =
-    options.github ??
-    (config.github &&
-      createGitHubRunners(
-        createOctokitProvider({
-          settings: config.github,
-          ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
-          log: { warn: (message) => logger.warn(message) },
-        }),
-      ));
-  const ecsApi = lazyEcsApi();
-  const reaper =
-    options.reaper ??
-    (github && !config.dryRun
-      ? createReaper({
-          tasks: createEcsRunnerTasks(config.ecs, ecsApi),
-          github,
-          idleTimeoutMs: config.runnerIdleTimeoutSeconds * 1000,
-          ...(options.now && { now: options.now }),
-        })
-      : undefined);
+    'github' in overrides
+      ? overrides.github
+      : printing
+        ? createDryRunGitHub(print)
+        : config.github &&
+          createGitHubRunners(
+            createOctokitProvider({
+              settings: config.github,
+              ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
+              log: { warn: (message) => logger.warn(message) },
+            }),
+          );
+  const ecsApi: () => Promise<EcsApi> = lazyEcsApi();
+  const configStore =
+    'configStore' in overrides
+      ? overrides.configStore
+      : config.registration !== 'jit'
+        ? undefined
+        : config.runnerConfigBucket !== undefined && !printing
+          ? createS3RunnerConfigStore(config.runnerConfigBucket)
+          : createPrintingRunnerConfigStore(print);
   const overflow =
-    options.overflow ??
-    (config.overflowQueueUrl === undefined ? undefined : createSqsOverflowQueue(config.overflowQueueUrl));
+    'overflow' in overrides
+      ? overrides.overflow
+      : config.overflowQueueUrl === undefined
+        ? undefined
+        : createSqsOverflowQueue(config.overflowQueueUrl);
   return {
     config,
     github,
+    configStore,
     overflow,
-    reaper,
     logger,
-    metrics: options.metrics ?? new Metrics({ namespace: WEBHOOK_METRICS.namespace, serviceName }),
-    secrets: options.secrets ?? createWebhookSecrets(config.webhookSecret, options.fetchSecret),
+    now,
+    ledger:
+      overrides.ledger ??
+      (config.jobsTable === undefined ? createMemoryJobLedger() : createDynamoDbJobLedger(config.jobsTable)),
+    tasks: overrides.tasks ?? createEcsRunnerTasks(config, ecsApi),
+    metrics: overrides.metrics ?? new Metrics({ namespace: WEBHOOK_METRICS.namespace, serviceName }),
     launcher:
-      options.launcher ??
-      (config.dryRun
-        ? createDryRunLauncher(options.print ?? ((line) => process.stdout.write(`${line}\n`)))
-        : createEcsLauncher({ ecs: ecsApi, ...(options.now && { now: options.now }) })),
-    ...(options.now && { now: options.now }),
+      overrides.launcher ??
+      (config.dryRun ? createDryRunLauncher(print) : createEcsLauncher({ ecs: ecsApi, now })),
   };
 }

@@ -59,3 +59,7 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** An error's message for a log line or an answer; anything thrown that is not an Error, as text. */
+export const errorMessage = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);

@@ -2,9 +2,8 @@ import { createDependencies } from '../../shared/dependencies';
 import { createLauncherHandler } from '../../shared/queue/launcher-handler';
 import { createSqsRetryDelay } from '../../shared/queue/overflow-queue';
 
-// Built at cold start from the webhook's own settings: a wrong environment fails here.
+// Built at cold start: a wrong environment fails here, with every problem in one message.
 const deps = createDependencies({
-  webhookSecret: false,
   env: { POWERTOOLS_SERVICE_NAME: 'github-runners-launcher', ...process.env },
 });
 const queueUrl = deps.config.overflowQueueUrl;

@@ -1,25 +1,20 @@
 import { createDependencies } from '../../shared/dependencies';
-import { ConfigError } from '../../shared/errors';
-import type { ReapSummary } from '../../shared/reaper/reaper';
-import { METRIC } from '../../shared/webhook/handle-webhook';
+import { createReconciler, type ReconcileSummary } from '../../shared/jobs/reconciler';
 
-// Built at cold start from the webhook's own settings: a wrong environment fails here.
+// Built at cold start: a wrong environment fails here, with every problem in one message.
 const deps = createDependencies({
-  webhookSecret: false,
   env: { POWERTOOLS_SERVICE_NAME: 'github-runners-reaper', ...process.env },
 });
-const { reaper } = deps;
-if (!reaper) {
-  throw new ConfigError([
-    'the reaper needs GitHub credentials (GITHUB_AUTH_SECRET_ARN) to tell busy runners from idle ones, and DRY_RUN off',
-  ]);
-}
+const reconciler = createReconciler(deps);
 
-/** Scheduled: stop runner tasks that are idle past RUNNER_IDLE_TIMEOUT or whose job went elsewhere. */
-export const handler = async (): Promise<ReapSummary> => {
-  const summary = await reaper.sweep();
-  deps.metrics.addMetric(METRIC.reaped, 'Count', summary.stopped.length);
+/**
+ * Scheduled every minute: the reconciler drives each open job to exactly one live runner task and
+ * stops only idle runners. (The build entry keeps its first name, `dist/reaper/index.mjs`.)
+ */
+export const handler = async (): Promise<ReconcileSummary> => {
+  // Leave the Lambda time to publish what it did; a round cut short resumes next minute.
+  const summary = await reconciler.reconcile(AbortSignal.timeout(50_000));
   deps.metrics.publishStoredMetrics();
-  deps.logger.info('reaper sweep', { ...summary });
+  deps.logger.info('reconcile round', { ...summary });
   return summary;
 };

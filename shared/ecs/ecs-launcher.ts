@@ -52,6 +52,20 @@ export function isRetryableEcsError(error: unknown): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
+/** ECS errors that only the operator can fix: a missing cluster or task definition, access denied. */
+const SETUP_ERRORS = new Set([
+  'ClusterNotFoundException',
+  'ClientException',
+  'InvalidParameterException',
+  'AccessDeniedException',
+  'PlatformUnknownException',
+  'UnsupportedFeatureException',
+]);
+
+/** Whether an ECS error needs the operator rather than time. */
+export const isEcsSetupError = (error: unknown): boolean =>
+  SETUP_ERRORS.has((error as { name?: string }).name ?? '');
+
 const describeError = (error: unknown) =>
   error instanceof Error ? `${error.name}: ${error.message}` : `unexpected error: ${String(error)}`;
 
@@ -143,9 +157,13 @@ export function createEcsLauncher(options: {
         if ('taskArn' in second) return { kind: 'started', taskArn: second.taskArn, existing: false };
         const raced = await findTask(request, deadlineAt);
         if (raced !== undefined) return { kind: 'started', taskArn: raced, existing: true };
-        return { kind: 'failed', reason: second.spent };
+        return { kind: 'failed', reason: second.spent, retryable: true };
       } catch (error) {
-        return { kind: 'failed', reason: `ECS did not start the task: ${describeError(error)}` };
+        return {
+          kind: 'failed',
+          reason: `ECS did not start the task: ${describeError(error)}`,
+          retryable: !isEcsSetupError(error),
+        };
       }
     },
   };

@@ -3,7 +3,8 @@ import type { RunTaskRequest } from './run-task-input';
 /** What became of a launch: a task exists for the job, or it could not be started in time. */
 export type LaunchOutcome =
   | { readonly kind: 'started'; readonly taskArn: string; readonly existing: boolean }
-  | { readonly kind: 'failed'; readonly reason: string }
+  /** `retryable`: time can fix it (throttling, capacity, 5xx, network); else the setup is wrong. */
+  | { readonly kind: 'failed'; readonly reason: string; readonly retryable: boolean }
   /** No task was started because `stillWanted` said the job no longer needs one. */
   | { readonly kind: 'not-needed'; readonly reason: string };
 

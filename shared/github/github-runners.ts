@@ -43,7 +43,10 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
         const { data } = await octokit.request(`POST ${prefix}/actions/runner-groups`, {
           ...params,
           name,
-          visibility: 'all',
+          // A group named for one repository admits only it: its runners are no one else's to take.
+          ...(options.repositoryId === undefined
+            ? { visibility: 'all' }
+            : { visibility: 'selected', selected_repository_ids: [options.repositoryId] }),
           allows_public_repositories: options.allowPublicRepositories,
           request: { signal },
         } as never);
@@ -86,13 +89,14 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
       return found && { ...found, labels: found.labels.map((label) => label.name) };
     },
 
-    async deleteRunner(scope, runnerId) {
+    async deleteRunner(scope, runnerId, signal) {
       const octokit = await octokits.forScope(scope);
       const { prefix, params } = scoped(scope);
       try {
         await octokit.request(`DELETE ${prefix}/actions/runners/{runner_id}`, {
           ...params,
           runner_id: runnerId,
+          request: { signal },
         } as never);
       } catch (error) {
         if (status(error) !== 404) throw error;

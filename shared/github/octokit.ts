@@ -1,7 +1,7 @@
 import type { Octokit } from '@octokit/rest';
 import type { GitHubSettings } from '../config';
 import type { FetchSecret } from '../secrets/webhook-secrets';
-import { fetchWithPowertools } from '../secrets/webhook-secrets';
+import { fetchWithPowertools, SECRET_MAX_AGE_SECONDS } from '../secrets/webhook-secrets';
 import { type GitHubCredentials, parseGitHubCredentials } from './credentials';
 import type { RunnerScopeRef } from './ports';
 
@@ -27,7 +27,7 @@ export interface OctokitOptions {
 
 /**
  * Builds Octokit clients on first use (`@octokit/rest` with retry and throttling plugins; a GitHub
- * App through `@octokit/auth-app`). Credentials are read once per cold start and never logged;
+ * App through `@octokit/auth-app`). Credentials are read on first use, again after their max age, and never logged;
  * App installations are looked up per organisation or repository and cached.
  */
 export function createOctokitProvider(options: OctokitOptions): OctokitProvider {
@@ -38,12 +38,54 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
         make: (auth: Record<string, unknown>) => Octokit;
         credentials: GitHubCredentials;
         app: Octokit;
+        /** The one client of a fixed installation: it keeps its installation token between calls. */
+        fixed: Octokit | undefined;
       }>
     | undefined;
   const installations = new Map<string, Promise<Octokit>>();
+  let loadedAt = 0;
+  let credentialsText: string | undefined;
 
+  // A failed read is retried on the next call; a good one is read again after the secret's max
+  // age (a rotated token or key reaches warm functions), keeping the clients if it did not change.
   const load = () => {
+    if (
+      base !== undefined &&
+      Date.now() - loadedAt > SECRET_MAX_AGE_SECONDS * 1000 &&
+      settings.credentials.kind !== 'token'
+    ) {
+      const arn = settings.credentials.arn;
+      const previous = base;
+      base = (options.fetchSecret ?? fetchWithPowertools)(arn, SECRET_MAX_AGE_SECONDS).then(
+        (text) => {
+          loadedAt = Date.now();
+          if (text === credentialsText) return previous;
+          installations.clear();
+          return build(text);
+        },
+        () => previous,
+      );
+    }
     base ??= (async () => {
+      const text =
+        settings.credentials.kind === 'token'
+          ? undefined
+          : await (options.fetchSecret ?? fetchWithPowertools)(
+              settings.credentials.arn,
+              SECRET_MAX_AGE_SECONDS,
+            );
+      loadedAt = Date.now();
+      return build(text);
+    })();
+    base.catch(() => {
+      base = undefined;
+    });
+    return base;
+  };
+
+  const build = async (secretText: string | undefined) => {
+    credentialsText = secretText;
+    {
       const [{ Octokit: Rest }, { retry }, { throttling }, { createAppAuth }, { default: Bottleneck }] =
         await Promise.all([
           import('@octokit/rest'),
@@ -58,9 +100,7 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
       const credentials =
         settings.credentials.kind === 'token'
           ? ({ kind: 'token', token: settings.credentials.token } as const)
-          : parseGitHubCredentials(
-              await (options.fetchSecret ?? fetchWithPowertools)(settings.credentials.arn, 24 * 60 * 60),
-            );
+          : parseGitHubCredentials(secretText ?? '');
       const Client = Rest.plugin(retry, throttling);
       const warn = (message: string) => options.log?.warn(message);
       const make = (auth: Record<string, unknown>) =>
@@ -87,13 +127,17 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
               auth: { appId: credentials.appId, privateKey: credentials.privateKey, ...extra },
             }
           : { auth: credentials.token };
+      const fixed =
+        credentials.kind === 'app' && credentials.installationId !== undefined
+          ? make(appAuth({ installationId: credentials.installationId }))
+          : undefined;
       return {
         make: (extra: Record<string, unknown>) => make(appAuth(extra)),
         credentials,
         app: make(appAuth()),
+        fixed,
       };
-    })();
-    return base;
+    }
   };
 
   return {
@@ -101,10 +145,9 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
       return (await load()).app;
     },
     async forScope(scope) {
-      const { make, credentials, app } = await load();
+      const { make, credentials, app, fixed } = await load();
       if (credentials.kind === 'token') return app;
-      if (credentials.installationId !== undefined)
-        return make({ installationId: credentials.installationId });
+      if (fixed) return fixed;
       const key = JSON.stringify(scope);
       let client = installations.get(key);
       if (!client) {

@@ -1,8 +1,6 @@
-/** Where a runner registers: an organisation, a repository or an enterprise. */
-export type RunnerScopeRef =
-  | { readonly kind: 'org'; readonly org: string }
-  | { readonly kind: 'repo'; readonly owner: string; readonly repo: string }
-  | { readonly kind: 'enterprise'; readonly enterprise: string };
+import type { RunnerScopeRef } from '../runner/runner-plan';
+
+export type { RunnerScopeRef };
 
 /** A one-use runner registration made by `generate-jitconfig`. */
 export interface JitConfig {
@@ -37,7 +35,12 @@ export interface GitHubRunners {
   runnerGroupId(
     scope: RunnerScopeRef,
     name: string,
-    options: { readonly create: boolean; readonly allowPublicRepositories: boolean },
+    options: {
+      readonly create: boolean;
+      readonly allowPublicRepositories: boolean;
+      /** A group we create admits only this repository (`visibility: selected`); none: every repository. */
+      readonly repositoryId?: number | undefined;
+    },
     signal?: AbortSignal,
   ): Promise<number | undefined>;
   /** Registers a runner for one job and returns its JIT config. Throws {@link RunnerExistsError} on a name taken. */
@@ -52,7 +55,7 @@ export interface GitHubRunners {
     signal?: AbortSignal,
   ): Promise<RegisteredRunner | undefined>;
   /** Deletes a registration; an already deleted runner is not an error. */
-  deleteRunner(scope: RunnerScopeRef, runnerId: number): Promise<void>;
+  deleteRunner(scope: RunnerScopeRef, runnerId: number, signal?: AbortSignal): Promise<void>;
   /**
    * A job's state, or undefined when GitHub does not know it. `scope` picks the credentials (a
    * GitHub App's installation).

@@ -1,8 +1,8 @@
 import { parseDuration } from '../cli/terminal';
 import { type Env, type GitHubSettings, parseGitHubSettings } from '../config';
 import { ConfigError } from '../errors';
+import { parseWorkflowJob } from '../runner/workflow-job';
 import type { FetchSecret } from '../secrets/webhook-secrets';
-import { parseWorkflowJob } from '../webhook/workflow-job';
 import { createGitHubRunners } from './github-runners';
 import { createHookDeliveries, type HookRef } from './hook-deliveries';
 import { createOctokitProvider } from './octokit';

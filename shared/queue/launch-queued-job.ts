@@ -1,9 +1,12 @@
 import type { SQSRecord } from 'aws-lambda';
+import type { Dependencies } from '../dependencies';
 import { RETRY_WINDOW_MS } from '../ecs/ecs-launcher';
-import { launchRunner } from '../launch/launch-runner';
+import { errorMessage } from '../errors';
+import { updateRecord } from '../jobs/job-ledger';
+import { applyDelivery } from '../jobs/job-record';
+import { launchJob } from '../launch/launch-job';
+import { METRIC } from '../metrics';
 import { decide } from '../runner/decide';
-import type { WebhookDependencies } from '../webhook/handle-webhook';
-import { METRIC } from '../webhook/handle-webhook';
 import { parseOverflowMessage } from './overflow-queue';
 
 /** How long one queued job may spend on its launch (the launcher's Lambda timeout is longer). */
@@ -31,10 +34,9 @@ export function retryDelaySeconds(receiveCount: number, random: () => number = M
  * retried after a growing delay, then dead-lettered by the queue's redrive policy) otherwise.
  */
 export function createQueuedJobHandler(
-  deps: WebhookDependencies & { readonly delayRetry?: DelayRetry },
+  deps: Dependencies & { readonly delayRetry?: DelayRetry },
 ): (record: SQSRecord) => Promise<void> {
-  const { config, logger, metrics } = deps;
-  const now = deps.now ?? Date.now;
+  const { config, logger, metrics, now } = deps;
   return async (record) => {
     const message = parseOverflowMessage(record.body);
     const { job } = message;
@@ -48,40 +50,35 @@ export function createQueuedJobHandler(
     });
     try {
       const decision = decide(config, job);
-      if (decision.kind !== 'launch') {
+      if (decision.kind !== 'ours') {
         logger.warn('queued job no longer ours under this configuration', {
           decision: decision.kind,
           reason: decision.reason,
         });
         return;
       }
-      const outcome = await launchRunner(
-        { config, launcher: deps.launcher, github: deps.github, logger, now },
-        decision.plan,
-        { owner: job.repository.owner, repo: job.repository.name, createdAt: job.job.createdAt },
-        now() + QUEUED_LAUNCH_DEADLINE_MS,
+      const { plan } = decision;
+      // The webhook recorded the job before it queued it; a ledger lost since (in memory) is rebuilt.
+      await updateRecord(deps.ledger, plan.jobId, (existing) =>
+        existing === undefined ? applyDelivery(undefined, job, plan.target.profile, now()).next : undefined,
       );
-      if (outcome.kind === 'started') {
+      const result = await launchJob(deps, plan, now() + QUEUED_LAUNCH_DEADLINE_MS);
+      if (result.kind === 'started') {
         metrics.addMetric(METRIC.served, 'Count', 1);
-        logger.info('runner task started from the queue', {
-          taskArn: outcome.taskArn,
-          existing: outcome.existing,
-        });
+        logger.info('runner task started from the queue', { ...result });
         return;
       }
-      if (outcome.kind === 'not-queued') {
-        logger.info('queued job needs no runner any more', { reason: outcome.reason });
+      if (result.kind === 'skipped') {
+        logger.info('queued job needs no launch', { reason: result.reason });
         return;
       }
-      metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
+      metrics.addMetric(result.setup ? METRIC.setupErrors : METRIC.runTaskFailures, 'Count', 1);
       const delay = retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1);
       await deps
         .delayRetry?.(record, delay)
-        .catch((error: unknown) =>
-          logger.warn('could not delay the retry', { reason: (error as Error).message }),
-        );
-      logger.warn('runner task not started; will retry', { reason: outcome.reason, retryInSeconds: delay });
-      throw new Error(outcome.reason);
+        .catch((error: unknown) => logger.warn('could not delay the retry', { reason: errorMessage(error) }));
+      logger.warn('runner task not started; will retry', { reason: result.reason, retryInSeconds: delay });
+      throw new Error(result.reason);
     } finally {
       metrics.publishStoredMetrics();
       logger.resetKeys();

@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { WebhookDependencies } from '../webhook/handle-webhook';
+import type { Dependencies } from '../dependencies';
 import { createQueuedJobHandler, type DelayRetry } from './launch-queued-job';
 
 /**
@@ -8,7 +8,7 @@ import { createQueuedJobHandler, type DelayRetry } from './launch-queued-job';
  * with the webhook), reporting failed messages as partial batch failures (Powertools batch).
  */
 export function createLauncherHandler(
-  deps: WebhookDependencies & { readonly delayRetry?: DelayRetry },
+  deps: Dependencies & { readonly delayRetry?: DelayRetry },
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const handleRecord = createQueuedJobHandler(deps);
   const processor = new BatchProcessor(EventType.SQS);

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { parseWorkflowJob, type WorkflowJobEvent } from '../webhook/workflow-job';
+import { parseWorkflowJob, type WorkflowJobEvent } from '../runner/workflow-job';
 
 /** A job the webhook could not start a task for in time, handed to `functions/launcher`. */
 export interface OverflowMessage {
@@ -19,11 +19,19 @@ export interface OverflowQueue {
 
 type SqsModule = typeof import('@aws-sdk/client-sqs');
 
-/** The SQS client and commands, loaded on first use; the endpoint only from the SDK's settings. */
+/**
+ * The SQS client and commands, loaded on first use; the endpoint only from the SDK's settings. The
+ * SDK sends to the queue URL's own host unless told otherwise (`useQueueUrlAsEndpoint`): with
+ * `AWS_ENDPOINT_URL_SQS` set, the endpoint setting wins, as README promises.
+ */
 export function lazySqs(): () => Promise<{ client: SQSClient; sdk: SqsModule }> {
   let loaded: Promise<{ client: SQSClient; sdk: SqsModule }> | undefined;
   return () => {
-    loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({ client: new sdk.SQSClient({}), sdk }));
+    loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({
+      // The SDK reads its endpoint settings from the process environment: so does this check.
+      client: new sdk.SQSClient({ useQueueUrlAsEndpoint: process.env.AWS_ENDPOINT_URL_SQS === undefined }),
+      sdk,
+    }));
     return loaded;
   };
 }

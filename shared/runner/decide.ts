@@ -1,47 +1,29 @@
 import type { Config } from '../config';
-import { RUNNER_CONFIG_FLAGS, RUNNER_ENV } from '../defaults';
-import type { RunnerScopeRef } from '../github/ports';
-import type { WorkflowJobEvent } from '../webhook/workflow-job';
+import { RUNNER_ENV } from '../defaults';
 import { runnerCoversJob } from './label-coverage';
 import { fitRunnerName } from './runner-name';
+import type { RunnerPlan, RunnerScopeRef } from './runner-plan';
 import { renderTemplate, SAFE_VALUE, type TemplateValues } from './template';
-
-/** The runner one job gets: everything needed to register it, all values already safe. */
-export interface RunnerPlan {
-  readonly jobId: number;
-  readonly runId: number;
-  readonly runAttempt: number;
-  readonly repository: string;
-  readonly labels: readonly string[];
-  readonly name: string;
-  readonly group: string;
-  /** Where the runner registers. */
-  readonly scopeRef: RunnerScopeRef;
-  /** The scope variable of the seed's contract: ORGANIZATION, REPOSITORY or ENTERPRISE. */
-  readonly scopeEnv: { readonly name: string; readonly value: string };
-  /** `RUNNER_CONFIG_ARGS`: the seed's flags with this runner's labels, name and group. */
-  readonly configArgs: string;
-  /** Seconds the runner waits for a job before it exits (`RUNNER_IDLE_TIMEOUT`, the reaper's too). */
-  readonly idleTimeoutSeconds: number;
-}
+import type { WorkflowJobEvent } from './workflow-job';
 
 export type Decision =
-  | { readonly kind: 'launch'; readonly plan: RunnerPlan }
-  /** A job of ours completed: its run's runner tasks may now be idle. */
-  | { readonly kind: 'reap'; readonly runId: number; readonly reason: string }
+  /** A job of ours: the plan of its runner (`queued`), or what its lifecycle needs to know. */
+  | { readonly kind: 'ours'; readonly plan: RunnerPlan }
   | { readonly kind: 'ignore'; readonly reason: string }
   | { readonly kind: 'refuse'; readonly reason: string };
 
+const ACTIONS = new Set(['queued', 'waiting', 'in_progress', 'completed']);
+
 /**
- * Decides what a `workflow_job` delivery gets: a runner (only for a queued job whose every label
- * the runner will have), a check of its run's runner tasks (a job of ours completed), nothing
- * (with the reason), or a refusal (a job that would be ours but carries values that must never
- * reach a runner argument). Pure: no I/O.
+ * Decides whether a `workflow_job` delivery is about a job of ours: one whose every label the
+ * runner of some profile (the first, in order) will have. A job of ours gets its runner plan; a job
+ * that would be ours but carries values that must never reach a runner argument is refused;
+ * anything else is ignored with the reason. Pure: no I/O.
  */
 export function decide(config: Config, event: WorkflowJobEvent): Decision {
   const ignore = (reason: string): Decision => ({ kind: 'ignore', reason });
-  if (event.action !== 'queued' && event.action !== 'completed') {
-    return ignore(`action "${event.action}" needs no runner; only "queued" does`);
+  if (!ACTIONS.has(event.action)) {
+    return ignore(`action "${event.action}" needs no runner`);
   }
 
   const owner = event.organization ?? event.repository.owner;
@@ -54,7 +36,9 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
   }
   if (config.scope === 'org' && event.organization === undefined) {
     return ignore(
-      `repository "${fullName}" is owned by a user, and organization runners cannot serve it (RUNNER_SCOPE=repo can)`,
+      event.repository.ownerType === 'Organization'
+        ? `the delivery names no "organization" although "${event.repository.owner}" is one; organization runners need it (is the webhook an organization or App webhook?)`
+        : `repository "${fullName}" is owned by a user, and organization runners cannot serve it (RUNNER_SCOPE=repo can)`,
     );
   }
   const enterprise = config.enterprise ?? event.enterprise;
@@ -73,15 +57,15 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
     wf_job_run_attempt: String(event.job.runAttempt),
     target_env: config.targetEnv,
   };
-  const labels = config.templates.labels.map((template) => renderTemplate(template, values));
-  if (!runnerCoversJob(labels, event.job.labels)) {
-    return ignore(
-      `not ours: the job asks for [${event.job.labels.join(', ')}]; our runner would have [${labels.join(', ')}]`,
-    );
+  const render = (templates: readonly string[]) => templates.map((t) => renderTemplate(t, values));
+  const profile = config.profiles.find((candidate) =>
+    runnerCoversJob(render(candidate.labels), event.job.labels),
+  );
+  if (profile === undefined) {
+    const offers = config.profiles.map((p) => `${p.name}: [${render(p.labels).join(', ')}]`).join('; ');
+    return ignore(`not ours: the job asks for [${event.job.labels.join(', ')}]; our runners have ${offers}`);
   }
-  if (event.action === 'completed') {
-    return { kind: 'reap', runId: event.job.runId, reason: `a job of run ${event.job.runId} completed` };
-  }
+  const labels = render(profile.labels);
 
   const unsafe = Object.entries(values)
     .filter(([, value]) => !SAFE_VALUE.test(value))
@@ -105,25 +89,39 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       : config.scope === 'repo'
         ? { kind: 'repo', owner: event.repository.owner, repo: event.repository.name }
         : { kind: 'enterprise', enterprise: enterprise as string };
-  const configArgs = [
-    ...RUNNER_CONFIG_FLAGS,
-    ...['--labels', labels.join(','), '--name', name, '--runnergroup', group],
-    '--ephemeral',
-  ].join(' ');
   return {
-    kind: 'launch',
+    kind: 'ours',
     plan: {
       jobId: event.job.id,
       runId: event.job.runId,
       runAttempt: event.job.runAttempt,
       repository: fullName,
+      repositoryId: event.repository.id,
       labels,
       name,
       group,
+      groupPerRepository: config.templates.group.includes('<detail_repo_name>'),
       scopeRef,
       scopeEnv,
-      configArgs,
       idleTimeoutSeconds: config.runnerIdleTimeoutSeconds,
+      target: {
+        profile: profile.name,
+        cluster: config.ecs.cluster,
+        taskDefinition: profile.taskDefinition,
+        containerName: profile.containerName,
+        capacityProviderStrategy: profile.capacityProviderStrategy,
+        cpu: profile.cpu,
+        memory: profile.memory,
+        distinctInstance: profile.distinctInstance,
+        subnets: config.ecs.subnets,
+        securityGroups: config.ecs.securityGroups,
+        assignPublicIp: config.ecs.assignPublicIp,
+      },
     },
   };
+}
+
+/** The runner name of a launch attempt: the plan's for the first, then with `-r<attempt>`. */
+export function runnerNameFor(plan: RunnerPlan, attempt: number): string {
+  return attempt <= 1 ? plan.name : fitRunnerName(`${plan.name}-r${attempt}`);
 }

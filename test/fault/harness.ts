@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDependencies } from '../../shared/dependencies';
+import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
 import { createLauncherHandler } from '../../shared/queue/launcher-handler';
 import { createSqsRetryDelay } from '../../shared/queue/overflow-queue';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
@@ -82,8 +83,10 @@ export async function runScenario(
   process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
   process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
   const env = { WEBHOOK_SECRET: TEST_SECRET, ECS_CLUSTER: 'runners', OVERFLOW_QUEUE_URL: sqs.queueUrl };
-  const webhook = createWebhookHandler(createDependencies({ env }));
-  const launcherDeps = createDependencies({ env, webhookSecret: false });
+  // The webhook and the launcher share one ledger, as they share the table when deployed.
+  const ledger = createMemoryJobLedger();
+  const webhook = createWebhookHandler(createWebhookDependencies({ env, overrides: { ledger } }));
+  const launcherDeps = createDependencies({ env, overrides: { ledger } });
   const launcher = createLauncherHandler({ ...launcherDeps, delayRetry: createSqsRetryDelay(sqs.queueUrl) });
 
   const started = Date.now();

@@ -13,17 +13,19 @@ const holds = (result: ScenarioResult) => {
 
 describe('fault suite: lifecycle', () => {
   it('answers 5xx while SQS fails and ECS cannot place, and the redelivery later succeeds', async () => {
-    const start = Date.now();
-    const outage = () => Date.now() - start < 3000;
+    // The outage lasts for the first 60 refused sends (counted, not timed: a loaded machine is slow).
+    let refusedSends = 0;
+    const outage = () => refusedSends < 60;
     const result = await runScenario({
       name: 'queue outage',
       jobs: 200,
       concurrency: 50,
       placementFailure: () => (outage() ? 'RESOURCE:MEMORY' : undefined),
-      sqsFault: (operation) =>
-        operation === 'SendMessage' && outage()
-          ? { kind: 'error', type: 'InternalError', status: 500 }
-          : undefined,
+      sqsFault: (operation) => {
+        if (operation !== 'SendMessage' || !outage()) return undefined;
+        refusedSends++;
+        return { kind: 'error', type: 'InternalError', status: 500 };
+      },
     });
     holds(result);
     expect(result.answers['503']).toBeGreaterThan(0);

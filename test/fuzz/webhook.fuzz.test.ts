@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { createDependencies } from '../../shared/dependencies';
+import { createWebhookDependencies } from '../../shared/dependencies';
 import type { RunnerLauncher } from '../../shared/ecs/launcher';
 import type { RunTaskRequest } from '../../shared/ecs/run-task-input';
 import { SAFE_VALUE } from '../../shared/runner/template';
@@ -62,10 +62,9 @@ afterAll(() => {
 });
 
 const handler = createWebhookHandler(
-  createDependencies({
+  createWebhookDependencies({
     env: { WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: PREVIOUS, ECS_CLUSTER: 'runners' },
-    launcher,
-    logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }),
+    overrides: { launcher, logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }) },
   }),
 );
 
@@ -87,8 +86,11 @@ const body = fc.oneof(
   fc.string({ maxLength: 300 }),
   fc.string({ unit: 'binary', maxLength: 300 }),
   fc.json({ maxDepth: 3 }),
-  fc.constant(JSON.stringify(jobOfOurs())),
-  fc.jsonValue({ maxDepth: 3 }).map((extra) => JSON.stringify({ ...jobOfOurs(), extra })),
+  // A fresh job each time: the ledger launches a job once, however often it is delivered.
+  fc.integer({ min: 1, max: 2 ** 40 }).map((jobId) => JSON.stringify(jobOfOurs({ jobId }))),
+  fc
+    .tuple(fc.integer({ min: 1, max: 2 ** 40 }), fc.jsonValue({ maxDepth: 3 }))
+    .map(([jobId, extra]) => JSON.stringify({ ...jobOfOurs({ jobId }), extra })),
 );
 
 type Shape = 'rest' | 'http' | 'url';
@@ -278,10 +280,9 @@ describe('fuzz: the webhook', () => {
           const text = JSON.stringify(payload);
           const before = launches.length;
           const scoped = createWebhookHandler(
-            createDependencies({
+            createWebhookDependencies({
               env: { WEBHOOK_SECRET: SECRET, ECS_CLUSTER: 'runners', RUNNER_SCOPE: c.scope },
-              launcher,
-              logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }),
+              overrides: { launcher, logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }) },
             }),
           );
           const signature = await sign(SECRET, text);

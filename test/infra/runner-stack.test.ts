@@ -8,8 +8,8 @@ import { BundledFunction } from '../../infra/bundled-function';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
 import { CONTEXT_KEYS, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
+import { METRIC } from '../../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
-import { METRIC } from '../../shared/webhook/handle-webhook';
 import { expectedStatements } from '../support/expected-statements';
 import {
   environmentOf,

@@ -5,13 +5,17 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDependencies } from '../../shared/dependencies';
+import { parseConfig } from '../../shared/config';
+import { createWebhookDependencies } from '../../shared/dependencies';
+import { decide } from '../../shared/runner/decide';
+import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import type { Fault } from '../support/aws-stand-in';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
 import { type GitHubStandIn, rateLimited, startGitHubStandIn } from '../support/github-stand-in';
+import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
 import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
 
 const TOKEN = 'ghp_jit_test_token_0123456789';
@@ -24,6 +28,7 @@ let ecs: EcsStandIn;
 let github: GitHubStandIn;
 let ecsFault: ((operation: string) => Fault | undefined) | undefined;
 let secrets: Awaited<ReturnType<typeof startSecretsManagerStandIn>>;
+let s3: S3Server;
 
 beforeAll(async () => {
   ecs = await startEcsStandIn({ fault: (operation) => ecsFault?.(operation) });
@@ -32,12 +37,14 @@ beforeAll(async () => {
     [TOKEN_ARN]: JSON.stringify({ token: TOKEN }),
     [APP_ARN]: JSON.stringify({ appId: 12345, privateKey: APP_KEY }),
   });
+  s3 = await startS3Server();
   process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+  process.env.AWS_ENDPOINT_URL_S3 = s3.url;
   github.groups.set('org:octo-org', [{ id: 7, name: 'octo-org-sandpit', allows_public_repositories: false }]);
 });
 afterAll(async () => {
-  await Promise.all([ecs.close(), github.close(), secrets.close()]);
+  await Promise.all([ecs.close(), github.close(), secrets.close(), s3.close()]);
 });
 afterEach(() => {
   ecsFault = undefined;
@@ -47,12 +54,14 @@ afterEach(() => {
 
 const handler = (env: Record<string, string> = {}) =>
   createWebhookHandler(
-    createDependencies({
+    createWebhookDependencies({
       env: {
         WEBHOOK_SECRET: TEST_SECRET,
         ECS_CLUSTER: 'runners',
         GITHUB_AUTH_SECRET_ARN: TOKEN_ARN,
         GITHUB_API_URL: github.url,
+        RUNNER_CONFIG_BUCKET,
+        RUNNER_SCOPE: 'org',
         ...env,
       },
     }),
@@ -79,22 +88,36 @@ describe('JIT registration', () => {
     handle = handler();
   });
 
-  it('registers the runner and hands the task a JIT config instead of config args and tokens', async () => {
+  it('registers the runner and hands the task its JIT config through S3, never in an API request', async () => {
     const payload = queuedJob();
     const response = await handle(await signedRequest(payload));
     expect(response.statusCode).toBe(200);
     const [task] = tasksOf(payload);
-    type Overrides = { containerOverrides: Array<{ environment: Array<{ name: string; value: string }> }> };
-    const environment = (task?.overrides as Overrides | undefined)?.containerOverrides[0]?.environment;
-    expect(environment?.map((e) => e.name)).toEqual([
+    type Override = {
+      environment: Array<{ name: string; value: string }>;
+      environmentFiles: Array<{ type: string; value: string }>;
+    };
+    const override = (task?.overrides as { containerOverrides: Override[] } | undefined)
+      ?.containerOverrides[0];
+    expect(override?.environment.map((e) => e.name)).toEqual([
       'ORGANIZATION',
-      'RUNNER_JIT_CONFIG',
       'RUNNER_LABELS',
       'RUNNER_IDLE_TIMEOUT',
     ]);
-    const runTasks = JSON.stringify(ecs.calls.filter((c) => c.operation === 'RunTask'));
-    expect(runTasks).not.toContain(TOKEN);
-    expect(runTasks).not.toContain('RUNNER_ADMIN_TOKEN');
+    const key = `runner-config/${jobId(payload)}-1.env`;
+    expect(override?.environmentFiles).toEqual([
+      { type: 's3', value: `arn:aws:s3:::${RUNNER_CONFIG_BUCKET}/${key}` },
+    ]);
+    // The S3 object holds the one-use config, read back through the real client.
+    const object = (await s3.objects()).get(key) ?? '';
+    const jitConfig = /^RUNNER_JIT_CONFIG=(\S+)\n$/.exec(object)?.[1] ?? '';
+    expect(jitConfig.length).toBeGreaterThan(3000);
+    // No ECS request or answer carries it (RunTask, DescribeTasks, ...), nor any token.
+    const ecsTraffic = JSON.stringify(ecs.calls) + JSON.stringify(ecs.tasks);
+    expect(ecsTraffic).not.toContain(jitConfig.slice(0, 64));
+    expect(ecsTraffic).not.toContain('RUNNER_JIT_CONFIG');
+    expect(ecsTraffic).not.toContain(TOKEN);
+    expect(ecsTraffic).not.toContain('RUNNER_ADMIN_TOKEN');
     const [jit] = ops('/generate-jitconfig').slice(-1);
     expect(jit?.body).toEqual({
       name: body(response).runnerName,
@@ -103,13 +126,14 @@ describe('JIT registration', () => {
     });
   });
 
-  it('fits a real-sized JIT config into ECS overrides', async () => {
-    const payload = queuedJob();
-    await handle(await signedRequest(payload));
-    const overrides = JSON.stringify(tasksOf(payload)[0]?.overrides);
-    const jit = /"RUNNER_JIT_CONFIG","value":"([^"]+)"/.exec(overrides)?.[1] ?? '';
-    expect(jit.length).toBeGreaterThan(3000);
-    expect(overrides.length).toBeLessThan(8192);
+  it('registers in the repository by default, so only its own jobs can take the runner', async () => {
+    const payload = queuedJob({ repoName: 'api' });
+    const response = await handler({ RUNNER_SCOPE: 'repo' })(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(ops('/generate-jitconfig').at(-1)?.operation).toBe(
+      'POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig',
+    );
+    expect(ops('/generate-jitconfig').at(-1)?.params).toMatchObject({ owner: 'octo-org', repo: 'api' });
   });
 
   it('looks the runner group up once and caches it', async () => {
@@ -137,17 +161,40 @@ describe('JIT registration', () => {
     ]);
   });
 
-  it('deletes the registration when RunTask fails, leaving no offline runner', async () => {
+  it('keeps the registration of a failed RunTask for the next try of the same attempt: one runner, one task', async () => {
     ecsFault = (operation) =>
       operation === 'RunTask'
         ? { kind: 'error', type: 'ClientException', status: 400, message: 'bad' }
         : undefined;
-    const deletes = ops('/actions/runners/{runner_id}').length;
-    const response = await handle(await signedRequest(queuedJob()));
-    expect(response.statusCode).toBe(503);
+    const payload = queuedJob();
+    const request = await signedRequest(payload);
+    expect((await handle(request)).statusCode).toBe(503);
     const registered = String(ops('/generate-jitconfig').at(-1)?.body.name);
-    expect(runnerNamed(registered)).toBeUndefined();
-    expect(ops('/actions/runners/{runner_id}').length).toBe(deletes + 1);
+    const jits = ops('/generate-jitconfig').length;
+    ecsFault = undefined;
+    const redelivered = await handle(request);
+    expect(redelivered.statusCode).toBe(200);
+    expect(ops('/generate-jitconfig').length).toBe(jits);
+    expect(body(redelivered).runnerName).toBe(registered);
+    expect(runnerNamed(registered)).toBeDefined();
+    expect(tasksOf(payload)).toHaveLength(1);
+  });
+
+  it('never deletes the registration of a task whose RunTask answer was lost: the retry finds that task', async () => {
+    // ECS starts the task, then the connection drops: the outcome is unknown to the webhook.
+    let dropped = false;
+    ecsFault = (operation) => {
+      if (operation !== 'RunTask' || dropped) return undefined;
+      dropped = true;
+      return { kind: 'hangup-after' };
+    };
+    const payload = queuedJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    const name = String(body(response).runnerName);
+    expect(tasksOf(payload)).toHaveLength(1);
+    expect(runnerNamed(name)).toBeDefined();
+    expect(github.requests.filter((r) => r.operation.startsWith('DELETE'))).toHaveLength(0);
   });
 
   it('answers a redelivery of a launched job with the same task, registering no second runner', async () => {
@@ -162,27 +209,28 @@ describe('JIT registration', () => {
     expect(github.runners.size).toBe(runners);
   });
 
-  it('replaces an offline registration left by an attempt whose task never started', async () => {
+  it('replaces an offline registration of its own name left by a launcher that died before recording it', async () => {
     const payload = queuedJob();
-    const request = await signedRequest(payload);
-    ecsFault = (operation) => (operation === 'RunTask' ? { kind: 'hangup' } : undefined);
-    // The Lambda "dies" after registering: simulate by failing RunTask and restoring the registration.
-    await handler({ LAUNCH_DEADLINE_MS: '1000' })(request);
-    ecsFault = undefined;
-    const name = String(ops('/generate-jitconfig').at(-1)?.body.name);
-    github.runners.set(999_000 + (jobId(payload) % 1000), {
-      id: 999_000 + (jobId(payload) % 1000),
-      name,
+    const decision = decide(
+      parseConfig({ ECS_CLUSTER: 'runners', RUNNER_SCOPE: 'org', RUNNER_REGISTRATION: 'token' }),
+      parseWorkflowJob(payload),
+    );
+    if (decision.kind !== 'ours') throw new Error(decision.reason);
+    const ghostId = 999_000 + (jobId(payload) % 1000);
+    github.runners.set(ghostId, {
+      id: ghostId,
+      name: decision.plan.name,
       status: 'offline',
       busy: false,
       labels: [],
       groupId: 7,
       scope: 'org:octo-org',
     });
-    const response = await handle(request);
+    const response = await handle(await signedRequest(payload));
     expect(response.statusCode).toBe(200);
     expect(tasksOf(payload)).toHaveLength(1);
-    expect([...github.runners.values()].filter((r) => r.name === name)).toHaveLength(1);
+    expect(github.runners.has(ghostId)).toBe(false);
+    expect(runnerNamed(decision.plan.name)).toBeDefined();
   });
 
   it('answers 503 with the reason when GitHub refuses the credentials', async () => {
@@ -192,7 +240,8 @@ describe('JIT registration', () => {
         : undefined;
     const response = await handle(await signedRequest(queuedJob()));
     expect(response.statusCode).toBe(503);
-    expect(body(response).message).toContain('Bad credentials');
+    expect(body(response).message).toContain('check the credentials and the GitHub App permissions');
+    expect(response.body).not.toContain('Bad credentials');
   });
 
   it('answers 503 quickly when GitHub rate-limits for longer than the webhook can wait', async () => {
@@ -261,7 +310,7 @@ describe('the job-still-queued check', () => {
     const jits = ops('/generate-jitconfig').length;
     const response = await handle(await signedRequest(payload));
     expect(response.statusCode).toBe(202);
-    expect(body(response).message).toContain('no longer queued');
+    expect(body(response).message).toContain('completed on GitHub');
     expect(ecs.calls.filter((c) => c.operation === 'RunTask').length).toBe(runTasks);
     expect(ops('/generate-jitconfig').length).toBe(jits);
   });

@@ -48,13 +48,20 @@ describe('npm start + npm run replay', () => {
     expect(output).toContain('npm run replay --');
   });
 
-  it('prints the RunTask request it would send for a queued job of ours', async () => {
+  it('prints the registration and the RunTask request it would send for a queued job of ours', async () => {
     const result = await replay('test/fixtures/payloads/workflow-job-queued-ours.json');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^200 .*runner task started/);
+    // The default path: a JIT registration in the job's own repository, never sent to GitHub.
+    expect(output).toContain(
+      '[dry run] GitHub generate-jitconfig in repository octo-org/elastic-machines-testing',
+    );
+    expect(output).toContain('labels [octo-org-sandpit-4747967848-1]');
+    expect(output).toContain('RUNNER_JIT_CONFIG=**** (');
     expect(output).toContain('[dry run] ECS RunTask request:');
-    expect(output).toContain('"RUNNER_CONFIG_ARGS"');
-    expect(output).toContain('--runnergroup octo-org-sandpit --ephemeral');
+    expect(output).toContain('"environmentFiles"');
+    expect(output).not.toContain('"RUNNER_CONFIG_ARGS"');
+    expect(output).not.toContain(Buffer.from('dry-run-jit-config-1').toString('base64'));
   });
 
   it('answers 202 for a GitHub-hosted job and exits 0', async () => {

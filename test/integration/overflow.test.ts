@@ -4,7 +4,7 @@
  * against loopback stand-ins; the SQS event source mapping is emulated by `pollQueue`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDependencies } from '../../shared/dependencies';
+import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
 import { retryDelaySeconds } from '../../shared/queue/launch-queued-job';
 import { createLauncherHandler } from '../../shared/queue/launcher-handler';
 import { createSqsRetryDelay } from '../../shared/queue/overflow-queue';
@@ -38,11 +38,11 @@ afterEach(() => {
 });
 
 const env = () => ({ WEBHOOK_SECRET: TEST_SECRET, ECS_CLUSTER: 'runners', OVERFLOW_QUEUE_URL: sqs.queueUrl });
-const webhook = () => createWebhookHandler(createDependencies({ env: env() }));
+const webhook = () => createWebhookHandler(createWebhookDependencies({ env: env() }));
 /** The launcher, on a clock that moves 10 s per invocation: the stand-in's visibility delays are scaled down. */
 const launcher = () => {
   let offset = 0;
-  const deps = createDependencies({ env: env(), webhookSecret: false, now: () => Date.now() + offset });
+  const deps = createDependencies({ env: env(), now: () => Date.now() + offset });
   const handle = createLauncherHandler({ ...deps, delayRetry: createSqsRetryDelay(sqs.queueUrl) });
   return (...args: Parameters<typeof handle>) => {
     offset += 10_000;
@@ -55,12 +55,31 @@ const tasksOf = (payload: ReturnType<typeof jobOfOurs>) =>
   ecs.tasks.filter((t) => t.startedBy === `gha-job/${payload.workflow_job.id}`);
 
 describe('overflow queue', () => {
+  it('reaches the queue through AWS_ENDPOINT_URL_SQS although its URL names the real SQS host', async () => {
+    expect(new URL(sqs.queueUrl).host).toBe('sqs.us-east-1.amazonaws.com');
+    placementFailure = 'RESOURCE:MEMORY';
+    const before = sqs.sent.length;
+    expect((await webhook()(await signedRequest(job()))).statusCode).toBe(202);
+    expect(sqs.sent.length).toBe(before + 1);
+  });
+
+  it('answers 503 with the fix, and queues nothing, when the failure needs the operator', async () => {
+    const before = sqs.sent.length;
+    const wrong = createWebhookHandler(
+      createWebhookDependencies({ env: { ...env(), ECS_TASK_DEFINITION: 'no-such-family' } }),
+    );
+    const response = await wrong(await signedRequest(job()));
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body).message).toContain('check the cluster, the task definition');
+    expect(sqs.sent.length).toBe(before);
+  });
+
   it('answers 202 and queues the job when ECS cannot place the task', async () => {
     placementFailure = 'RESOURCE:MEMORY';
     const payload = job();
     const response = await webhook()(await signedRequest(payload));
     expect(response.statusCode).toBe(202);
-    expect(JSON.parse(response.body).message).toMatch(/^queued for launch: .*RESOURCE:MEMORY/);
+    expect(JSON.parse(response.body).message).toMatch(/^queued for launch: /);
     expect(sqs.messages).toHaveLength(1);
     expect(JSON.parse(sqs.messages[0]?.body ?? '{}')).toMatchObject({
       version: 1,

@@ -6,7 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDependencies } from '../../shared/dependencies';
+import { createWebhookDependencies } from '../../shared/dependencies';
 import { createWebhookHandler, type WebhookHandler } from '../../shared/webhook/handle-webhook';
 import { githubHostedQueued, jobOfOurs, realPing } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
@@ -45,10 +45,13 @@ afterEach(() => {
 
 const handlerWith = (
   env: Record<string, string> = {},
-  extra: Parameters<typeof createDependencies>[0] = {},
+  extra: Parameters<typeof createWebhookDependencies>[0] = {},
 ) =>
   createWebhookHandler(
-    createDependencies({ env: { WEBHOOK_SECRET_ARN: SECRET_ARN, ECS_CLUSTER: 'runners', ...env }, ...extra }),
+    createWebhookDependencies({
+      env: { WEBHOOK_SECRET_ARN: SECRET_ARN, ECS_CLUSTER: 'runners', ...env },
+      ...extra,
+    }),
   );
 
 let nextJob = 5_000_000_000;
@@ -74,7 +77,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
         {
           name: 'github-actions-self-hosted-runner-debian-container',
           environment: [
-            { name: 'ORGANIZATION', value: 'octo-org' },
+            { name: 'REPOSITORY', value: 'octo-org/elastic-machines-testing' },
             { name: 'RUNNER_CONFIG_ARGS', value: expect.stringContaining('--ephemeral') },
             { name: 'RUNNER_LABELS', value: (payload.workflow_job.labels as string[])[0] },
             { name: 'RUNNER_IDLE_TIMEOUT', value: '900' },
@@ -93,7 +96,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const before = ecs.calls.length;
     const response = await handle(await signedRequest(githubHostedQueued()));
     expect(response.statusCode).toBe(202);
-    expect(body(response).message).toContain('owned by a user');
+    expect(body(response).message).toMatch(/^not ours: the job asks for \[ubuntu-latest\]/);
     expect(ecs.calls.length).toBe(before);
   });
 
@@ -109,9 +112,32 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     expect(body(response).message).toContain('workflow_run');
   });
 
-  it('answers 202 to a completed job', async () => {
-    const response = await handle(await signedRequest(jobOfOurs({ action: 'completed' })));
-    expect(response.statusCode).toBe(202);
+  it('records a completed job of ours and starts nothing', async () => {
+    const before = runTasks().length;
+    const response = await handle(await signedRequest(jobOfOurs({ action: 'completed', jobId: nextJob++ })));
+    expect(response.statusCode).toBe(200);
+    expect(body(response)).toMatchObject({ message: expect.stringContaining('completed'), state: 'done' });
+    expect(runTasks().length).toBe(before);
+  });
+
+  it('records a job waiting for its deployment approval and starts no runner until it is approved', async () => {
+    const jobId = nextJob++;
+    const waiting = await handle(await signedRequest(jobOfOurs({ jobId, waitingForApproval: true })));
+    expect(waiting.statusCode).toBe(200);
+    expect(body(waiting)).toMatchObject({ state: 'waiting' });
+    expect(tasksFor(jobId)).toHaveLength(0);
+    const approved = await handle(await signedRequest(jobOfOurs({ jobId })));
+    expect(approved.statusCode).toBe(200);
+    expect(tasksFor(jobId)).toHaveLength(1);
+  });
+
+  it('starts nothing for a queued delivery that arrives after the job started', async () => {
+    const jobId = nextJob++;
+    await handle(await signedRequest(jobOfOurs({ jobId, action: 'in_progress', runnerName: 'some-runner' })));
+    const late = await handle(await signedRequest(jobOfOurs({ jobId })));
+    expect(late.statusCode).toBe(200);
+    expect(body(late)).toMatchObject({ state: 'running' });
+    expect(tasksFor(jobId)).toHaveLength(0);
   });
 
   it('answers 401 when the signature is over another body, and starts nothing', async () => {
@@ -173,9 +199,16 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const payload = freshJob();
     const request = await signedRequest(payload);
     const [first, second] = await Promise.all([handle(request), handle(request)]);
-    expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+    // One claims the launch; the other finds the task, or the launch in flight (the ledger's lock).
+    expect([first.statusCode, second.statusCode].sort()).toEqual(
+      second.statusCode === 202 || first.statusCode === 202 ? [200, 202] : [200, 200],
+    );
     expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
-    expect(body(first).taskArn).toBe(body(second).taskArn);
+    const replay = await handle(request);
+    expect(body(replay)).toMatchObject({
+      message: 'the job already has a runner task',
+      taskArn: tasksFor(payload.workflow_job.id as number)[0]?.taskArn,
+    });
   });
 
   it('starts one task when the same job is queued twice in two deliveries', async () => {
@@ -215,11 +248,13 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
   });
 
-  it('answers 503 with the reason when ECS cannot place the task', async () => {
+  it('answers 503 naming the delivery, without raw AWS text, when ECS cannot place the task', async () => {
     placementFailure = 'RESOURCE:MEMORY';
-    const response = await handle(await signedRequest(freshJob()));
+    const request = await signedRequest(freshJob());
+    const response = await handle(request);
     expect(response.statusCode).toBe(503);
-    expect(body(response).message).toContain('RESOURCE:MEMORY');
+    expect(body(response).message).toContain(`delivery ${request.headers['x-github-delivery']}`);
+    expect(response.body).not.toMatch(/arn:aws|123456789012|RESOURCE:MEMORY/);
   });
 
   it('starts the task on a redelivery once capacity is back, after an explicit failures[] answer', async () => {
@@ -243,16 +278,17 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const started = Date.now();
     const response = await quick(await signedRequest(freshJob()));
     expect(response.statusCode).toBe(503);
-    expect(body(response).message).toContain('ThrottlingException');
+    expect(body(response).message).toContain('did not start in time');
     // The 1 s deadline bounds the answer; the margin is for a loaded machine, not a speed target.
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
-  it('answers 503 when ECS refuses the request, without retrying it', async () => {
+  it('answers 503 with the fix when ECS refuses the request (a setup error), without retrying it', async () => {
     const wrongCluster = handlerWith({ ECS_CLUSTER: 'no-such-cluster' });
     const response = await wrongCluster(await signedRequest(freshJob()));
     expect(response.statusCode).toBe(503);
-    expect(body(response).message).toContain('ClusterNotFoundException');
+    expect(body(response).message).toContain('check the cluster, the task definition');
+    expect(response.body).not.toContain('ClusterNotFoundException');
     // Counted by cluster: a retry still in flight from an earlier test must not count here.
     expect(runTasks().filter((call) => call.input.cluster === 'no-such-cluster')).toHaveLength(1);
   });
@@ -275,7 +311,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const payload = freshJob();
     const request = await signedRequest(payload, { delivery: 'delivery-under-test' });
     try {
-      await handlerWith({}, { logger })(request);
+      await handlerWith({}, { overrides: { logger } })(request);
     } finally {
       process.stdout.write = write;
     }
@@ -307,7 +343,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      await handlerWith({}, { metrics })(await signedRequest(freshJob()));
+      await handlerWith({}, { overrides: { metrics } })(await signedRequest(freshJob()));
     } finally {
       process.stdout.write = write;
     }

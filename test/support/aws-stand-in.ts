@@ -22,7 +22,9 @@ export type Fault =
   | { readonly kind: 'hangup' }
   /** The operation runs (a task starts), then the connection drops before the answer. */
   | { readonly kind: 'hangup-after' }
-  | { readonly kind: 'delay'; readonly ms: number };
+  | { readonly kind: 'delay'; readonly ms: number }
+  /** The operation runs at once (a task starts); its answer comes `ms` later, after the caller gave up. */
+  | { readonly kind: 'answer-late'; readonly ms: number };
 
 export type Operation = (input: Record<string, unknown>) => unknown | Promise<unknown>;
 
@@ -90,6 +92,7 @@ export async function startAwsStandIn(options: StandInOptions): Promise<StandIn>
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
     try {
       const output = await handler(input);
+      if (fault?.kind === 'answer-late') await new Promise((resolve) => setTimeout(resolve, fault.ms));
       if (fault?.kind === 'hangup-after') {
         request.socket.destroy();
         return;

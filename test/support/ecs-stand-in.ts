@@ -18,6 +18,8 @@ export interface EcsTask {
   lastStatus: string;
   desiredStatus: string;
   createdAt: number;
+  startedAt?: number;
+  stoppedReason?: string;
 }
 
 export interface EcsStandInOptions {
@@ -29,11 +31,22 @@ export interface EcsStandInOptions {
   readonly fault?: (operation: string, input: Record<string, unknown>) => Fault | undefined;
   /** Return a `failures[]` entry (e.g. `RESOURCE:MEMORY`) instead of placing the task. */
   readonly placementFailure?: (input: Record<string, unknown>) => string | undefined;
+  /**
+   * A new task waits in PROVISIONING (no capacity) while this says so; then it is RUNNING as soon
+   * as anyone looks. Default: it runs at once.
+   */
+  readonly waitsForCapacity?: (task: EcsTask) => boolean;
+  /** ListTasks, eventually consistent: a task younger than this is not listed yet. */
+  readonly listLagMs?: number;
 }
 
 export interface EcsStandIn extends StandIn {
   readonly tasks: EcsTask[];
   readonly throttled: () => number;
+  /** Stops a task as ECS does by itself (a Spot interruption, an OOM, a failed image pull). */
+  stopTask(taskArn: string, reason: string): void;
+  /** The tasks of our runners that still run or wait to run. */
+  live(): EcsTask[];
 }
 
 const REGION = 'us-east-1';
@@ -161,6 +174,13 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     return response;
   }
 
+  /** Moves a task along its lifecycle, as time and capacity allow. */
+  const advance = (task: EcsTask) => {
+    if (task.lastStatus === 'PROVISIONING' && !(options.waitsForCapacity?.(task) ?? false)) {
+      task.lastStatus = 'RUNNING';
+      task.startedAt = Date.now();
+    }
+  };
   const describe = (task: EcsTask) => ({
     taskArn: task.taskArn,
     clusterArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${task.cluster}`,
@@ -171,6 +191,8 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     tags: task.tags,
     overrides: task.overrides,
     createdAt: task.createdAt / 1000,
+    ...(task.startedAt !== undefined && { startedAt: task.startedAt / 1000 }),
+    ...(task.stoppedReason !== undefined && { stoppedReason: task.stoppedReason }),
   });
 
   const standIn = await startAwsStandIn({
@@ -183,10 +205,12 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
         const cluster = clusterOf(input.cluster);
         const desired = (input.desiredStatus as string | undefined) ?? 'RUNNING';
         const family = input.family as string | undefined;
+        const lag = options.listLagMs ?? 0;
         const taskArns = tasks
           .filter(
             (task) =>
               task.cluster === cluster &&
+              Date.now() - task.createdAt >= lag &&
               task.desiredStatus === desired &&
               (input.startedBy === undefined || task.startedBy === input.startedBy) &&
               (family === undefined || task.taskDefinitionArn.includes(`/${family}:`)),
@@ -199,6 +223,7 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
         const arns = (input.tasks ?? []) as string[];
         if (arns.length > 100) throw invalid('tasks can have at most 100 items.');
         const found = tasks.filter((task) => arns.includes(task.taskArn));
+        for (const task of found) advance(task);
         return {
           tasks: found.map(describe),
           failures: arns
@@ -212,9 +237,22 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
         if (!task) throw invalid('The referenced task was not found.');
         task.desiredStatus = 'STOPPED';
         task.lastStatus = 'STOPPED';
+        task.stoppedReason = String(input.reason ?? 'Task stopped by user');
         return { task: describe(task) };
       },
     },
   });
-  return { ...standIn, tasks, throttled: () => throttled };
+  return {
+    ...standIn,
+    tasks,
+    throttled: () => throttled,
+    stopTask(taskArn, reason) {
+      const task = tasks.find((t) => t.taskArn === taskArn);
+      if (!task) throw new Error(`no task ${taskArn}`);
+      task.desiredStatus = 'STOPPED';
+      task.lastStatus = 'STOPPED';
+      task.stoppedReason = reason;
+    },
+    live: () => tasks.filter((task) => task.desiredStatus === 'RUNNING'),
+  };
 }

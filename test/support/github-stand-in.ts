@@ -53,6 +53,11 @@ export interface GitHubStandIn {
   readonly jobRuns: Map<number, { readonly runId: number; readonly labels: readonly string[] }>;
   readonly deliveries: StandInDelivery[];
   readonly redelivered: number[];
+  /**
+   * Runners a full list leaves out, as organisation lists shift while ephemeral runners come and
+   * go; a look-up by name still finds them.
+   */
+  readonly hiddenFromLists: Set<string>;
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
   fault: ((request: GitHubRequest) => GitHubAnswer | undefined) | undefined;
   close(): Promise<void>;
@@ -159,6 +164,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     jobRuns: new Map(),
     deliveries: [],
     redelivered: [],
+    hiddenFromLists: new Set(),
     fault: undefined,
   };
 
@@ -242,7 +248,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     'GET /runners': (r) => {
       const name = r.query.get('name');
       const runners = [...state.runners.values()]
-        .filter((runner) => runner.scope === scopeKey(r.params) && (name === null || runner.name === name))
+        .filter((runner) => runner.scope === scopeKey(r.params))
+        .filter((runner) => (name === null ? !state.hiddenFromLists.has(runner.name) : runner.name === name))
         .map((runner) => ({
           ...runner,
           os: 'Linux',

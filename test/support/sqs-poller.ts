@@ -24,7 +24,8 @@ export async function pollQueue(
     readonly concurrency?: number;
   },
 ): Promise<number> {
-  const client = new SQSClient({});
+  // Lambda's event source mapping, played here: it reaches the stand-in whatever the queue URL's host.
+  const client = new SQSClient({ useQueueUrlAsEndpoint: false });
   const deadline = Date.now() + options.timeoutMs;
   let invocations = 0;
   const poller = async () => {

@@ -124,6 +124,8 @@ export async function startSqsStandIn(
       },
     },
   });
-  queueUrl = `${standIn.url}/123456789012/runner-overflow`;
+  // A real queue URL, as the stack passes it: the client must reach the stand-in through
+  // AWS_ENDPOINT_URL_SQS, not through the URL's host (the SDK's useQueueUrlAsEndpoint trap).
+  queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/runner-overflow';
   return { ...standIn, queueUrl, messages, deadLetters, sent };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseConfig } from '../../shared/config';
+import { parseConfig, readWebhookSecretSetting } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
 
 const minimal = { WEBHOOK_SECRET: 's3cret', ECS_CLUSTER: 'runners' };
@@ -9,18 +9,26 @@ describe('parseConfig', () => {
     const config = parseConfig(minimal);
     expect(config.ecs).toEqual({
       cluster: 'runners',
-      taskDefinition: 'github-actions-self-hosted-runner-debian-task',
-      containerName: 'github-actions-self-hosted-runner-debian-container',
-      capacityProvider: undefined,
       subnets: [],
       securityGroups: [],
       assignPublicIp: false,
     });
-    expect(config.targetEnv).toBe('sandpit');
-    expect(config.scope).toBe('org');
-    expect(config.templates.labels).toEqual([
-      '<detail_org>-<target_env>-<detail_repo_name>-<wf_job_run_id>-<wf_job_run_attempt>',
+    expect(config.profiles).toEqual([
+      {
+        name: 'default',
+        labels: ['<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>'],
+        taskDefinition: 'github-actions-self-hosted-runner-debian-task',
+        containerName: 'github-actions-self-hosted-runner-debian-container',
+        capacityProviderStrategy: undefined,
+        cpu: undefined,
+        memory: undefined,
+        distinctInstance: true,
+      },
     ]);
+    expect(config.targetEnv).toBe('sandpit');
+    expect(config.scope).toBe('repo');
+    expect(config.registration).toBe('token');
+    expect(config.jobsTable).toBeUndefined();
     expect(config.templates.group).toBe('<detail_org>-<target_env>');
     expect(config.dryRun).toBe(false);
   });
@@ -43,7 +51,6 @@ describe('parseConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    expect(problems).toContain('WEBHOOK_SECRET_ARN');
     expect(problems).toContain('ECS_CLUSTER is required');
     expect(problems).toContain('RUNNER_SCOPE must be one of org, repo, enterprise');
     expect(problems).toContain('TARGET_ENV');
@@ -56,7 +63,7 @@ describe('parseConfig', () => {
   });
 
   it('keeps the previous secret after the current one for rotation', () => {
-    expect(parseConfig({ ...minimal, WEBHOOK_SECRET_PREVIOUS: 'old' }).webhookSecret).toEqual({
+    expect(readWebhookSecretSetting({ ...minimal, WEBHOOK_SECRET_PREVIOUS: 'old' }, [])).toEqual({
       kind: 'plain',
       secrets: ['s3cret', 'old'],
     });
@@ -64,16 +71,58 @@ describe('parseConfig', () => {
 
   it('takes the secret from Secrets Manager when an ARN is given', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf';
-    expect(parseConfig({ WEBHOOK_SECRET_ARN: arn, ECS_CLUSTER: 'c' }).webhookSecret).toEqual({
+    expect(readWebhookSecretSetting({ WEBHOOK_SECRET_ARN: arn, ECS_CLUSTER: 'c' }, [])).toEqual({
       kind: 'secrets-manager',
       arn,
     });
   });
 
   it('refuses both a plain secret and an ARN', () => {
-    expect(() => parseConfig({ ...minimal, WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:x' })).toThrow(
-      /not both/,
+    const problems: string[] = [];
+    readWebhookSecretSetting({ ...minimal, WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:x' }, problems);
+    expect(problems.join('\n')).toMatch(/not both/);
+  });
+
+  it('refuses a GitHub App webhook without ALLOWED_ORGS: it would serve any organisation', () => {
+    expect(() => parseConfig({ ...minimal, GITHUB_HOOK: 'app' })).toThrow(
+      /GITHUB_HOOK=app needs ALLOWED_ORGS/,
     );
+    expect(parseConfig({ ...minimal, GITHUB_HOOK: 'app', ALLOWED_ORGS: 'octo-org' }).githubHook).toBe('app');
+  });
+
+  it('refuses JIT registration without the bucket its config travels through', () => {
+    expect(() => parseConfig({ ...minimal, GITHUB_TOKEN: 'ghp_x' })).toThrow(/RUNNER_CONFIG_BUCKET/);
+    expect(
+      parseConfig({ ...minimal, GITHUB_TOKEN: 'ghp_x', RUNNER_CONFIG_BUCKET: 'runner-config' }).registration,
+    ).toBe('jit');
+  });
+
+  it('shows the JIT path in a dry run without credentials or a bucket', () => {
+    expect(parseConfig({ DRY_RUN: 'true' }).registration).toBe('jit');
+  });
+
+  it('lists every problem of RUNNER_PROFILES at cold start', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        ...minimal,
+        RUNNER_PROFILES: JSON.stringify([
+          { name: 'Large', labels: ['large'] },
+          { name: 'x', labels: [], cpu: 'big' },
+          { name: 'x', labels: ['<nope>'], capacityProviderStrategy: [{ weight: 1 }] },
+        ]),
+      });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('RUNNER_PROFILES[0].name must match [a-z0-9-]{1,32}');
+    expect(problems).toContain('RUNNER_PROFILES[1].labels must be a non-empty array');
+    expect(problems).toContain('RUNNER_PROFILES[1].cpu must be a whole number');
+    expect(problems).toContain('RUNNER_PROFILES[2].name "x" is used twice');
+    expect(problems).toContain('RUNNER_PROFILES[2].labels "<nope>": unknown variable');
+    expect(problems).toContain('RUNNER_PROFILES[2].capacityProviderStrategy');
+    expect(() => parseConfig({ ...minimal, RUNNER_PROFILES: '{' })).toThrow(/JSON array/);
   });
 
   it('reads comma lists, trimming blanks and lower-casing allow-lists', () => {

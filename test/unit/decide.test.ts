@@ -1,16 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseConfig } from '../../shared/config';
-import { decide, type RunnerPlan } from '../../shared/runner/decide';
-import { parseWorkflowJob } from '../../shared/webhook/workflow-job';
+import { runnerConfigArgs } from '../../shared/ecs/run-task-input';
+import { decide } from '../../shared/runner/decide';
+import type { RunnerPlan } from '../../shared/runner/runner-plan';
+import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { githubHostedQueued, type JobVariation, jobOfOurs } from '../fixtures/payloads';
 
 const config = (env: Record<string, string> = {}) =>
-  parseConfig({ WEBHOOK_SECRET: 's', ECS_CLUSTER: 'c', ...env });
+  parseConfig({ ECS_CLUSTER: 'c', RUNNER_REGISTRATION: 'token', RUNNER_SCOPE: 'org', ...env });
 const decideFor = (variation: JobVariation = {}, env: Record<string, string> = {}) =>
   decide(config(env), parseWorkflowJob(jobOfOurs(variation)));
 const planOf = (decision: ReturnType<typeof decide>): RunnerPlan => {
-  if (decision.kind !== 'launch')
-    throw new Error(`expected launch, got ${decision.kind}: ${decision.reason}`);
+  if (decision.kind !== 'ours') throw new Error(`expected ours, got ${decision.kind}: ${decision.reason}`);
   return decision.plan;
 };
 
@@ -19,22 +20,31 @@ describe('decide', () => {
     const plan = planOf(
       decideFor({ runId: 940463255, runAttempt: 1, jobId: 2832853555, repoName: 'example-workflow' }),
     );
-    expect(plan.labels).toEqual(['octo-org-sandpit-example-workflow-940463255-1']);
+    // Only values every trigger has: a scheduled run's payload has no repository for the workflow.
+    expect(plan.labels).toEqual(['octo-org-sandpit-940463255-1']);
     expect(plan.group).toBe('octo-org-sandpit');
     expect(plan.scopeEnv).toEqual({ name: 'ORGANIZATION', value: 'octo-org' });
   });
 
-  it('builds the seed RUNNER_CONFIG_ARGS with the job id added to the name', () => {
+  it('builds the seed RUNNER_CONFIG_ARGS with the repository and job id in the name', () => {
     const plan = planOf(
       decideFor({ runId: 940463255, runAttempt: 1, jobId: 2832853555, repoName: 'example-workflow' }),
     );
     expect(plan.name).toBe('octo-org-sandpit-example-workflow-940463255-1-2832853555');
-    expect(plan.configArgs).toBe(
+    expect(runnerConfigArgs(plan, plan.name)).toBe(
       '--unattended --replace --disableupdate --no-default-labels' +
-        ' --labels octo-org-sandpit-example-workflow-940463255-1' +
+        ' --labels octo-org-sandpit-940463255-1' +
         ' --name octo-org-sandpit-example-workflow-940463255-1-2832853555' +
         ' --runnergroup octo-org-sandpit --ephemeral',
     );
+  });
+
+  it('registers in the repository by default, so only its own jobs can take the runner', () => {
+    const plan = planOf(
+      decide(parseConfig({ DRY_RUN: 'true' }), parseWorkflowJob(jobOfOurs({ repoName: 'api' }))),
+    );
+    expect(plan.scopeRef).toEqual({ kind: 'repo', owner: 'octo-org', repo: 'api' });
+    expect(plan.scopeEnv).toEqual({ name: 'REPOSITORY', value: 'octo-org/api' });
   });
 
   it('gives each job of a matrix run its own runner name', () => {
@@ -61,23 +71,55 @@ describe('decide', () => {
       decideFor({ labels: ['gpu'] }, { RUNNER_LABELS_TEMPLATE: '<detail_org>-<target_env>,gpu' }),
     );
     expect(plan.labels).toEqual(['octo-org-sandpit', 'gpu']);
-    expect(plan.configArgs).toContain('--labels octo-org-sandpit,gpu ');
+    expect(runnerConfigArgs(plan, plan.name)).toContain('--labels octo-org-sandpit,gpu ');
   });
 
-  it.each(['in_progress', 'waiting'])('ignores the %s action', (action) => {
-    expect(decideFor({ action })).toEqual({ kind: 'ignore', reason: expect.stringContaining(action) });
+  it.each(['in_progress', 'waiting', 'completed'])(
+    'takes the %s action of a job of ours to its ledger',
+    (action) => {
+      expect(decideFor({ action }).kind).toBe('ours');
+    },
+  );
+
+  it('ignores an action that says nothing about a job', () => {
+    expect(decideFor({ action: 'requested' })).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('requested'),
+    });
   });
 
-  it('asks to check the runner tasks of the run when a job of ours completes', () => {
-    expect(decideFor({ action: 'completed', runId: 77 })).toEqual({
-      kind: 'reap',
-      runId: 77,
-      reason: expect.any(String),
+  it('picks the first profile whose labels cover the job', () => {
+    const profiles = JSON.stringify([
+      { name: 'arm', labels: ['<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>', 'arm64'] },
+      {
+        name: 'large',
+        labels: ['<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>', 'arm64', 'large'],
+      },
+      { name: 'default', labels: ['<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>'] },
+    ]);
+    const run = 'octo-org-sandpit-5-1';
+    const pick = (labels: string[]) =>
+      planOf(decideFor({ runId: 5, labels }, { RUNNER_PROFILES: profiles })).target.profile;
+    expect(pick([run])).toBe('arm');
+    expect(pick([run, 'arm64', 'large'])).toBe('large');
+    expect(decideFor({ runId: 5, labels: [run, 'gpu'] }, { RUNNER_PROFILES: profiles })).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('not ours'),
     });
   });
 
   it('ignores a completed job that is not ours', () => {
     expect(decideFor({ action: 'completed', labels: ['ubuntu-latest'] }).kind).toBe('ignore');
+  });
+
+  it('says what is missing when an organisation repository comes without "organization"', () => {
+    const payload = jobOfOurs();
+    delete (payload as Record<string, unknown>).organization;
+    (payload.repository.owner as Record<string, unknown>).type = 'Organization';
+    expect(decide(config(), parseWorkflowJob(payload))).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('names no "organization"'),
+    });
   });
 
   it('ignores a user-owned repository with organisation scope, saying why', () => {
@@ -106,12 +148,12 @@ describe('decide', () => {
       kind: 'ignore',
       reason: 'organization "octo-org" is not in ALLOWED_ORGS',
     });
-    expect(decideFor({}, { ALLOWED_ORGS: 'OCTO-ORG' }).kind).toBe('launch');
+    expect(decideFor({}, { ALLOWED_ORGS: 'OCTO-ORG' }).kind).toBe('ours');
   });
 
   it('ignores repositories outside ALLOWED_REPOS', () => {
     expect(decideFor({ repoName: 'a' }, { ALLOWED_REPOS: 'octo-org/b' }).kind).toBe('ignore');
-    expect(decideFor({ repoName: 'b' }, { ALLOWED_REPOS: 'octo-org/b' }).kind).toBe('launch');
+    expect(decideFor({ repoName: 'b' }, { ALLOWED_REPOS: 'octo-org/b' }).kind).toBe('ours');
   });
 
   it('refuses a job of ours whose repository name would inject runner arguments', () => {

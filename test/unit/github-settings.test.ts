@@ -44,7 +44,11 @@ describe('parseGitHubCredentials', () => {
 });
 
 describe('GitHub settings in the webhook configuration', () => {
-  const base = { WEBHOOK_SECRET: 's', ECS_CLUSTER: 'c' };
+  const base = {
+    RUNNER_CONFIG_BUCKET: 'github-runners-config',
+    WEBHOOK_SECRET: 's',
+    ECS_CLUSTER: 'c',
+  };
 
   it('uses the seed token registration without GitHub credentials', () => {
     const config = parseConfig(base);

@@ -1,31 +1,34 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseConfig } from '../../shared/config';
-import { buildRunTaskRequest } from '../../shared/ecs/run-task-input';
-import { decide, type RunnerPlan } from '../../shared/runner/decide';
-import { parseWorkflowJob } from '../../shared/webhook/workflow-job';
+import { buildRunTaskRequest, jobIdOfStartedBy, runnerConfigArgs } from '../../shared/ecs/run-task-input';
+import { decide, runnerNameFor } from '../../shared/runner/decide';
+import type { RunnerPlan } from '../../shared/runner/runner-plan';
+import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 
-const setup = (env: Record<string, string> = {}, variation: JobVariation = {}) => {
-  const config = parseConfig({ WEBHOOK_SECRET: 's', ECS_CLUSTER: 'runners', ...env });
+const setup = (env: Record<string, string> = {}, variation: JobVariation = {}): RunnerPlan => {
+  const config = parseConfig({ ECS_CLUSTER: 'runners', RUNNER_REGISTRATION: 'token', ...env });
   const decision = decide(
     config,
     parseWorkflowJob(jobOfOurs({ jobId: 2832853555, runId: 940463255, ...variation })),
   );
-  if (decision.kind !== 'launch') throw new Error(decision.reason);
-  return { ecs: config.ecs, plan: decision.plan as RunnerPlan };
+  if (decision.kind !== 'ours') throw new Error(decision.reason);
+  return decision.plan;
 };
+const first = (plan: RunnerPlan) => ({ number: 1, runnerName: plan.name });
+const ENV_FILE = 'arn:aws:s3:::github-runners-config/runner-config/2832853555-1.env';
 
 describe('buildRunTaskRequest', () => {
-  it('overrides the seed container with the scope, config args and labels', () => {
-    const { ecs, plan } = setup();
-    const { input } = buildRunTaskRequest(ecs, plan);
+  it('overrides the runner container with the scope, config args and labels', () => {
+    const plan = setup();
+    const { input } = buildRunTaskRequest(plan, first(plan));
     expect(input.overrides).toEqual({
       containerOverrides: [
         {
           name: 'github-actions-self-hosted-runner-debian-container',
           environment: [
-            { name: 'ORGANIZATION', value: 'octo-org' },
-            { name: 'RUNNER_CONFIG_ARGS', value: plan.configArgs },
+            { name: 'REPOSITORY', value: 'octo-org/elastic-machines-testing' },
+            { name: 'RUNNER_CONFIG_ARGS', value: runnerConfigArgs(plan, plan.name) },
             { name: 'RUNNER_LABELS', value: plan.labels.join(',') },
             { name: 'RUNNER_IDLE_TIMEOUT', value: '900' },
           ],
@@ -40,22 +43,32 @@ describe('buildRunTaskRequest', () => {
     });
   });
 
-  it('passes RUNNER_IDLE_TIMEOUT, so the runner and the reaper give up on the same clock', () => {
-    const { ecs, plan } = setup({ RUNNER_IDLE_TIMEOUT: '600' });
-    const environment = buildRunTaskRequest(ecs, plan).input.overrides?.containerOverrides?.[0]?.environment;
+  it('places a runner task on an instance of its own by default, and packs them when asked', () => {
+    const plan = setup();
+    expect(buildRunTaskRequest(plan, first(plan)).input.placementConstraints).toEqual([
+      { type: 'distinctInstance' },
+    ]);
+    const packed = setup({ RUNNER_DISTINCT_INSTANCE: 'false' });
+    expect(buildRunTaskRequest(packed, first(packed)).input.placementConstraints).toBeUndefined();
+  });
+
+  it('passes RUNNER_IDLE_TIMEOUT, so the runner and the reconciler give up on the same clock', () => {
+    const plan = setup({ RUNNER_IDLE_TIMEOUT: '600' });
+    const environment = buildRunTaskRequest(plan, first(plan)).input.overrides?.containerOverrides?.[0]
+      ?.environment;
     expect(environment).toContainEqual({ name: 'RUNNER_IDLE_TIMEOUT', value: '600' });
   });
 
   it('uses the capacity provider instead of a launch type when one is set', () => {
-    const { ecs, plan } = setup({ ECS_CAPACITY_PROVIDER: 'runners-asg' });
-    const { input } = buildRunTaskRequest(ecs, plan);
+    const plan = setup({ ECS_CAPACITY_PROVIDER: 'runners-asg' });
+    const { input } = buildRunTaskRequest(plan, first(plan));
     expect(input.capacityProviderStrategy).toEqual([{ capacityProvider: 'runners-asg', weight: 1 }]);
     expect(input.launchType).toBeUndefined();
   });
 
   it('adds awsvpc settings when subnets are set', () => {
-    const { ecs, plan } = setup({ ECS_SUBNETS: 'subnet-a,subnet-b', ECS_SECURITY_GROUPS: 'sg-1' });
-    expect(buildRunTaskRequest(ecs, plan).input.networkConfiguration).toEqual({
+    const plan = setup({ ECS_SUBNETS: 'subnet-a,subnet-b', ECS_SECURITY_GROUPS: 'sg-1' });
+    expect(buildRunTaskRequest(plan, first(plan)).input.networkConfiguration).toEqual({
       awsvpcConfiguration: {
         subnets: ['subnet-a', 'subnet-b'],
         securityGroups: ['sg-1'],
@@ -65,38 +78,51 @@ describe('buildRunTaskRequest', () => {
   });
 
   it('marks the task with the job in startedBy and tags', () => {
-    const { ecs, plan } = setup();
-    const { input } = buildRunTaskRequest(ecs, plan);
+    const plan = setup();
+    const { input } = buildRunTaskRequest(plan, first(plan));
     expect(input.startedBy).toBe('gha-job/2832853555');
+    expect(jobIdOfStartedBy(input.startedBy)).toBe(2832853555);
     expect(input.tags).toEqual(
       expect.arrayContaining([
         { key: 'gha:job-id', value: '2832853555' },
         { key: 'gha:run-id', value: '940463255' },
         { key: 'gha:repository', value: plan.repository },
+        { key: 'gha:launch-attempt', value: '1' },
+        { key: 'gha:profile', value: 'default' },
       ]),
     );
   });
 
-  it('gives the same job the same request and a 64-character token', () => {
-    const { ecs, plan } = setup();
-    const a = buildRunTaskRequest(ecs, plan).input;
-    const b = buildRunTaskRequest(ecs, plan).input;
+  it('gives the same attempt of a job the same request and a 64-character token', () => {
+    const plan = setup();
+    const a = buildRunTaskRequest(plan, first(plan)).input;
+    const b = buildRunTaskRequest(plan, first(plan)).input;
     expect(a).toEqual(b);
     expect(a.clientToken).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('gives a new attempt its own runner name and token, so a stopped task is not returned again', () => {
+    const plan = setup();
+    const second = { number: 2, runnerName: runnerNameFor(plan, 2) };
+    expect(second.runnerName).not.toBe(plan.name);
+    expect(second.runnerName.length).toBeLessThanOrEqual(64);
+    expect(buildRunTaskRequest(plan, second).input.clientToken).not.toBe(
+      buildRunTaskRequest(plan, first(plan)).input.clientToken,
+    );
+  });
+
   it('gives another job, or another task definition, another token', () => {
-    const { ecs, plan } = setup();
+    const plan = setup();
     const other = setup({}, { jobId: 1 });
     const revised = setup({ ECS_TASK_DEFINITION: 'github-actions-self-hosted-runner-debian-task:7' });
-    const token = buildRunTaskRequest(ecs, plan).input.clientToken;
-    expect(buildRunTaskRequest(other.ecs, other.plan).input.clientToken).not.toBe(token);
-    expect(buildRunTaskRequest(revised.ecs, revised.plan).input.clientToken).not.toBe(token);
+    const token = buildRunTaskRequest(plan, first(plan)).input.clientToken;
+    expect(buildRunTaskRequest(other, first(other)).input.clientToken).not.toBe(token);
+    expect(buildRunTaskRequest(revised, first(revised)).input.clientToken).not.toBe(token);
   });
 
   it('gives a retry under a salt the same request and another token', () => {
-    const { ecs, plan } = setup();
-    const request = buildRunTaskRequest(ecs, plan);
+    const plan = setup();
+    const request = buildRunTaskRequest(plan, first(plan));
     const retry = request.withToken('retry-1');
     expect({ ...retry, clientToken: '' }).toEqual({ ...request.input, clientToken: '' });
     expect(retry.clientToken).not.toBe(request.input.clientToken);
@@ -104,30 +130,57 @@ describe('buildRunTaskRequest', () => {
 
   it('refuses overrides longer than ECS accepts', () => {
     const labels = Array.from({ length: 60 }, (_, i) => `label-${i}-${'x'.repeat(60)}`).join(',');
-    const { ecs, plan } = setup(
-      { RUNNER_LABELS_TEMPLATE: labels },
-      { labels: [`label-0-${'x'.repeat(60)}`] },
-    );
-    expect(() => buildRunTaskRequest(ecs, plan)).toThrow(/at most 8192/);
+    const plan = setup({ RUNNER_LABELS_TEMPLATE: labels }, { labels: [`label-0-${'x'.repeat(60)}`] });
+    expect(() => buildRunTaskRequest(plan, first(plan))).toThrow(/at most 8192/);
   });
 });
 
-describe('buildRunTaskRequest with a JIT config', () => {
-  it('passes RUNNER_JIT_CONFIG instead of RUNNER_CONFIG_ARGS', () => {
-    const { ecs, plan } = setup();
-    const { input } = buildRunTaskRequest(ecs, plan, {
-      kind: 'jit',
-      encodedJitConfig: 'eyJqaXQiOiJjb25maWcifQ==',
-    });
-    const names = input.overrides?.containerOverrides?.[0]?.environment?.map((e) => e.name);
-    expect(names).toEqual(['ORGANIZATION', 'RUNNER_JIT_CONFIG', 'RUNNER_LABELS', 'RUNNER_IDLE_TIMEOUT']);
+describe('buildRunTaskRequest with a JIT registration', () => {
+  it('names the S3 environment file and carries no config value in the request', () => {
+    const plan = setup();
+    const { input } = buildRunTaskRequest(plan, first(plan), { kind: 'jit', environmentFileArn: ENV_FILE });
+    const override = input.overrides?.containerOverrides?.[0];
+    expect(override?.environment?.map((e) => e.name)).toEqual([
+      'REPOSITORY',
+      'RUNNER_LABELS',
+      'RUNNER_IDLE_TIMEOUT',
+    ]);
+    expect(override?.environmentFiles).toEqual([{ type: 's3', value: ENV_FILE }]);
+    expect(JSON.stringify(input)).not.toContain('RUNNER_JIT_CONFIG');
   });
 
-  it('gives the job the same token whatever JIT config it carries', () => {
-    const { ecs, plan } = setup();
-    const a = buildRunTaskRequest(ecs, plan, { kind: 'jit', encodedJitConfig: 'first' }).input.clientToken;
-    const b = buildRunTaskRequest(ecs, plan, { kind: 'jit', encodedJitConfig: 'second' }).input.clientToken;
-    expect(a).toBe(b);
-    expect(a).not.toBe(buildRunTaskRequest(ecs, plan).input.clientToken);
+  it('gives a JIT attempt another token than a token-registration one', () => {
+    const plan = setup();
+    const jit = buildRunTaskRequest(plan, first(plan), { kind: 'jit', environmentFileArn: ENV_FILE });
+    expect(jit.input.clientToken).not.toBe(buildRunTaskRequest(plan, first(plan)).input.clientToken);
+  });
+});
+
+describe('buildRunTaskRequest with runner profiles', () => {
+  const profiles = JSON.stringify([
+    {
+      name: 'large',
+      labels: ['<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>', 'large'],
+      taskDefinition: 'runner-large',
+      cpu: 4096,
+      memory: 8192,
+      capacityProviderStrategy: [{ capacityProvider: 'x86-spot', weight: 1 }],
+    },
+    {
+      name: 'default',
+      labels: ['<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>'],
+      taskDefinition: 'runner-default',
+    },
+  ]);
+
+  it("uses the matched profile's task definition, strategy and task-level size", () => {
+    const plan = setup({ RUNNER_PROFILES: profiles }, { labels: ['octo-org-sandpit-940463255-1', 'large'] });
+    const { input } = buildRunTaskRequest(plan, first(plan));
+    expect(input).toMatchObject({
+      taskDefinition: 'runner-large',
+      capacityProviderStrategy: [{ capacityProvider: 'x86-spot', weight: 1 }],
+      overrides: { cpu: '4096', memory: '8192' },
+    });
+    expect(input.tags).toContainEqual({ key: 'gha:profile', value: 'large' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { BadRequestError } from '../../shared/errors';
-import { parseWorkflowJob } from '../../shared/webhook/workflow-job';
+import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { jobOfOurs, realWorkflowJob } from '../fixtures/payloads';
 
 describe('parseWorkflowJob', () => {
@@ -18,6 +18,8 @@ describe('parseWorkflowJob', () => {
         name: 'elastic-machines-testing',
         owner: 'lineville',
         fullName: 'lineville/elastic-machines-testing',
+        id: 591427149,
+        ownerType: 'User',
       },
       organization: undefined,
       enterprise: undefined,

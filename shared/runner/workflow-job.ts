@@ -11,8 +11,21 @@ export interface WorkflowJobEvent {
     readonly labels: readonly string[];
     readonly status: string;
     readonly createdAt: string | undefined;
+    /** When a runner started it (`in_progress`, `completed`). */
+    readonly startedAt?: string | undefined;
+    /** The runner that has it (`in_progress`, `completed`): the definitive word on who runs it. */
+    readonly runnerName?: string | undefined;
+    readonly conclusion?: string | undefined;
   };
-  readonly repository: { readonly name: string; readonly owner: string; readonly fullName: string };
+  readonly repository: {
+    readonly name: string;
+    readonly owner: string;
+    readonly fullName: string;
+    /** The repository id (to restrict a runner group to it); absent in messages of older versions. */
+    readonly id?: number | undefined;
+    /** `repository.owner.type`: `Organization` or `User`. */
+    readonly ownerType?: string | undefined;
+  };
   /** `organization.login`; absent for a user-owned repository. */
   readonly organization: string | undefined;
   /** `enterprise.slug`, when the organisation belongs to an enterprise. */
@@ -65,6 +78,7 @@ export function parseWorkflowJob(payload: unknown): WorkflowJobEvent {
   const organization = isObject(payload.organization) ? payload.organization.login : undefined;
   if (organization !== undefined && !isString(organization)) problems.push('organization.login (string)');
   const enterprise = isObject(payload.enterprise) ? payload.enterprise.slug : undefined;
+  const optionalString = (value: unknown) => (isString(value) && value !== '' ? value : undefined);
 
   if (problems.length > 0) {
     throw new BadRequestError(
@@ -81,11 +95,16 @@ export function parseWorkflowJob(payload: unknown): WorkflowJobEvent {
       labels: labels as string[],
       status,
       createdAt: isString(job.created_at) ? job.created_at : undefined,
+      startedAt: optionalString(job.started_at),
+      runnerName: optionalString(job.runner_name),
+      conclusion: optionalString(job.conclusion),
     },
     repository: {
       name: repoName as string,
       owner: ownerLogin as string,
       fullName: `${ownerLogin}/${repoName}`,
+      id: isId(repository.id) ? repository.id : undefined,
+      ownerType: optionalString(owner.type),
     },
     organization: organization as string | undefined,
     enterprise: isString(enterprise) ? enterprise : undefined,

@@ -1,0 +1,99 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { JobLedger } from './job-ledger';
+import { expiresAt, type JobRecord } from './job-record';
+
+/** The table's shape, one place for the adapter, the stack and the tests. */
+export const JOBS_TABLE_SCHEMA = {
+  /** Partition key (Number): the job id. */
+  partitionKey: 'jobId',
+  /** The sparse index of open records: partition `openShard` (String), sort `queuedAt` (Number). */
+  openIndex: 'open-jobs',
+  openPartitionKey: 'openShard',
+  openSortKey: 'queuedAt',
+  /** TTL attribute (epoch seconds). */
+  ttlAttribute: 'expiresAt',
+} as const;
+const OPEN_JOBS_INDEX = JOBS_TABLE_SCHEMA.openIndex;
+const OPEN = 'open';
+
+type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib-dynamodb') };
+
+/**
+ * The DynamoDB adapter of {@link JobLedger}: one item per job (partition key `jobId`), written
+ * whole under a condition on `version`; `openShard` is set only while the record is open, so the
+ * index holds just the open jobs; `expiresAt` is the TTL. The SDK loads on first use; its
+ * endpoint comes only from the SDK's settings (`AWS_ENDPOINT_URL_DYNAMODB`).
+ */
+export function createDynamoDbJobLedger(table: string): JobLedger {
+  let loaded: Promise<Loaded> | undefined;
+  const load = () => {
+    loaded ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]).then(
+      ([dynamodb, lib]) => ({
+        client: lib.DynamoDBDocumentClient.from(new dynamodb.DynamoDBClient({ maxAttempts: 2 }), {
+          marshallOptions: { removeUndefinedValues: true },
+        }),
+        lib,
+      }),
+    );
+    return loaded;
+  };
+  const options = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
+  const fromItem = (item: Record<string, unknown>): JobRecord => {
+    const { openShard: _, expiresAt: __, ...record } = item;
+    return record as unknown as JobRecord;
+  };
+  return {
+    async get(jobId, signal) {
+      const { client, lib } = await load();
+      const { Item } = await client.send(
+        new lib.GetCommand({ TableName: table, Key: { jobId }, ConsistentRead: true }),
+        options(signal),
+      );
+      return Item && fromItem(Item);
+    },
+    async put(next, expectedVersion, signal) {
+      const { client, lib } = await load();
+      const written: JobRecord = { ...next, version: (expectedVersion ?? 0) + 1 };
+      try {
+        await client.send(
+          new lib.PutCommand({
+            TableName: table,
+            Item: { ...written, ...(written.open && { openShard: OPEN }), expiresAt: expiresAt(written) },
+            ...(expectedVersion === undefined
+              ? { ConditionExpression: 'attribute_not_exists(jobId)' }
+              : {
+                  ConditionExpression: '#version = :version',
+                  ExpressionAttributeNames: { '#version': 'version' },
+                  ExpressionAttributeValues: { ':version': expectedVersion },
+                }),
+          }),
+          options(signal),
+        );
+        return written;
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return undefined;
+        throw error;
+      }
+    },
+    async listOpen(signal) {
+      const { client, lib } = await load();
+      const records: JobRecord[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new lib.QueryCommand({
+            TableName: table,
+            IndexName: OPEN_JOBS_INDEX,
+            KeyConditionExpression: 'openShard = :open',
+            ExpressionAttributeValues: { ':open': OPEN },
+            ExclusiveStartKey: startKey,
+          }),
+          options(signal),
+        );
+        for (const item of page.Items ?? []) records.push(fromItem(item));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return records;
+    },
+  };
+}

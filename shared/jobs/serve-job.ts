@@ -1,0 +1,154 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { errorMessage, ServiceUnavailableError } from '../errors';
+import { type LaunchDependencies, launchJob } from '../launch/launch-job';
+import { METRIC } from '../metrics';
+import type { OverflowQueue } from '../queue/overflow-queue';
+import { decide } from '../runner/decide';
+import type { RunnerPlan } from '../runner/runner-plan';
+import type { WorkflowJobEvent } from '../runner/workflow-job';
+import { updateRecord } from './job-ledger';
+import { applyDelivery } from './job-record';
+
+/** The answer to a delivery: status, a message an operator can act on, and details. */
+export interface JobAnswer {
+  readonly status: number;
+  readonly message: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface ServeJobDependencies extends LaunchDependencies {
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Where jobs go that could not get a task in time for a reason time can fix. */
+  readonly overflow: OverflowQueue | undefined;
+}
+
+/** Time kept for the SQS send after a launch attempt that did not start a task. */
+export const QUEUE_RESERVE_MS = 1500;
+
+/**
+ * Serves one `workflow_job` delivery: records what it says of a job of ours in the ledger (queued,
+ * waiting, in progress, completed), and launches the runner of a job that is queued and has no
+ * task. Answers 200 only when a task exists or the job's record says why none is needed; a
+ * failure that time can fix goes to the overflow queue (202), one that needs the operator is 503
+ * with the fix (GitHub's log shows it, and the redelivery sweep delivers it again once fixed).
+ */
+export async function serveJob(
+  deps: ServeJobDependencies,
+  job: WorkflowJobEvent,
+  context: { readonly deliveryId: string | undefined; readonly deadlineAt: number },
+): Promise<JobAnswer> {
+  const { config, logger, metrics, now } = deps;
+  const decision = decide(config, job);
+  if (decision.kind === 'ignore') {
+    metrics.addMetric(METRIC.ignored, 'Count', 1);
+    logger.info('ignored', { decision: 'ignore', reason: decision.reason });
+    return { status: 202, message: decision.reason };
+  }
+  if (decision.kind === 'refuse') {
+    metrics.addMetric(METRIC.refused, 'Count', 1);
+    logger.warn('refused', { decision: 'refuse', reason: decision.reason });
+    return { status: 422, message: `refused: ${decision.reason}` };
+  }
+  const { plan } = decision;
+  logger.appendKeys({ profile: plan.target.profile });
+
+  let note = '';
+  const recorded = await updateRecord(
+    deps.ledger,
+    plan.jobId,
+    (record) => {
+      const effect = applyDelivery(record, job, plan.target.profile, now());
+      note = effect.note;
+      return effect.next;
+    },
+    AbortSignal.timeout(Math.max(1, context.deadlineAt - now())),
+  );
+  const record = recorded.record;
+  if (job.action === 'in_progress' && recorded.written && record?.jobStartedAt !== undefined) {
+    metrics.addMetric(
+      METRIC.timeToJobStarted,
+      'Milliseconds',
+      Math.max(0, record.jobStartedAt - record.queuedAt),
+    );
+  }
+  if (job.action === 'queued' && record?.state === 'task-started') {
+    return {
+      status: 200,
+      message: 'the job already has a runner task',
+      detail: { taskArn: record.taskArn, runnerName: record.runnerName, state: record.state },
+    };
+  }
+  const wantsLaunch = record?.state === 'queued' || record?.state === 'launching';
+  if (job.action !== 'queued' || record === undefined || !wantsLaunch) {
+    logger.info('job recorded', { decision: 'record', state: record?.state, note });
+    return { status: 200, message: `job ${plan.jobId} ${note}`, detail: { state: record?.state } };
+  }
+  return launch(deps, plan, job, context);
+}
+
+async function launch(
+  deps: ServeJobDependencies,
+  plan: RunnerPlan,
+  job: WorkflowJobEvent,
+  context: { readonly deliveryId: string | undefined; readonly deadlineAt: number },
+): Promise<JobAnswer> {
+  const { logger, metrics, now } = deps;
+  logger.appendKeys({ runnerName: plan.name });
+  // With an overflow queue, leave time to put the job on it if ECS does not start the task.
+  const launchDeadline = context.deadlineAt - (deps.overflow ? QUEUE_RESERVE_MS : 0);
+  const result = await launchJob(deps, plan, launchDeadline);
+  if (result.kind === 'started') {
+    metrics.addMetric(METRIC.served, 'Count', 1);
+    logger.info('runner task started', { decision: 'launch', ...result });
+    return {
+      status: 200,
+      message: result.existing ? 'the job already has a runner task' : 'runner task started',
+      detail: { taskArn: result.taskArn, runnerName: result.runnerName, labels: plan.labels },
+    };
+  }
+  if (result.kind === 'skipped') {
+    logger.info('nothing to launch', { decision: 'launch', reason: result.reason });
+    return { status: 202, message: result.reason };
+  }
+  if (result.setup) {
+    metrics.addMetric(METRIC.setupErrors, 'Count', 1);
+    logger.error('setup error: the runner cannot be started until it is fixed', { reason: result.reason });
+    throw new ServiceUnavailableError(
+      `the runner cannot be started: ${result.fix}; once fixed, redeliver (delivery ${context.deliveryId ?? 'unknown'})`,
+    );
+  }
+  if (deps.overflow) {
+    try {
+      await deps.overflow.send(
+        {
+          version: 1,
+          deliveryId: context.deliveryId,
+          job,
+          reason: result.reason,
+          enqueuedAt: new Date(now()).toISOString(),
+        },
+        AbortSignal.timeout(Math.max(1, context.deadlineAt - now())),
+      );
+    } catch (error) {
+      metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
+      logger.error('overflow queue refused the job', { reason: errorMessage(error) });
+      throw new ServiceUnavailableError(
+        `the runner task did not start in time and the overflow queue did not take the job; the delivery can be redelivered (delivery ${context.deliveryId ?? 'unknown'})`,
+      );
+    }
+    metrics.addMetric(METRIC.queued, 'Count', 1);
+    logger.warn('job queued for launch', { decision: 'launch', reason: result.reason });
+    return {
+      status: 202,
+      message: 'queued for launch: the runner task did not start in time',
+      detail: { runnerName: plan.name },
+    };
+  }
+  metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);
+  logger.warn('runner task not started', { reason: result.reason });
+  throw new ServiceUnavailableError(
+    `the runner task did not start in time; the delivery can be redelivered (delivery ${context.deliveryId ?? 'unknown'})`,
+  );
+}

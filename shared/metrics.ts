@@ -1,0 +1,26 @@
+/**
+ * Metric names (CloudWatch EMF), one place for the functions, the alarms and the dashboard.
+ * Every function publishes to one namespace; its `service` dimension tells them apart.
+ */
+export const METRIC = {
+  served: 'JobsServed',
+  queued: 'JobsQueued',
+  reaped: 'RunnersReaped',
+  ignored: 'JobsIgnored',
+  refused: 'JobsRefused',
+  runTaskFailures: 'RunTaskFailures',
+  rejected: 'DeliveriesRejected',
+  duration: 'HandlerDuration',
+  /** A launch failed in a way only the operator can fix (missing group, access denied, no cluster). */
+  setupErrors: 'SetupErrors',
+  /** Open jobs queued longer than the stuck threshold without a live runner task (per reconciler run). */
+  stuck: 'JobsStuck',
+  /** Jobs given a new attempt after their task was lost before the job started. */
+  relaunched: 'JobsRelaunched',
+  /** Jobs whose every launch attempt was lost; the reconciler stops trying. */
+  attemptsExhausted: 'LaunchAttemptsExhausted',
+  /** Milliseconds from the job queued to its runner task RUNNING. */
+  timeToTaskRunning: 'TimeToTaskRunning',
+  /** Milliseconds from the job queued to the job started on a runner. */
+  timeToJobStarted: 'TimeToJobStarted',
+} as const;

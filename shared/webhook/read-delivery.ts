@@ -1,0 +1,37 @@
+import { BadRequestError, MethodNotAllowedError, UnsupportedMediaTypeError } from '../errors';
+import { parseWorkflowJob, type WorkflowJobEvent } from '../runner/workflow-job';
+import type { WebhookSecrets } from '../secrets/webhook-secrets';
+import type { WebhookRequest } from './http';
+import { verifySignature } from './signature';
+
+/** What a verified delivery is about. */
+export type Delivery =
+  | { readonly kind: 'ping' }
+  /** An event other than `workflow_job`: it needs no runner. */
+  | { readonly kind: 'other'; readonly event: string }
+  | { readonly kind: 'workflow-job'; readonly job: WorkflowJobEvent };
+
+/**
+ * Reads a webhook request as GitHub sends it: POST, signed with our secret (checked before anything
+ * else is read), JSON, an `X-GitHub-Event`.
+ * @throws HttpError with the status and a message that says what to fix.
+ */
+export async function readDelivery(request: WebhookRequest, secrets: WebhookSecrets): Promise<Delivery> {
+  if (request.method.toUpperCase() !== 'POST') throw new MethodNotAllowedError(request.method);
+  await verifySignature(await secrets.get(), request.body, request.headers);
+
+  const contentType = request.headers['content-type'] ?? 'application/json';
+  if (!/^application\/json\b/i.test(contentType)) throw new UnsupportedMediaTypeError(contentType);
+  const event = request.headers['x-github-event'];
+  if (event === undefined || event === '') throw new BadRequestError('missing X-GitHub-Event header');
+  if (event === 'ping') return { kind: 'ping' };
+  if (event !== 'workflow_job') return { kind: 'other', event };
+
+  let payload: unknown;
+  try {
+    payload = JSON.parse(request.body);
+  } catch {
+    throw new BadRequestError('the body is not JSON; set the webhook content type to application/json');
+  }
+  return { kind: 'workflow-job', job: parseWorkflowJob(payload) };
+}

@@ -1,0 +1,57 @@
+/** The DynamoDB job ledger with the real client against dynalite, a DynamoDB-protocol server. */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
+import { type JobLedger, updateRecord } from '../../shared/jobs/job-ledger';
+import { applyDelivery, claimLaunch, type JobRecord } from '../../shared/jobs/job-record';
+import { parseWorkflowJob } from '../../shared/runner/workflow-job';
+import { jobOfOurs } from '../fixtures/payloads';
+import { type DynamoDbServer, startDynamoDbServer } from '../support/dynamodb-server';
+
+let dynamodb: DynamoDbServer;
+let ledger: JobLedger;
+beforeAll(async () => {
+  dynamodb = await startDynamoDbServer();
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
+  ledger = createDynamoDbJobLedger(await dynamodb.createJobsTable());
+});
+afterAll(async () => {
+  await dynamodb.close();
+});
+
+const NOW = Date.now();
+const queued = (jobId: number) =>
+  applyDelivery(undefined, parseWorkflowJob(jobOfOurs({ jobId })), 'default', NOW).next as JobRecord;
+
+describe('DynamoDB job ledger', () => {
+  it('creates a record once: a second create of the same job loses', async () => {
+    expect(await ledger.put(queued(1), undefined)).toMatchObject({ jobId: 1, version: 1, state: 'queued' });
+    expect(await ledger.put(queued(1), undefined)).toBeUndefined();
+    expect(await ledger.get(1)).toMatchObject({ jobId: 1, version: 1, job: { job: { id: 1 } } });
+  });
+
+  it('writes over the version it read, and refuses a stale one', async () => {
+    const stored = (await ledger.put(queued(2), undefined)) as JobRecord;
+    expect(await ledger.put({ ...stored, state: 'launching' }, 1)).toMatchObject({ version: 2 });
+    expect(await ledger.put({ ...stored, state: 'done' }, 1)).toBeUndefined();
+    expect((await ledger.get(2))?.state).toBe('launching');
+  });
+
+  it('lets exactly one of many concurrent launchers claim an attempt', async () => {
+    await ledger.put(queued(3), undefined);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        updateRecord(ledger, 3, (r) => r && claimLaunch(r, Date.now(), 30_000)),
+      ),
+    );
+    expect(results.filter((r) => r.written)).toHaveLength(1);
+    expect(await ledger.get(3)).toMatchObject({ state: 'launching', attempt: 1 });
+  });
+
+  it('lists open records through the sparse index, and not closed ones', async () => {
+    const open = (await ledger.put(queued(4), undefined)) as JobRecord;
+    await ledger.put({ ...open, state: 'done', open: false }, open.version);
+    const listed = (await ledger.listOpen()).map((r) => r.jobId);
+    expect(listed).toEqual(expect.arrayContaining([1, 2, 3]));
+    expect(listed).not.toContain(4);
+  });
+});

@@ -1,0 +1,303 @@
+/**
+ * The job lifecycle when something dies or lags: the webhook and the reconciler with the real ECS,
+ * S3 and DynamoDB clients and Octokit, against stand-ins as awkward as the real services (tasks
+ * that wait for capacity and stop by themselves, answers after the deadline, a `busy` flag that
+ * lags, runner lists that leave runners out) and a DynamoDB-protocol server holding the ledger.
+ * Each scenario says what dies, when, and the end state that must hold.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { createReconciler } from '../../shared/jobs/reconciler';
+import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
+import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
+import { signedRequest, TEST_SECRET } from '../fixtures/requests';
+import type { Fault } from '../support/aws-stand-in';
+import { type DynamoDbServer, startDynamoDbServer } from '../support/dynamodb-server';
+import { type EcsStandIn, type EcsTask, startEcsStandIn } from '../support/ecs-stand-in';
+import { type GitHubStandIn, type StandInRunner, startGitHubStandIn } from '../support/github-stand-in';
+import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
+
+const TOKEN = 'ghp_reconciler_suite';
+let ecs: EcsStandIn;
+let github: GitHubStandIn;
+let s3: S3Server;
+let dynamodb: DynamoDbServer;
+let capacity = true;
+let ecsFault: ((operation: string) => Fault | undefined) | undefined;
+
+beforeAll(async () => {
+  ecs = await startEcsStandIn({
+    waitsForCapacity: () => !capacity,
+    fault: (operation) => ecsFault?.(operation),
+    // ListTasks lags: a task is listed only a while after it starts.
+    listLagMs: 200,
+  });
+  github = await startGitHubStandIn({ token: TOKEN });
+  s3 = await startS3Server();
+  dynamodb = await startDynamoDbServer();
+  process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
+  process.env.AWS_ENDPOINT_URL_S3 = s3.url;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
+});
+afterAll(async () => {
+  await Promise.all([ecs.close(), github.close(), s3.close(), dynamodb.close()]);
+});
+afterEach(() => {
+  capacity = true;
+  ecsFault = undefined;
+  expect(github.violations).toEqual([]);
+});
+
+let table = '';
+beforeEach(async () => {
+  table = await dynamodb.createJobsTable();
+});
+
+const env = (extra: Record<string, string> = {}) => ({
+  WEBHOOK_SECRET: TEST_SECRET,
+  ECS_CLUSTER: 'runners',
+  GITHUB_TOKEN: TOKEN,
+  GITHUB_API_URL: github.url,
+  RUNNER_CONFIG_BUCKET,
+  JOBS_TABLE: table,
+  ...extra,
+});
+/** The webhook as deployed, `offsetMs` from now. */
+const webhook = (offsetMs = 0, extra: Record<string, string> = {}) =>
+  createWebhookHandler(createWebhookDependencies({ env: env(extra), now: () => Date.now() + offsetMs }));
+/** One reconcile round, `offsetMs` from now. */
+const reconcile = (offsetMs = 0, extra: Record<string, string> = {}) =>
+  createReconciler(createDependencies({ env: env(extra), now: () => Date.now() + offsetMs })).reconcile();
+
+let nextJob = 7_000_000_000;
+/** A job of ours, queued now on GitHub. */
+const queuedJob = (variation: JobVariation = {}) => {
+  const payload = jobOfOurs({ jobId: nextJob++, runId: 70_000 + (nextJob % 1000), ...variation });
+  payload.workflow_job.created_at = new Date().toISOString();
+  const id = payload.workflow_job.id as number;
+  github.jobs.set(id, 'queued');
+  github.jobRuns.set(id, {
+    runId: payload.workflow_job.run_id as number,
+    labels: payload.workflow_job.labels as string[],
+  });
+  return payload;
+};
+type Payload = ReturnType<typeof jobOfOurs>;
+const idOf = (payload: Payload) => payload.workflow_job.id as number;
+const tasksOf = (payload: Payload) => ecs.tasks.filter((t) => t.startedBy === `gha-job/${idOf(payload)}`);
+const liveTasksOf = (payload: Payload) => tasksOf(payload).filter((t) => t.desiredStatus === 'RUNNING');
+const tag = (task: EcsTask | undefined, key: string) => task?.tags.find((t) => t.key === key)?.value;
+const runnerOf = (task: EcsTask | undefined): StandInRunner | undefined =>
+  [...github.runners.values()].find((runner) => runner.name === tag(task, 'gha:runner-name'));
+/** GitHub gives the job to a runner: the job is in progress, the runner busy (as far as it says). */
+const takeJob = async (payload: Payload, task: EcsTask | undefined, busyFlag: boolean) => {
+  const runner = runnerOf(task);
+  if (!runner) throw new Error('the task has no registered runner');
+  Object.assign(runner, { status: 'online', busy: busyFlag });
+  github.jobs.set(idOf(payload), 'in_progress');
+  github.jobRunners.set(idOf(payload), runner.name);
+  return runner;
+};
+const deliver = async (payload: Payload, variation: JobVariation, offsetMs = 0) =>
+  webhook(offsetMs)(
+    await signedRequest(
+      jobOfOurs({
+        jobId: idOf(payload),
+        runId: payload.workflow_job.run_id as number,
+        labels: payload.workflow_job.labels as string[],
+        ...variation,
+      }),
+    ),
+  );
+const HOUR = 3_600_000;
+
+describe('scenario: GitHub lags', () => {
+  it('never stops a runner that runs its own job, though its busy flag reads false and the lists leave it out', async () => {
+    // What lags: GitHub's busy flag (false all along) and the organisation's runner list (no entry).
+    const payload = queuedJob();
+    expect((await webhook()(await signedRequest(payload))).statusCode).toBe(200);
+    const [task] = tasksOf(payload);
+    const runner = await takeJob(payload, task, false);
+    github.hiddenFromLists.add(runner.name);
+    await deliver(payload, { action: 'in_progress', runnerName: runner.name });
+    // Hours later, far past the idle timeout.
+    for (const offset of [0, HOUR, 5 * HOUR]) await reconcile(offset);
+    expect(liveTasksOf(payload)).toEqual([task]);
+    expect(github.runners.has(runner.id)).toBe(true);
+  });
+
+  it('never stops it either when the in_progress delivery is lost: the task waits for its job', async () => {
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    const [task] = tasksOf(payload);
+    await takeJob(payload, task, false);
+    for (const offset of [0, HOUR, 5 * HOUR]) await reconcile(offset);
+    expect(liveTasksOf(payload)).toEqual([task]);
+  });
+
+  it('stops the idle runner of a job that went to another runner once no job of its run waits', async () => {
+    // Two jobs of one run; job B's runner takes job A, so job A's own runner waits for nothing.
+    const a = queuedJob();
+    const b = queuedJob({ runId: a.workflow_job.run_id as number });
+    await webhook()(await signedRequest(a));
+    await webhook()(await signedRequest(b));
+    const [taskA] = tasksOf(a);
+    const [taskB] = tasksOf(b);
+    const runnerB = await takeJob(a, taskB, true);
+    await deliver(a, { action: 'in_progress', runnerName: runnerB.name });
+    await deliver(b, { action: 'completed' });
+    github.jobs.set(idOf(b), 'completed');
+    const summary = await reconcile();
+    expect(taskA?.desiredStatus).toBe('STOPPED');
+    expect(taskB?.desiredStatus).toBe('RUNNING');
+    expect(runnerOf(taskA)).toBeUndefined();
+    expect(summary.stopped).toBe(1);
+  });
+});
+
+describe('scenario: ECS loses tasks', () => {
+  it('replaces a task stopped by a Spot interruption before its job started: one live task, a new token', async () => {
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    const [first] = tasksOf(payload);
+    const firstRunner = runnerOf(first);
+    ecs.stopTask(first?.taskArn ?? '', 'Host EC2 (instance i-0abc) terminated: Spot interruption');
+    const summary = await reconcile();
+    expect(summary.relaunched).toBe(1);
+    const live = liveTasksOf(payload);
+    expect(live).toHaveLength(1);
+    expect(tag(live[0], 'gha:launch-attempt')).toBe('2');
+    // The lost attempt's registration and config object are gone; the new one's are there.
+    expect(github.runners.has(firstRunner?.id ?? -1)).toBe(false);
+    expect(runnerOf(live[0])).toBeDefined();
+    const objects = [...(await s3.objects()).keys()].filter((key) => key.includes(String(idOf(payload))));
+    expect(objects).toEqual([`runner-config/${idOf(payload)}-2.env`]);
+  });
+
+  it('replaces a task ECS forgot, once past the grace for eventual consistency', async () => {
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    const [first] = tasksOf(payload);
+    ecs.tasks.splice(ecs.tasks.indexOf(first as EcsTask), 1);
+    await reconcile(30_000);
+    expect(tasksOf(payload)).toHaveLength(0);
+    await reconcile(5 * 60_000);
+    expect(liveTasksOf(payload)).toHaveLength(1);
+  });
+
+  it('keeps a task waiting for capacity while its job waits, and replaces it past the bound', async () => {
+    capacity = false;
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    const [first] = tasksOf(payload);
+    await reconcile(5 * 60_000);
+    expect(liveTasksOf(payload)).toEqual([first]);
+    await reconcile(11 * 60_000);
+    expect(first?.desiredStatus).toBe('STOPPED');
+    expect(liveTasksOf(payload)).toHaveLength(1);
+    expect(liveTasksOf(payload)[0]).not.toBe(first);
+  });
+
+  it('stops relaunching after the bounded attempts, and says so', async () => {
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    let exhausted = 0;
+    for (let round = 0; round < 4; round++) {
+      for (const task of liveTasksOf(payload))
+        ecs.stopTask(task.taskArn, 'CannotPullContainerError: pull access denied');
+      exhausted += (await reconcile(round * 1000)).exhausted;
+    }
+    expect(tasksOf(payload)).toHaveLength(3);
+    expect(liveTasksOf(payload)).toHaveLength(0);
+    expect(exhausted).toBe(1);
+    await reconcile(10_000);
+    expect(tasksOf(payload)).toHaveLength(3);
+  });
+
+  it('finds the task of a RunTask whose answer came after the deadline, and deletes no registration', async () => {
+    // What dies: the answer. ECS starts the task; the webhook gave up before the answer came.
+    ecsFault = (operation) => (operation === 'RunTask' ? { kind: 'answer-late', ms: 1500 } : undefined);
+    const payload = queuedJob();
+    const deletesBefore = github.requests.filter((r) => r.operation.startsWith('DELETE')).length;
+    const response = await webhook(0, { LAUNCH_DEADLINE_MS: '1000' })(await signedRequest(payload));
+    expect(response.statusCode).toBe(503);
+    ecsFault = undefined;
+    const [task] = tasksOf(payload);
+    const runner = runnerOf(task);
+    expect(runner).toBeDefined();
+    // Next minute: the reconciler retries the same attempt under its token and finds that task.
+    await reconcile(60_000);
+    expect(liveTasksOf(payload)).toEqual([task]);
+    expect(github.runners.has(runner?.id ?? -1)).toBe(true);
+    expect(github.requests.filter((r) => r.operation.startsWith('DELETE'))).toHaveLength(deletesBefore);
+  });
+});
+
+describe('scenario: deliveries late, twice, out of order', () => {
+  it('gives a job that waits for approval no runner, and one once approved', async () => {
+    const payload = queuedJob({ waitingForApproval: true });
+    await webhook()(await signedRequest(payload));
+    await reconcile();
+    expect(tasksOf(payload)).toHaveLength(0);
+    await deliver(payload, {});
+    expect(liveTasksOf(payload)).toHaveLength(1);
+  });
+
+  it('stops the idle runner of a job sent back to wait, and gives it a new attempt when queued again', async () => {
+    const payload = queuedJob();
+    await webhook(0, { RUNNER_REGISTRATION: 'token' })(await signedRequest(payload));
+    const [first] = tasksOf(payload);
+    await deliver(payload, { action: 'waiting', waitingForApproval: true });
+    await reconcile();
+    expect(first?.desiredStatus).toBe('STOPPED');
+    const again = await webhook(0, { RUNNER_REGISTRATION: 'token' })(
+      await signedRequest(
+        jobOfOurs({
+          jobId: idOf(payload),
+          runId: payload.workflow_job.run_id as number,
+          labels: payload.workflow_job.labels as string[],
+        }),
+      ),
+    );
+    expect(again.statusCode).toBe(200);
+    expect(liveTasksOf(payload)).toHaveLength(1);
+    expect(tag(liveTasksOf(payload)[0], 'gha:launch-attempt')).toBe('2');
+  });
+
+  it('starts nothing for a queued delivery that comes after the job completed', async () => {
+    const payload = queuedJob();
+    await deliver(payload, { action: 'completed' });
+    expect((await webhook()(await signedRequest(payload))).statusCode).toBe(200);
+    await reconcile();
+    expect(tasksOf(payload)).toHaveLength(0);
+  });
+
+  it('asks GitHub nothing when a job of ours completes (no organisation-wide listing per event)', async () => {
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    const before = github.requests.length;
+    expect((await deliver(payload, { action: 'completed' })).statusCode).toBe(200);
+    expect(github.requests.length).toBe(before);
+  });
+});
+
+describe('scenario: tasks no job knows', () => {
+  it('stops an idle runner task no open job knows, once past the idle timeout, and keeps a busy one', async () => {
+    const idle = queuedJob();
+    const busy = queuedJob();
+    // Their jobs were launched by a webhook whose ledger is gone (another table).
+    const lost = await dynamodb.createJobsTable();
+    await webhook(0, { JOBS_TABLE: lost })(await signedRequest(idle));
+    await webhook(0, { JOBS_TABLE: lost })(await signedRequest(busy));
+    await takeJob(busy, tasksOf(busy)[0], true);
+    await reconcile(60_000);
+    expect(liveTasksOf(idle)).toHaveLength(1);
+    // ListTasks is eventually consistent: the new tasks are listed a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const summary = await reconcile(2 * HOUR);
+    expect(summary.orphansStopped).toBeGreaterThanOrEqual(1);
+    expect(summary.errors).toEqual([]);
+    expect(liveTasksOf(idle)).toHaveLength(0);
+    expect(liveTasksOf(busy)).toHaveLength(1);
+  });
+});
