@@ -111,7 +111,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     name: 'RUNNER_SCOPE',
-    default: '`org`',
+    default: '`repo`',
     readBy: CORE,
     context: 'runnerScope',
     meaning:
@@ -188,7 +188,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     name: 'RUNNER_REGISTRATION',
-    default: '`jit` with GitHub credentials, else `token`',
+    default: '`jit` with GitHub credentials or `DRY_RUN=true`, else `token`',
     readBy: CORE,
     context: 'registration',
     meaning:
