@@ -2,12 +2,26 @@
 // Writes the seed's documents, filled in, for teams that register the resources by hand.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SEED_FILES, seedDocuments } from './seed-documents';
 import { type InfraSettings, readSettings } from './settings';
 
 const USAGE =
   'usage: npm run infra:render -- --account 123456789012 --region us-east-1 [--out seed-documents] [--partition aws] [-c key=value]...';
+
+const HELP = `${USAGE}
+
+Writes the five documents a hand-made setup registers (the two IAM roles' trust and inline policies, and the
+runner task definition), filled in from the same settings as the CDK stack, and prints the aws commands that
+register them. Token registration: the task definition carries RUNNER_ADMIN_TOKEN from Secrets Manager.
+
+  --account      the 12-digit AWS account id (required)
+  --region       the AWS region (required)
+  --out          the folder to write to (default: seed-documents, ignored by git and the linter)
+  --partition    the AWS partition (default: aws)
+  -c key=value   a setting, as for cdk deploy (repeatable); cdk.json's context is read first
+  -h, --help     this text
+`;
 
 /** Renders the documents into `out` and returns the paths written, in the seed's order. */
 export async function renderSeed(options: {
@@ -44,16 +58,30 @@ async function readContext(pairs: readonly string[]): Promise<Record<string, unk
   return context;
 }
 
+/** `parseArgs`, whose errors (an unknown option, a missing value) end with the usage line. */
+function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseArgsOrUsage({
     options: {
       account: { type: 'string' },
       region: { type: 'string' },
       partition: { type: 'string', default: 'aws' },
       out: { type: 'string', default: 'seed-documents' },
       context: { type: 'string', short: 'c', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
   if (values.account === undefined || !/^\d{12}$/.test(values.account) || values.region === undefined) {
     throw new Error(`--account (12 digits) and --region are required\n${USAGE}`);
   }
