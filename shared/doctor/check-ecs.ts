@@ -28,6 +28,7 @@ function unreadable(check: Finding['check'], what: string, error: string): Findi
   );
 }
 
+/** The cluster the webhook's RunTask names exists and is active. */
 export function checkCluster(facts: EcsFacts): Finding {
   const cluster = facts.cluster;
   if (cluster === undefined) return unknown('ecs-cluster', 'cluster');
@@ -43,6 +44,7 @@ export function checkCluster(facts: EcsFacts): Finding {
   return ok('ecs-cluster', `cluster ${cluster.name} is active`);
 }
 
+/** The runner task definition exists and is not deregistered. */
 export function checkTaskDefinition(facts: EcsFacts): Finding {
   const definition = facts.taskDefinition;
   if (definition === undefined) return unknown('task-definition', 'task definition');
@@ -60,6 +62,7 @@ export function checkTaskDefinition(facts: EcsFacts): Finding {
   return ok('task-definition', `task definition ${definition.name} is active`);
 }
 
+/** The capacity provider exists, is active, and is attached to the cluster (RunTask needs all three). */
 export function checkCapacityProvider(facts: EcsFacts): Finding {
   const provider = facts.capacityProvider;
   if (provider === undefined) return unknown('capacity-provider', 'capacity provider');

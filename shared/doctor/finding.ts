@@ -41,6 +41,7 @@ export type Gathered<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: string; readonly code?: string };
 
+/** Finding builders: `problem` and `warning` always carry their fix. */
 export const ok = (check: CheckName, summary: string): Finding => ({ check, status: 'ok', summary });
 export const problem = (check: CheckName, summary: string, fix: string): Finding => ({
   check,

@@ -4,7 +4,7 @@
  * no problem, and each quiet failure, seeded alone, is the problem found.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAwsDoctor } from '../../shared/doctor/aws-doctor';
@@ -156,13 +156,14 @@ afterEach(() => expect(github.violations).toEqual([]));
 
 const flags = { org: 'octo-org', 'hook-id': '77' };
 
-function doctor(extra: Record<string, string> = {}): Promise<DoctorReport> {
-  const options = parseDoctorOptions({ ...flags, ...extra }, { GITHUB_API_URL: github.url });
+function doctorWith(given: Record<string, string | boolean>): Promise<DoctorReport> {
+  const options = parseDoctorOptions(given, { GITHUB_API_URL: github.url });
   return runDoctor(options, {
     aws: createAwsDoctor(),
     github: (credentials, value) => createGitHubDoctor(options.apiUrl, credentials, value),
   });
 }
+const doctor = (extra: Record<string, string> = {}) => doctorWith({ ...flags, ...extra });
 
 const problems = (report: DoctorReport) =>
   report.findings.filter((f) => f.status === 'problem').map((f) => f.check);
@@ -268,6 +269,20 @@ describe('npm run doctor against a deployment', () => {
     const report = await doctor();
     expect(problems(report)).toEqual(['alarm-subscribers']);
     expect(finding(report, 'alarm-subscribers')?.summary).toContain('email:platform@example.com');
+  });
+
+  it("checks the GitHub App's webhook and runners with the App's credentials", async () => {
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    secrets[GITHUB_AUTH_ARN] = JSON.stringify({ appId: 1, privateKey, installationId: 4242 });
+    delivery(401, 1);
+    const report = await doctorWith({ org: 'octo-org', app: true });
+    expect(problems(report)).toEqual(['webhook-deliveries']);
+    expect(finding(report, 'github-credentials')?.summary).toContain('GitHub App 1');
+    const listing = github.requests.find((r) => r.operation === 'GET /app/hook/deliveries');
+    expect(listing?.authorization).toMatch(/^bearer /i);
   });
 
   it('says which flag to pass when the stack is not found', async () => {

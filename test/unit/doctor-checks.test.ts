@@ -20,8 +20,9 @@ import {
   type SecretFacts,
 } from '../../shared/doctor/check-secrets';
 import { checkStack } from '../../shared/doctor/check-stack';
+import { type DoctorFacts, diagnose } from '../../shared/doctor/diagnose';
 import { parseEcrImage } from '../../shared/doctor/ecr-image';
-import { hasProblems } from '../../shared/doctor/finding';
+import { CHECKS, hasProblems } from '../../shared/doctor/finding';
 import type { HookDelivery } from '../../shared/github/hook-deliveries';
 
 const value = <T>(v: T) => ({ ok: true as const, value: v });
@@ -283,5 +284,22 @@ describe('the stack check and the exit code', () => {
   it('fails only on problems, not on warnings or skipped checks', () => {
     expect(hasProblems([{ check: 'stack', status: 'warning', summary: '', fix: '' }])).toBe(false);
     expect(hasProblems([{ check: 'stack', status: 'problem', summary: '', fix: '' }])).toBe(true);
+  });
+});
+
+describe('diagnose', () => {
+  it('gives one finding per check, in the documented order, even with nothing gathered', () => {
+    const nothing: DoctorFacts = {
+      stack: { name: 'S', region: 'r', status: value(undefined) },
+      secrets: { webhookSecret: undefined, githubCredentials: undefined, registrationToken: undefined },
+      deliveries: { hook: undefined, since: '24h', deliveries: undefined },
+      github: { scope: undefined, runners: undefined, group: undefined },
+      image: { image: undefined, state: undefined },
+      ecs: { cluster: undefined, taskDefinition: undefined, capacityProvider: undefined },
+      alarms: { alarms: undefined, subscriptions: new Map() },
+    };
+    const findings = diagnose(nothing);
+    expect(findings.map((f) => f.check)).toEqual([...CHECKS]);
+    expect(findings.filter((f) => f.status !== 'skipped').map((f) => f.check)).toEqual(['stack']);
   });
 });
