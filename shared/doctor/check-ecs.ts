@@ -16,8 +16,8 @@ export interface EcsFacts {
 
 const REDEPLOY = 'deploy the stack again (`npm run deploy`): it registers it';
 
-function unknown(check: Finding['check'], what: string): Finding {
-  return skipped(check, `no ${what} to check: the stack has no output for it and no flag names it`);
+function unknown(check: Finding['check'], what: string, output: string, flag: string): Finding {
+  return skipped(check, `no ${what} to check: no ${output} output (see stack) and no ${flag}`);
 }
 
 function unreadable(check: Finding['check'], what: string, error: string): Finding {
@@ -31,7 +31,7 @@ function unreadable(check: Finding['check'], what: string, error: string): Findi
 /** The cluster the webhook's RunTask names exists and is active. */
 export function checkCluster(facts: EcsFacts): Finding {
   const cluster = facts.cluster;
-  if (cluster === undefined) return unknown('ecs-cluster', 'cluster');
+  if (cluster === undefined) return unknown('ecs-cluster', 'cluster', 'ClusterName', '--cluster');
   if (!cluster.found.ok) return unreadable('ecs-cluster', `cluster ${cluster.name}`, cluster.found.error);
   const found = cluster.found.value;
   if (found === undefined || found.status !== 'ACTIVE') {
@@ -47,7 +47,8 @@ export function checkCluster(facts: EcsFacts): Finding {
 /** The runner task definition exists and is not deregistered. */
 export function checkTaskDefinition(facts: EcsFacts): Finding {
   const definition = facts.taskDefinition;
-  if (definition === undefined) return unknown('task-definition', 'task definition');
+  if (definition === undefined)
+    return unknown('task-definition', 'task definition', 'TaskDefinitionArn', '--task-definition');
   if (!definition.found.ok) {
     return unreadable('task-definition', `task definition ${definition.name}`, definition.found.error);
   }
@@ -65,7 +66,8 @@ export function checkTaskDefinition(facts: EcsFacts): Finding {
 /** The capacity provider exists, is active, and is attached to the cluster (RunTask needs all three). */
 export function checkCapacityProvider(facts: EcsFacts): Finding {
   const provider = facts.capacityProvider;
-  if (provider === undefined) return unknown('capacity-provider', 'capacity provider');
+  if (provider === undefined)
+    return unknown('capacity-provider', 'capacity provider', 'CapacityProviderName', '--capacity-provider');
   if (!provider.found.ok) {
     return unreadable('capacity-provider', `capacity provider ${provider.name}`, provider.found.error);
   }

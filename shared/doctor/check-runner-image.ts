@@ -17,7 +17,7 @@ export function checkRunnerImage(facts: ImageFacts): Finding {
   if (image === undefined) {
     return skipped(
       'runner-image',
-      'no runner image to check: the task definition is unknown (see task-definition)',
+      'no runner image to check: the task definition is unknown (see task-definition) and no --image',
     );
   }
   const ecr = parseEcrImage(image);

@@ -33,7 +33,10 @@ function unreadable(check: Finding['check'], what: string, arn: string, error: s
 export function checkWebhookSecret(facts: SecretFacts): Finding {
   const secret = facts.webhookSecret;
   if (secret === undefined) {
-    return skipped('webhook-secret', 'no webhook secret to check: the stack has no WebhookSecretArn output');
+    return skipped(
+      'webhook-secret',
+      'no webhook secret to check: no WebhookSecretArn output (see stack) and no --webhook-secret-arn',
+    );
   }
   if (!secret.ok) return unreadable('webhook-secret', 'webhook secret', secret.arn, secret.error);
   const values = parseStoredSecret(secret.value).map((value) => value.trim());
@@ -53,7 +56,7 @@ export function checkGitHubCredentials(facts: SecretFacts): Finding {
   if (secret === undefined) {
     return skipped(
       'github-credentials',
-      'no GitHub credentials secret: the stack has no GitHubAuthSecretArn output (token registration without the redelivery sweep)',
+      'no GitHub credentials secret to check: no GitHubAuthSecretArn output (see stack; token registration without the redelivery sweep has none) and no --github-auth-secret-arn',
     );
   }
   if (!secret.ok)
@@ -82,7 +85,10 @@ export function checkGitHubCredentials(facts: SecretFacts): Finding {
 export function checkRegistrationToken(facts: SecretFacts): Finding {
   const secret = facts.registrationToken;
   if (secret === undefined) {
-    return skipped('registration-token', 'no registration token secret: runners register just in time');
+    return skipped(
+      'registration-token',
+      'no RegistrationTokenSecretArn output: with just-in-time registration (the default) there is none',
+    );
   }
   if (!secret.ok)
     return unreadable('registration-token', 'registration token secret', secret.arn, secret.error);

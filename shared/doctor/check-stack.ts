@@ -14,7 +14,9 @@ export function checkStack(facts: StackFacts): Finding {
     return problem(
       'stack',
       `cannot describe ${where}: ${facts.status.error}`,
-      'run the doctor with the AWS credentials you deploy with (cloudformation:DescribeStacks, ListStackResources)',
+      /region is missing/i.test(facts.status.error)
+        ? 'pass --region with the region you deployed to (or set a region in your AWS configuration)'
+        : 'run the doctor with the AWS credentials you deploy with (cloudformation:DescribeStacks, ListStackResources)',
     );
   }
   const status = facts.status.value;

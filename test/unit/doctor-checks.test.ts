@@ -281,6 +281,11 @@ describe('the stack check and the exit code', () => {
     );
   });
 
+  it('names --region when no region is configured', () => {
+    const status = { ok: false as const, error: 'Error: Region is missing' };
+    expect(checkStack({ name: 'S', region: 'the default region', status }).fix).toContain('--region');
+  });
+
   it('fails only on problems, not on warnings or skipped checks', () => {
     expect(hasProblems([{ check: 'stack', status: 'warning', summary: '', fix: '' }])).toBe(false);
     expect(hasProblems([{ check: 'stack', status: 'problem', summary: '', fix: '' }])).toBe(true);
