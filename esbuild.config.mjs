@@ -13,6 +13,7 @@ export const entries = {
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',
+  doctor: 'bin/doctor.ts',
   bench: 'bench/main.ts',
 };
 

@@ -1,8 +1,8 @@
 import type { Summary } from './statistics';
 
-/** A limit from issue 6 that a figure must stay within; the bench exits non-zero when one is missed. */
+/** A limit that a figure must stay within; the bench exits non-zero when one is missed. */
 export interface Budget {
-  /** What is compared, as a person reads it, e.g. "median ≤ +55 ms over bare node". */
+  /** What is compared, as a person reads it, e.g. "median ≤ 0.5 B over bare node". */
   readonly text: string;
   readonly pass: boolean;
 }
@@ -18,8 +18,23 @@ export interface Figure {
   readonly value?: number;
   /** The median minus the median of bare `node -e 0` measured in the same run. */
   readonly overBareNode?: number;
+  /** The figure as a multiple of a reference measured in the same run (see {@link ReferenceSymbol}). */
+  readonly ratio?: { readonly of: ReferenceSymbol; readonly value: number };
   readonly budget?: Budget;
 }
+
+/**
+ * The references timing budgets are multiples of, measured in the same run because absolute times
+ * drift between machines (issue 11): `B`, a bare `node` process from spawn to exit; `S`, one
+ * RunTask call of our own ECS client to the same ECS stand-in (the one call a queued job must make).
+ */
+export type ReferenceSymbol = 'B' | 'S';
+
+/** A budget met when `ratio` (a figure divided by a reference) is at most `limit`; `text` says so. */
+export const ratioAtMost = (ratio: number, limit: number, text: string): Budget => ({
+  text,
+  pass: ratio <= limit,
+});
 
 /** A budget that `value` meets when it is at most `limit`. */
 export const atMost = (value: number, limit: number, text: string): Budget => ({

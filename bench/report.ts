@@ -32,7 +32,7 @@ const unitSuffix = (unit: Figure['unit']) =>
 
 /** A Markdown table: the same text prints on a terminal and pastes into the README. */
 export function formatTable(figures: readonly Figure[], machine: Machine): string {
-  const header = ['scenario', 'figure', 'runs', 'median', 'p99', 'over bare node', 'budget', ''];
+  const header = ['scenario', 'figure', 'runs', 'median', 'p99', 'over bare node', 'ratio', 'budget', ''];
   const rows = figures.map((f) => {
     const suffix = unitSuffix(f.unit);
     return [
@@ -46,6 +46,7 @@ export function formatTable(figures: readonly Figure[], machine: Machine): strin
           : '',
       f.summary ? number(f.summary.p99, f.unit) + suffix : '',
       f.overBareNode !== undefined ? `+${number(f.overBareNode, f.unit)}${suffix}` : '',
+      f.ratio ? `${f.ratio.value.toFixed(2)} ${f.ratio.of}` : '',
       f.budget?.text ?? '',
       f.budget ? (f.budget.pass ? 'pass' : 'FAIL') : '',
     ];
@@ -57,6 +58,7 @@ export function formatTable(figures: readonly Figure[], machine: Machine): strin
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
+    'B: a bare node process from spawn to exit; S: one RunTask call of our own ECS client to the same stand-in.',
     `Machine: ${machine.nproc} CPUs (${machine.cpu}), node ${machine.node}.`,
   ].join('\n');
 }

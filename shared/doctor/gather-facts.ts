@@ -1,0 +1,134 @@
+import type { GitHubCredentialSetting } from '../config';
+import { parseGitHubCredentials } from '../github/credentials';
+import type { SecretFacts } from './check-secrets';
+import type { DoctorFacts } from './diagnose';
+import type { DoctorOptions } from './doctor-options';
+import type { DoctorPorts } from './doctor-ports';
+import { resolveTargets } from './doctor-targets';
+import { parseEcrImage } from './ecr-image';
+import type { Gathered } from './finding';
+
+/** A failed call as the doctor reports it: GitHub's HTTP status, or the AWS error's name, and its message. */
+export function describeFailure(error: unknown): { ok: false; error: string; code: string } {
+  const { status, name, message } = error as { status?: unknown; name?: unknown; message?: unknown };
+  const text = String(message ?? error).split('\n')[0] ?? '';
+  const code = typeof status === 'number' ? `HTTP ${status}` : typeof name === 'string' ? name : 'Error';
+  return { ok: false, error: `${code}: ${text}`, code };
+}
+
+async function attempt<T>(call: () => Promise<T>): Promise<Gathered<T>> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (error) {
+    return describeFailure(error);
+  }
+}
+
+/**
+ * Gathers what every check needs, through the ports, calling independent services at once. A
+ * failed call becomes a fact (the check says what it means); nothing here throws.
+ */
+export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): Promise<DoctorFacts> {
+  const { aws } = ports;
+  const region = await aws.region().catch(() => options.region ?? 'the default region');
+  const stack = await attempt(() => aws.stack(options.stackName));
+  const targets = resolveTargets(options, stack.ok ? stack.value : undefined);
+
+  const secret = (arn: string | undefined) =>
+    arn === undefined ? undefined : attempt(() => aws.secretValue(arn)).then((read) => ({ ...read, arn }));
+  const [webhookSecret, githubCredentials, registrationToken] = await Promise.all([
+    secret(targets.webhookSecretArn),
+    secret(targets.githubAuthSecretArn),
+    secret(targets.registrationTokenSecretArn),
+  ]);
+  const secrets: SecretFacts = { webhookSecret, githubCredentials, registrationToken };
+
+  const ecsResource = <T>(name: string | undefined, describe: (name: string) => Promise<T | undefined>) =>
+    name === undefined ? undefined : attempt(() => describe(name)).then((found) => ({ name, found }));
+  const awsFacts = Promise.all([
+    ecsResource(targets.cluster, (name) => aws.cluster(name)),
+    ecsResource(targets.taskDefinition, (name) => aws.taskDefinition(name)),
+    ecsResource(targets.capacityProvider, (name) => aws.capacityProvider(name)),
+    gatherAlarms(ports, targets.alarmNames),
+  ]);
+
+  const credentials = usableCredentials(secrets, targets.githubAuthSecretArn);
+  const github = credentials && ports.github(credentials.setting, credentials.value);
+  const { scope, group } = targets;
+  const { hook } = options;
+  const [runners, groupExists, deliveries] = await Promise.all([
+    github && scope ? attempt(async () => (await github.runners.listRunners(scope)).length) : undefined,
+    github && scope && group !== undefined
+      ? attempt(
+          async () =>
+            (await github.runners.runnerGroupId(scope, group, {
+              create: false,
+              allowPublicRepositories: false,
+            })) !== undefined,
+        )
+      : undefined,
+    github && hook ? attempt(() => github.deliveries(hook).list(Date.now() - options.sinceMs)) : undefined,
+  ]);
+
+  const [cluster, taskDefinition, capacityProvider, alarms] = await awsFacts;
+  const image = targets.image ?? (taskDefinition?.found.ok ? taskDefinition.found.value?.image : undefined);
+  const ecr = image === undefined ? undefined : parseEcrImage(image);
+  const imageState = ecr === undefined ? undefined : await attempt(() => aws.image(ecr));
+
+  return {
+    stack: {
+      name: options.stackName,
+      region,
+      status: stack.ok ? { ok: true, value: stack.value?.status } : stack,
+    },
+    secrets,
+    deliveries: {
+      hook,
+      since: options.since,
+      deliveries: deliveries && (deliveries.ok ? { ok: true, value: deliveries.value } : deliveries),
+    },
+    github: {
+      scope,
+      runners,
+      group:
+        group === undefined || groupExists === undefined ? undefined : { name: group, exists: groupExists },
+    },
+    image: { image, state: imageState },
+    ecs: { cluster, taskDefinition, capacityProvider },
+    alarms,
+  };
+}
+
+/** The GitHub credentials to check with: the credentials secret, when it holds usable ones. */
+function usableCredentials(
+  secrets: SecretFacts,
+  arn: string | undefined,
+): { setting: GitHubCredentialSetting; value: string } | undefined {
+  const read = secrets.githubCredentials;
+  if (arn === undefined || read === undefined || !read.ok) return undefined;
+  try {
+    parseGitHubCredentials(read.value);
+  } catch {
+    return undefined;
+  }
+  return { setting: { kind: 'secrets-manager', arn }, value: read.value };
+}
+
+async function gatherAlarms(
+  ports: DoctorPorts,
+  names: readonly string[] | undefined,
+): Promise<DoctorFacts['alarms']> {
+  if (names === undefined) return { alarms: undefined, subscriptions: new Map() };
+  const alarms = await attempt(() => (names.length === 0 ? Promise.resolve([]) : ports.aws.alarms(names)));
+  const topics = alarms.ok
+    ? [
+        ...new Set(
+          alarms.value.flatMap((alarm) => alarm.actions.filter((action) => action.split(':')[2] === 'sns')),
+        ),
+      ]
+    : [];
+  const subscriptions = await Promise.all(
+    topics.map(async (topic) => [topic, await attempt(() => ports.aws.subscriptions(topic))] as const),
+  );
+  return { alarms, subscriptions: new Map(subscriptions) };
+}

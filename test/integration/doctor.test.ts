@@ -1,0 +1,327 @@
+/**
+ * `npm run doctor` with the real AWS SDK clients and Octokit against loopback stand-ins of
+ * CloudFormation, Secrets Manager, ECS, ECR, CloudWatch, SNS and GitHub: a healthy deployment has
+ * no problem, and each quiet failure, seeded alone, is the problem found.
+ */
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createAwsDoctor } from '../../shared/doctor/aws-doctor';
+import { parseDoctorOptions } from '../../shared/doctor/doctor-options';
+import type { DoctorReport } from '../../shared/doctor/doctor-report';
+import type { CheckName } from '../../shared/doctor/finding';
+import { createGitHubDoctor } from '../../shared/doctor/github-doctor';
+import { runDoctor } from '../../shared/doctor/run-doctor';
+import type { StandIn } from '../support/aws-stand-in';
+import { type StandInStack, startCloudFormationStandIn } from '../support/cloudformation-stand-in';
+import { type StandInAlarm, startCloudWatchStandIn } from '../support/cloudwatch-stand-in';
+import { startEcrStandIn } from '../support/ecr-stand-in';
+import { type EcsResources, startEcsResourcesStandIn } from '../support/ecs-resources-stand-in';
+import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
+import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
+import { type StandInSubscription, startSnsStandIn } from '../support/sns-stand-in';
+
+const TOKEN = 'ghp_doctor_token';
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret';
+const WEBHOOK_SECRET_ARN = `${ARN}:github-runners-webhook-secret-AbCdEf`;
+const GITHUB_AUTH_ARN = `${ARN}:github-runners-github-auth-GhIjKl`;
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:runner-alarms';
+const REPOSITORY = 'github-actions-self-hosted-runner-debian';
+const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${REPOSITORY}:latest`;
+const FAMILY = 'github-actions-self-hosted-runner-debian-task';
+
+const stack: StandInStack = {
+  name: 'GitHubRunners',
+  status: 'UPDATE_COMPLETE',
+  outputs: {},
+  tags: {},
+  resources: [],
+};
+const secrets: Record<string, string> = {};
+const ecsResources: EcsResources = { clusters: [], taskDefinitions: [], capacityProviders: [] };
+const repositories = new Map<string, string[]>();
+const alarms: StandInAlarm[] = [];
+const topics = new Map<string, StandInSubscription[]>();
+
+/** The deployment as it should be after the deploy checklist; each test then breaks one thing. */
+function healthy() {
+  Object.assign(stack, {
+    status: 'UPDATE_COMPLETE',
+    outputs: {
+      WebhookSecretArn: WEBHOOK_SECRET_ARN,
+      GitHubAuthSecretArn: GITHUB_AUTH_ARN,
+      ClusterName: 'runners',
+      CapacityProviderName: 'runners-capacity',
+      TaskDefinitionArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/${FAMILY}:3`,
+      WebhookUrl: 'https://abc.execute-api.us-east-1.amazonaws.com/webhook',
+    },
+    tags: { Env: 'sandpit' },
+    resources: [
+      { logicalId: 'Webhook', physicalId: 'GitHubRunners-Webhook', type: 'AWS::Lambda::Function' },
+      {
+        logicalId: 'WebhookErrorsAlarm',
+        physicalId: 'GitHubRunners-WebhookErrors',
+        type: 'AWS::CloudWatch::Alarm',
+      },
+      { logicalId: 'Overflow', physicalId: 'https://sqs/overflow', type: 'AWS::SQS::Queue' },
+      {
+        logicalId: 'DeadLettersAlarm',
+        physicalId: 'GitHubRunners-DeadLetters',
+        type: 'AWS::CloudWatch::Alarm',
+      },
+      {
+        logicalId: 'LauncherErrorsAlarm',
+        physicalId: 'GitHubRunners-LauncherErrors',
+        type: 'AWS::CloudWatch::Alarm',
+      },
+    ],
+  });
+  secrets[WEBHOOK_SECRET_ARN] = 'k3Jd93LxQp0vZr7TnYb2Wm5Hs8Fc1Ga4Ue6Io9Pq';
+  secrets[GITHUB_AUTH_ARN] = JSON.stringify({ token: TOKEN });
+  ecsResources.clusters = [{ name: 'runners', status: 'ACTIVE', capacityProviders: ['runners-capacity'] }];
+  ecsResources.taskDefinitions = [{ family: FAMILY, revision: 3, status: 'ACTIVE', image: IMAGE }];
+  ecsResources.capacityProviders = [{ name: 'runners-capacity', status: 'ACTIVE' }];
+  repositories.clear();
+  repositories.set(REPOSITORY, ['latest', 'v1']);
+  alarms.length = 0;
+  for (const name of [
+    'GitHubRunners-WebhookErrors',
+    'GitHubRunners-DeadLetters',
+    'GitHubRunners-LauncherErrors',
+  ]) {
+    alarms.push({ name, actionsEnabled: true, actions: [TOPIC] });
+  }
+  topics.clear();
+  topics.set(TOPIC, [{ protocol: 'email', endpoint: 'platform@example.com', confirmed: true }]);
+  github.groups.clear();
+  github.groups.set('org:octo-org', [
+    { id: 10, name: 'octo-org-sandpit', allows_public_repositories: false },
+  ]);
+  github.deliveries.length = 0;
+  github.fault = undefined;
+  delivery(200, 5);
+  delivery(202, 30);
+}
+
+let github: GitHubStandIn;
+let nextDelivery = 1;
+const standIns: StandIn[] = [];
+
+/** One attempt of a workflow_job delivery `minutes` ago, answered `statusCode`; newest first, as GitHub lists. */
+function delivery(statusCode: number, minutes: number, guid: string = randomUUID()) {
+  github.deliveries.push({
+    id: nextDelivery++,
+    guid,
+    delivered_at: new Date(Date.now() - minutes * 60_000).toISOString(),
+    redelivery: false,
+    status: statusCode === 401 ? 'Invalid HTTP Response: 401' : 'OK',
+    status_code: statusCode,
+    event: 'workflow_job',
+    action: 'queued',
+    payload: {},
+  });
+  github.deliveries.sort((a, b) => Date.parse(b.delivered_at) - Date.parse(a.delivered_at));
+}
+
+const endpoints: Record<string, string> = {};
+
+beforeAll(async () => {
+  github = await startGitHubStandIn({ token: TOKEN });
+  const [cloudFormation, secretsManager, ecs, ecr, cloudWatch, sns] = await Promise.all([
+    startCloudFormationStandIn([stack]),
+    startSecretsManagerStandIn(secrets),
+    startEcsResourcesStandIn(ecsResources),
+    startEcrStandIn(repositories),
+    startCloudWatchStandIn(alarms),
+    startSnsStandIn(topics),
+  ]);
+  standIns.push(cloudFormation, secretsManager, ecs, ecr, cloudWatch, sns);
+  Object.assign(endpoints, {
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    AWS_ENDPOINT_URL_ECS: ecs.url,
+    AWS_ENDPOINT_URL_ECR: ecr.url,
+    AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.url,
+    AWS_ENDPOINT_URL_SNS: sns.url,
+  });
+  Object.assign(process.env, endpoints);
+});
+afterAll(async () => {
+  for (const name of Object.keys(endpoints)) delete process.env[name];
+  await Promise.all([github.close(), ...standIns.map((s) => s.close())]);
+});
+beforeEach(() => healthy());
+afterEach(() => expect(github.violations).toEqual([]));
+
+const flags = { org: 'octo-org', 'hook-id': '77' };
+
+function doctorWith(given: Record<string, string | boolean>): Promise<DoctorReport> {
+  const options = parseDoctorOptions(given, { GITHUB_API_URL: github.url });
+  return runDoctor(options, {
+    aws: createAwsDoctor(),
+    github: (credentials, value) => createGitHubDoctor(options.apiUrl, credentials, value),
+  });
+}
+const doctor = (extra: Record<string, string> = {}) => doctorWith({ ...flags, ...extra });
+
+const problems = (report: DoctorReport) =>
+  report.findings.filter((f) => f.status === 'problem').map((f) => f.check);
+const finding = (report: DoctorReport, check: CheckName) => report.findings.find((f) => f.check === check);
+
+describe('npm run doctor against a deployment', () => {
+  it('finds no problem in a healthy deployment, and checks every part of it', async () => {
+    const report = await doctor();
+    // JIT registration (the default) has no registration token secret to check.
+    expect(report.findings.filter((f) => f.status !== 'ok').map((f) => f.check)).toEqual([
+      'registration-token',
+    ]);
+    expect(report.region).toBe('us-east-1');
+    expect(finding(report, 'alarm-actions')?.summary).toContain('3 alarms');
+    expect(finding(report, 'runner-group')?.summary).toContain('octo-org-sandpit');
+  });
+
+  it('finds the webhook secret left as a placeholder', async () => {
+    secrets[WEBHOOK_SECRET_ARN] = 'placeholder';
+    const report = await doctor();
+    expect(problems(report)).toEqual(['webhook-secret']);
+    expect(finding(report, 'webhook-secret')?.fix).toContain(`--secret-id ${WEBHOOK_SECRET_ARN}`);
+  });
+
+  it('finds the GitHub credentials secret still holding the generated placeholder', async () => {
+    secrets[GITHUB_AUTH_ARN] = 'q!Zr8#Lm2^Xv9&Tb4*Wn6(Yc1)Pd3-Hs';
+    const report = await doctor();
+    expect(problems(report)).toEqual(['github-credentials']);
+    expect(finding(report, 'github-credentials')?.summary).toContain('placeholder');
+    expect(finding(report, 'webhook-deliveries')?.status).toBe('skipped');
+  });
+
+  it('finds deliveries GitHub signed with another secret, with the fix', async () => {
+    delivery(401, 1);
+    const report = await doctor();
+    expect(problems(report)).toEqual(['webhook-deliveries']);
+    expect(finding(report, 'webhook-deliveries')?.summary).toMatch(/1 of 3 deliveries .* failed \(1× 401\)/);
+    expect(finding(report, 'webhook-deliveries')?.fix).toContain('WebhookSecretCommand');
+  });
+
+  it('counts a delivery as healthy once its redelivery succeeded', async () => {
+    const guid = randomUUID();
+    delivery(503, 20, guid);
+    delivery(202, 2, guid);
+    expect(problems(await doctor())).toEqual([]);
+  });
+
+  it('finds GitHub credentials that GitHub refuses', async () => {
+    secrets[GITHUB_AUTH_ARN] = JSON.stringify({ token: 'ghp_revoked' });
+    const report = await doctor();
+    expect(problems(report)).toEqual(['webhook-deliveries', 'github-access', 'runner-group']);
+    expect(finding(report, 'github-access')?.fix).toContain('refuses the credentials');
+  });
+
+  it('finds credentials that may not manage runners', async () => {
+    github.fault = (request) =>
+      request.operation.endsWith('/actions/runners')
+        ? { status: 403, body: { message: 'Resource not accessible by integration' } }
+        : undefined;
+    const report = await doctor();
+    expect(problems(report)).toEqual(['github-access']);
+    expect(finding(report, 'github-access')?.fix).toContain('Self-hosted runners');
+  });
+
+  it('finds the runner group the template names missing', async () => {
+    github.groups.set('org:octo-org', [{ id: 11, name: 'other', allows_public_repositories: false }]);
+    const report = await doctor();
+    expect(problems(report)).toEqual(['runner-group']);
+    expect(finding(report, 'runner-group')?.summary).toContain('no runner group named octo-org-sandpit');
+  });
+
+  it('finds the image tag the task definition names missing from ECR', async () => {
+    repositories.set(REPOSITORY, ['v1']);
+    const report = await doctor();
+    expect(problems(report)).toEqual(['runner-image']);
+    expect(finding(report, 'runner-image')?.fix).toContain(`docker push ${IMAGE}`);
+  });
+
+  it('finds the task definition deregistered', async () => {
+    ecsResources.taskDefinitions = [{ family: FAMILY, revision: 3, status: 'INACTIVE', image: IMAGE }];
+    const report = await doctor();
+    expect(problems(report)).toEqual(['task-definition']);
+    expect(finding(report, 'task-definition')?.summary).toContain('INACTIVE');
+  });
+
+  it('finds the capacity provider missing', async () => {
+    ecsResources.capacityProviders = [];
+    const report = await doctor();
+    expect(problems(report)).toEqual(['capacity-provider']);
+    expect(finding(report, 'capacity-provider')?.summary).toContain('does not exist');
+  });
+
+  it('finds alarms that notify nobody', async () => {
+    for (const alarm of alarms) alarm.actions = [];
+    const report = await doctor();
+    expect(problems(report)).toEqual(['alarm-actions']);
+    expect(finding(report, 'alarm-actions')?.fix).toContain('alarmTopicArn');
+    expect(finding(report, 'alarm-subscribers')?.status).toBe('skipped');
+  });
+
+  it('finds an alarm topic whose only subscription was never confirmed', async () => {
+    topics.set(TOPIC, [{ protocol: 'email', endpoint: 'platform@example.com', confirmed: false }]);
+    const report = await doctor();
+    expect(problems(report)).toEqual(['alarm-subscribers']);
+    expect(finding(report, 'alarm-subscribers')?.summary).toContain('email:platform@example.com');
+  });
+
+  it("checks the GitHub App's webhook and runners with the App's credentials", async () => {
+    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
+    secrets[GITHUB_AUTH_ARN] = JSON.stringify({ appId: 1, privateKey, installationId: 4242 });
+    delivery(401, 1);
+    const report = await doctorWith({ org: 'octo-org', app: true });
+    expect(problems(report)).toEqual(['webhook-deliveries']);
+    expect(finding(report, 'github-credentials')?.summary).toContain('GitHub App 1');
+    const listing = github.requests.find((r) => r.operation === 'GET /app/hook/deliveries');
+    expect(listing?.authorization).toMatch(/^bearer /i);
+  });
+
+  it('says which flag to pass when the stack is not found', async () => {
+    const report = await doctor({ stack: 'Nope' });
+    expect(problems(report)).toEqual(['stack']);
+    expect(finding(report, 'stack')?.fix).toContain('--stack');
+  });
+});
+
+describe('npm run doctor, the command', () => {
+  const run = promisify(execFile);
+  beforeAll(async () => {
+    await run(process.execPath, ['esbuild.config.mjs', '--only', 'doctor']);
+  });
+  const cli = (...args: string[]) =>
+    run(process.execPath, ['dist/doctor/index.mjs', ...args], {
+      env: { ...process.env, ...endpoints, GITHUB_API_URL: github.url },
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+
+  it('exits 0 and says so when nothing is wrong', async () => {
+    const result = await cli('--org', 'octo-org', '--hook-id', '77');
+    expect(result).toMatchObject({ stdout: expect.stringContaining('No problem found.') });
+    expect((result as { code?: number }).code ?? 0).toBe(0);
+  });
+
+  it('exits 1 with the problem and its fix in JSON for scripts', async () => {
+    repositories.set(REPOSITORY, []);
+    const result = await cli('--org', 'octo-org', '--json');
+    expect(result).toMatchObject({ code: 1 });
+    const report = JSON.parse((result as { stdout: string }).stdout) as DoctorReport & { ok: boolean };
+    expect(report.ok).toBe(false);
+    expect(report.findings.find((f) => f.check === 'runner-image')).toMatchObject({
+      status: 'problem',
+      fix: expect.stringContaining('docker push'),
+    });
+  });
+
+  it('exits 2 naming the flag that is wrong', async () => {
+    const result = await cli('--hook-id', '77');
+    expect(result).toMatchObject({ code: 2, stderr: expect.stringContaining('--hook-id needs --org') });
+  });
+});
