@@ -227,8 +227,67 @@ export const SETTINGS: readonly Setting[] = [
     default: '`900`',
     readBy: CORE,
     context: 'runnerIdleTimeout',
+    meaning: 'seconds a runner waits for a job before it exits (passed to the container)',
+  },
+  {
+    name: 'JOBS_TABLE',
+    default: '(none: an in-memory ledger, for `npm start`)',
+    readBy: CORE,
+    meaning: 'the DynamoDB job ledger: one record per job of ours, every transition a conditional write',
+  },
+  {
+    name: 'RUNNER_CONFIG_BUCKET',
+    default: '(required with JIT registration, except in a dry run)',
+    readBy: CORE,
     meaning:
-      'seconds a runner task may be up without work before it exits (passed to the container) or the reaper stops it',
+      'S3 bucket the JIT config reaches its task through (`runner-config/<job>-<attempt>.env`, read by the task execution role); never in an API request',
+  },
+  {
+    name: 'RUNNER_PROFILES',
+    default: '(one profile, `default`, from the settings above)',
+    readBy: CORE,
+    context: 'profiles',
+    meaning:
+      'JSON array of runner profiles (`name`, `labels`, `taskDefinition`, `containerName`, `capacityProviderStrategy`, `cpu`, `memory`, `distinctInstance`); a job gets the first whose labels cover it',
+  },
+  {
+    name: 'RUNNER_DISTINCT_INSTANCE',
+    default: '`true`',
+    readBy: CORE,
+    meaning: 'one runner task per instance (RunTask placement constraint `distinctInstance`); `false` packs them (trusted repositories only)',
+  },
+  {
+    name: 'GITHUB_HOOK',
+    default: '`org`',
+    readBy: [...CORE, ...SWEEP],
+    context: 'githubHook',
+    meaning: '`app`: deliveries come from a GitHub App webhook (then `ALLOWED_ORGS` is required); the sweep reads the App hook',
+  },
+  {
+    name: 'RECONCILE_CAPACITY_WAIT',
+    default: '`600`',
+    readBy: CORE,
+    context: 'reconcileCapacityWait',
+    meaning: 'seconds a task may wait for capacity (PROVISIONING) before the reconciler replaces it',
+  },
+  {
+    name: 'RECONCILE_MAX_ATTEMPTS',
+    default: '`3`',
+    readBy: CORE,
+    context: 'reconcileMaxAttempts',
+    meaning: 'launch attempts per job (a task lost before its job started gets a new one) before the reconciler gives up and alarms',
+  },
+  {
+    name: 'RECONCILE_STUCK_AFTER',
+    default: '`300`',
+    readBy: CORE,
+    meaning: 'seconds a job may wait without a RUNNING task before it counts in `JobsStuck`',
+  },
+  {
+    name: 'DRY_RUN_REGISTER',
+    default: '`false`',
+    readBy: CORE,
+    meaning: 'with `DRY_RUN`, register runners on GitHub for real; otherwise the dry run only prints the registration',
   },
   {
     name: 'GITHUB_ORG',
@@ -243,13 +302,6 @@ export const SETTINGS: readonly Setting[] = [
     readBy: ['redeliver'],
     context: 'githubHookId',
     meaning: "the organisation webhook's id",
-  },
-  {
-    name: 'GITHUB_HOOK',
-    default: '(none)',
-    readBy: ['redeliver'],
-    context: 'githubHook',
-    meaning: "`app`: sweep the GitHub App's own webhook instead",
   },
   {
     name: 'REDELIVER_SINCE',
@@ -292,6 +344,34 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'turn the EMF metrics off (Powertools Metrics)',
   },
   {
+    name: 'AWS_ENDPOINT_URL_DYNAMODB',
+    default: '(AWS)',
+    readBy: CORE,
+    meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
+    library: true,
+  },
+  {
+    name: 'AWS_ENDPOINT_URL_S3',
+    default: '(AWS)',
+    readBy: CORE,
+    meaning: "the AWS SDK's own endpoint setting; when set, buckets are addressed path-style",
+    library: true,
+  },
+  {
+    name: 'AWS_REGION',
+    default: "(the Lambda's region)",
+    readBy: CORE,
+    meaning: 'the region; also picks the partition of the config object ARN (`aws`, `aws-cn`, `aws-us-gov`)',
+    library: true,
+  },
+  {
+    name: 'AWS_DEFAULT_REGION',
+    default: '(none)',
+    readBy: CORE,
+    meaning: 'read when `AWS_REGION` is not set',
+    library: true,
+  },
+  {
     name: 'AWS_ENDPOINT_URL_ECS',
     default: '(AWS)',
     readBy: CORE,
@@ -332,6 +412,8 @@ export const NOT_SETTINGS: ReadonlySet<string> = new Set([
   'RUNNER_ADMIN_TOKEN',
   'TASK_DEFINITION',
   'EAI_AGAIN',
+  // CloudFormation stack statuses the doctor reads.
+  'UPDATE_ROLLBACK_COMPLETE',
 ]);
 
 /** The folders whose code reads the environment: the functions, their core, the local commands. */
