@@ -1,4 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { acknowledge, wildcardResource } from './acknowledge';
 
 /** The runner tasks our functions act on: one task family on one cluster, started with two roles. */
 export interface RunnerTaskScope {
@@ -77,4 +78,14 @@ export function stopIdleRunnersStatement(scope: RunnerTaskScope): iam.PolicyStat
 /** Reading one secret's current value. */
 export function readSecretStatement(sid: string, secretArn: string): iam.PolicyStatement {
   return new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] });
+}
+
+/** cdk-nag's findings on the launch statements of a role, acknowledged with their reason. */
+export function acknowledgeLaunchStatements(role: iam.IRole, scope: RunnerTaskScope): void {
+  acknowledge(
+    role,
+    'Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner family.',
+    'IAM5[Resource::*]',
+    ...[clusterTasksArn(scope), `${taskFamilyArn(scope)}:*`].map((arn) => wildcardResource(role, arn)),
+  );
 }

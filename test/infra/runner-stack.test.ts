@@ -414,6 +414,27 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
   });
 });
 
+it('keeps the logical ids of named and addressed resources from before the stack had parts (no replacement on deploy)', () => {
+  expect(Object.keys(json.Resources)).toEqual(
+    expect.arrayContaining([
+      'GitHubAuth96258E4C',
+      'WebhookSecretF21E29CC',
+      'RunnerRepository01784BF2',
+      'RunnerLogsF9B1C0E8',
+      'TaskRole',
+      'TaskExecutionRole',
+      'TaskDefinition',
+      'Vpc8378EB38',
+      'ClusterEB0386A7',
+      'CapacityProviderF92AC12E',
+      'Overflow8C2F862D',
+      'OverflowDeadLettersFCAF1299',
+      'WebhookApi28122C53',
+      'WebhookFunction6FF7199F',
+    ]),
+  );
+});
+
 describe('cdk-nag AwsSolutions', () => {
   it('finds no unacknowledged problem', () => {
     const [plugin] = report.pluginReports;

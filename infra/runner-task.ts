@@ -1,0 +1,150 @@
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { acknowledge, wildcardResource } from './acknowledge';
+import {
+  type AccountScope,
+  ecsTasksTrustPolicy,
+  logGroupArn,
+  type PolicyDocument,
+  runnerTaskDefinition,
+  taskExecutionRolePolicy,
+} from './seed-documents';
+import type { InfraSettings } from './settings';
+import { SystemPart } from './system-part';
+
+export interface RunnerTaskProps {
+  readonly settings: InfraSettings;
+  /** The seed's admin token secret (token registration); undefined with JIT registration. */
+  readonly registrationToken: secretsmanager.Secret | undefined;
+}
+
+/**
+ * What a runner task is: the image repository, the runner log group, the seed's two roles and
+ * inline policies under their seed names (from the same builders as `npm run infra:render`), and
+ * the task definition.
+ */
+export class RunnerTask extends SystemPart {
+  readonly repository: ecr.Repository;
+  readonly taskRole: iam.CfnRole;
+  readonly executionRole: iam.CfnRole;
+  readonly taskDefinition: ecs.CfnTaskDefinition;
+  readonly family: string;
+
+  constructor(scope: Construct, id: string, props: RunnerTaskProps) {
+    super(scope, id);
+    const { settings, registrationToken } = props;
+    const { names } = settings;
+    const stack = Stack.of(this);
+    const where: AccountScope = { partition: stack.partition, region: stack.region, account: stack.account };
+    const jit = settings.registration === 'jit';
+    this.family = names.taskFamily;
+
+    this.repository = new ecr.Repository(this, 'RunnerRepository', {
+      repositoryName: names.imageRepositoryName,
+      imageScanOnPush: true,
+      lifecycleRules: [
+        {
+          description: 'drop untagged images',
+          tagStatus: ecr.TagStatus.UNTAGGED,
+          maxImageAge: Duration.days(14),
+        },
+      ],
+    });
+    const runnerLogs = new logs.LogGroup(this, 'RunnerLogs', {
+      logGroupName: names.logGroupName,
+      retention: settings.logRetentionDays,
+    });
+
+    this.taskRole = new iam.CfnRole(this, 'TaskRole', {
+      roleName: names.taskRoleName,
+      description: 'What a runner job may do in AWS',
+      assumeRolePolicyDocument: ecsTasksTrustPolicy(where),
+      policies: [{ policyName: names.taskRolePolicyName, policyDocument: settings.taskRolePolicy }],
+    });
+    this.executionRole = new iam.CfnRole(this, 'TaskExecutionRole', {
+      roleName: names.taskExecutionRoleName,
+      description: jit
+        ? 'What ECS needs to start a runner task: image, logs'
+        : 'What ECS needs to start a runner task: image, logs, registration token',
+      assumeRolePolicyDocument: ecsTasksTrustPolicy(where),
+      policies: [
+        {
+          policyName: names.taskExecutionRolePolicyName,
+          policyDocument: taskExecutionRolePolicy({
+            ...where,
+            imageRepositoryName: names.imageRepositoryName,
+            logGroupName: names.logGroupName,
+            registrationTokenSecretArn: registrationToken?.secretArn,
+          }),
+        },
+      ],
+    });
+    this.executionRole.node.addDependency(this.repository, runnerLogs);
+
+    this.taskDefinition = new ecs.CfnTaskDefinition(
+      this,
+      'TaskDefinition',
+      runnerTaskDefinition({
+        family: names.taskFamily,
+        containerName: names.containerName,
+        image: settings.imageUri ?? this.repository.repositoryUriForTag(settings.imageTag),
+        organization: settings.organization,
+        targetEnv: settings.targetEnv,
+        registrationTokenSecretArn: registrationToken?.secretArn,
+        region: stack.region,
+        logGroupName: runnerLogs.logGroupName,
+        logStreamPrefix: names.logStreamPrefix,
+        taskRoleArn: this.taskRole.attrArn,
+        executionRoleArn: this.executionRole.attrArn,
+        cpu: settings.cpu,
+        memoryMiB: settings.memoryMiB,
+      }),
+    );
+
+    new CfnOutput(this, 'RunnerRepositoryUri', {
+      value: this.repository.repositoryUri,
+      description: 'Push the runner image here (infra/runner-image)',
+    });
+    new CfnOutput(this, 'TaskDefinitionArn', {
+      value: this.taskDefinition.ref,
+      description: 'Runner task definition (latest revision of the family)',
+    });
+
+    acknowledge(
+      this.taskRole,
+      "The taskRolePolicy setting decides what jobs may do in AWS; the seed's default is ec2:Describe* (read-only).",
+      ...wildcardFindings(settings.taskRolePolicy),
+    );
+    acknowledge(
+      this.executionRole,
+      'ecr:GetAuthorizationToken has no resource type; the log wildcard is the streams of the runner log group only.',
+      'IAM5[Resource::*]',
+      wildcardResource(this, logGroupArn(where, names.logGroupName)),
+    );
+    acknowledge(
+      this.taskDefinition,
+      jit
+        ? "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; no credential is in the task definition (JIT registration)."
+        : "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; the token comes from Secrets Manager.",
+      'ECS2',
+    );
+  }
+}
+
+/** The IAM5 findings of a policy document: each wildcard action and resource, as cdk-nag lists them. */
+function wildcardFindings(policy: PolicyDocument): string[] {
+  const findings = new Set<string>();
+  for (const statement of policy.Statement) {
+    for (const action of [statement.Action].flat())
+      if (action.includes('*')) findings.add(`IAM5[Action::${action}]`);
+    for (const resource of [statement.Resource ?? []].flat()) {
+      if (resource.includes('*')) findings.add(`IAM5[Resource::${resource}]`);
+    }
+  }
+  return [...findings];
+}
