@@ -9,8 +9,11 @@ import { QUEUED_LAUNCH_DEADLINE_MS } from '../shared/queue/launch-queued-job';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
 import { checkEnvironment } from './check-environment';
+import type { JobLedger } from './job-ledger';
+import { METRIC, runnerMetric } from './runner-metrics';
 import {
   acknowledgeLaunchStatements,
+  describeRunnerTasksStatement,
   launchRunnerStatements,
   type RunnerTaskScope,
   readSecretStatement,
@@ -73,6 +76,7 @@ export interface LauncherProps {
   /** The launcher's environment but the queue URL: the functions' shared settings. */
   readonly environment: Readonly<Record<string, string>>;
   readonly overflow: OverflowQueue;
+  readonly ledger: JobLedger;
   readonly tasks: RunnerTaskScope;
   readonly jitCredentials: secretsmanager.Secret | undefined;
   readonly placement: FunctionPlacement;
@@ -112,6 +116,8 @@ export class Launcher extends SystemPart {
         resources: [queue.queueArn],
       }),
     );
+    role.addToPolicy(describeRunnerTasksStatement(props.tasks));
+    role.addToPolicy(props.ledger.useStatement());
     if (props.jitCredentials !== undefined) {
       role.addToPolicy(readSecretStatement('ReadGitHubCredentials', props.jitCredentials.secretArn));
     }
@@ -134,6 +140,12 @@ export class Launcher extends SystemPart {
         description:
           'The launcher function failed (not a job that failed to start: those are retried from the queue).',
         metric: this.launcher.function.metricErrors(),
+      },
+      {
+        id: 'LauncherSetupErrors',
+        description:
+          'A queued job failed on a setup mistake retrying cannot fix (runner group, GitHub refusal, access denied, missing task definition or cluster): read the launcher log.',
+        metric: runnerMetric(METRIC.setupErrors, 'launcher'),
       },
     ];
   }

@@ -64,13 +64,22 @@ export function listRunnerTasksStatement(scope: RunnerTaskScope, sid: string): i
 }
 
 /**
- * What stopping idle runners takes (the reaper, and the webhook on a run's `completed` job):
- * describe a task with its tags, and stop it; the cluster's tasks only.
+ * Reading a runner task's state, stop reason and tags (every function that launches or watches
+ * tasks); the cluster's tasks only: their ARNs carry the cluster's name.
  */
-export function stopIdleRunnersStatement(scope: RunnerTaskScope): iam.PolicyStatement {
+export function describeRunnerTasksStatement(scope: RunnerTaskScope): iam.PolicyStatement {
   return new iam.PolicyStatement({
-    sid: 'StopIdleRunnerTasks',
-    actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
+    sid: 'DescribeRunnerTasks',
+    actions: ['ecs:DescribeTasks'],
+    resources: [clusterTasksArn(scope)],
+  });
+}
+
+/** Stopping a runner task (the reconciler, and the webhook on a run's `completed` job); the cluster's tasks only. */
+export function stopRunnerTasksStatement(scope: RunnerTaskScope): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'StopRunnerTasks',
+    actions: ['ecs:StopTask'],
     resources: [clusterTasksArn(scope)],
   });
 }

@@ -4,15 +4,20 @@ import { parseConfig } from '../shared/config';
 import { parseRedeliverSettings } from '../shared/github/redeliver';
 import { wildcardResource } from './acknowledge';
 import { Alarms } from './alarms';
+import { RunnersDashboard } from './dashboard';
 import { GitHubSecrets } from './github-secrets';
+import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
 import { RunnerCapacity } from './runner-capacity';
+import { METRIC, runnerMetric } from './runner-metrics';
 import {
   clusterTasksArn,
-  listRunnerTasksStatement,
+  describeRunnerTasksStatement,
+  launchRunnerStatements,
   type RunnerTaskScope,
   readSecretStatement,
-  stopIdleRunnersStatement,
+  stopRunnerTasksStatement,
+  taskFamilyArn,
 } from './runner-permissions';
 import { RunnerTask } from './runner-task';
 import { ScheduledSweep } from './scheduled-sweep';
@@ -28,8 +33,11 @@ export interface RunnerStackProps extends StackProps {
   readonly distDir?: string;
 }
 
-/** How often the reaper and the redelivery sweep run. */
+/** How often the redelivery sweep runs. */
 export const SWEEP_RATE = Duration.minutes(5);
+
+/** How often the reconciler (the `reaper` function) looks at every open job. */
+export const RECONCILE_RATE = Duration.minutes(1);
 
 /**
  * The whole system in one stack, one part each: the GitHub secrets, the runner task (the seed's
@@ -61,6 +69,7 @@ export class RunnerStack extends Stack {
       settings: settings.capacity,
       targetEnv: settings.targetEnv,
     });
+    const ledger = new JobLedger(this, 'JobLedger');
     const tasks: RunnerTaskScope = {
       partition: this.partition,
       region: this.region,
@@ -81,6 +90,7 @@ export class RunnerStack extends Stack {
       ECS_CAPACITY_PROVIDER: capacity.capacityProviderName,
       TARGET_ENV: settings.targetEnv,
       RUNNER_REGISTRATION: settings.registration,
+      JOBS_TABLE: ledger.table.tableName,
       ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
       ...settings.webhookEnvironment,
     };
@@ -94,41 +104,70 @@ export class RunnerStack extends Stack {
       webhookSecret: secrets.webhookSecret,
       jitCredentials,
       overflowQueue: overflow.queue,
+      ledger,
       tasks,
       placement,
     });
     const launcher = new Launcher(this, 'OverflowLauncher', {
       environment,
       overflow,
+      ledger,
       tasks,
       jitCredentials,
       placement,
     });
 
-    // The reaper needs GitHub to tell busy runners from idle ones: with JIT registration only.
-    const reaper =
+    // The reconciler drives each open job of the ledger to its goal; it needs GitHub to tell what
+    // a runner does: with JIT registration only.
+    const reconciler =
       jitCredentials === undefined
         ? undefined
         : new ScheduledSweep(this, 'ReaperSweep', {
             functionId: 'Reaper',
             name: 'reaper',
-            description: 'Every 5 minutes: stops runner tasks idle past RUNNER_IDLE_TIMEOUT',
-            environment,
+            description:
+              'Every minute: relaunches the tasks of queued jobs that died, replaces tasks waiting too long for capacity, stops idle runners',
+            environment: { ...environment, ...settings.reconcilerEnvironment },
             check: (env) => parseConfig(env, { webhookSecret: false }),
-            rate: SWEEP_RATE,
-            timeout: Duration.minutes(2),
+            rate: RECONCILE_RATE,
+            // Under the schedule's minute, so runs do not overlap (the ledger makes an overlap safe, not cheap).
+            timeout: Duration.seconds(55),
             placement,
             statements: [
-              listRunnerTasksStatement(tasks, 'ListRunnerTasks'),
-              stopIdleRunnersStatement(tasks),
+              ...launchRunnerStatements(tasks),
+              describeRunnerTasksStatement(tasks),
+              stopRunnerTasksStatement(tasks),
+              ledger.useStatement(),
               readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn),
             ],
             acknowledged: {
               reason:
-                "Task ARNs are known only from ListTasks: describing and stopping are scoped to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster.",
-              findings: ['IAM5[Resource::*]', wildcardResource(this, clusterTasksArn(tasks))],
+                "Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner family.",
+              findings: [
+                'IAM5[Resource::*]',
+                wildcardResource(this, clusterTasksArn(tasks)),
+                wildcardResource(this, `${taskFamilyArn(tasks)}:*`),
+              ],
             },
-            failureMeans: 'The reaper failed: idle runner tasks are left to their own idle timeout.',
+            failureMeans:
+              'The reconciler failed: jobs whose task died are not relaunched, idle runners are left to their own idle timeout.',
+            alarms: [
+              {
+                id: 'JobsStuck',
+                description:
+                  'A job has been queued without a live runner task for 3 minutes in a row: read the reconciler log for the job (npm run status shows it).',
+                metric: runnerMetric(METRIC.stuck, 'reaper'),
+                statistic: 'Maximum',
+                period: RECONCILE_RATE,
+                evaluationPeriods: 3,
+              },
+              {
+                id: 'LaunchAttemptsExhausted',
+                description:
+                  'A job got no runner after reconcileMaxAttempts tasks (image, capacity, crash at start): read the stop reasons in the reconciler log.',
+                metric: runnerMetric(METRIC.attemptsExhausted, 'reaper'),
+              },
+            ],
           });
 
     // The redelivery sweep needs the webhook's id, known once the operator has created the webhook.
@@ -153,13 +192,14 @@ export class RunnerStack extends Stack {
               'The redelivery sweep failed (credentials, hook id, GitHub): failed deliveries are not redelivered.',
           });
 
+    new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
       definitions: [
         ...webhook.alarms,
         ...launcher.alarms,
         ...overflow.alarms,
-        ...(reaper?.alarms ?? []),
+        ...(reconciler?.alarms ?? []),
         ...(redeliver?.alarms ?? []),
       ],
     });

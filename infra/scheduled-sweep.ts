@@ -26,6 +26,8 @@ export interface ScheduledSweepProps {
   readonly acknowledged?: { readonly reason: string; readonly findings: readonly string[] };
   /** What a failed sweep leaves undone (the errors alarm's description). */
   readonly failureMeans: string;
+  /** Alarms on what the sweep publishes, besides its errors. */
+  readonly alarms?: readonly AlarmDefinition[];
 }
 
 /**
@@ -62,6 +64,7 @@ export class ScheduledSweep extends SystemPart {
         description: props.failureMeans,
         metric: this.fn.function.metricErrors(),
       },
+      ...(props.alarms ?? []),
     ];
   }
 }

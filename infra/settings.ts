@@ -66,6 +66,8 @@ export interface InfraSettings {
    * `GITHUB_HOOK`, and the optional settings); undefined: no hook configured, no sweep deployed.
    */
   readonly redeliverEnvironment: Readonly<Record<string, string>> | undefined;
+  /** The reconciler's own settings (`RECONCILE_CAPACITY_WAIT`, `RECONCILE_MAX_ATTEMPTS`). */
+  readonly reconcilerEnvironment: Readonly<Record<string, string>>;
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -219,6 +221,17 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     key: 'overflowMaxReceiveCount',
     default: '10',
     meaning: 'tries of an overflow message before the dead-letter queue',
+  },
+  {
+    key: 'reconcileCapacityWait',
+    default: '600',
+    meaning:
+      "seconds a job's task may wait for capacity (PROVISIONING) before the reconciler replaces it (`RECONCILE_CAPACITY_WAIT`)",
+  },
+  {
+    key: 'reconcileMaxAttempts',
+    default: '3',
+    meaning: 'tasks started for one job before the reconciler gives up and alarms (`RECONCILE_MAX_ATTEMPTS`)',
   },
   { key: 'githubOrg', default: '(none)', meaning: "the redelivery sweep's `GITHUB_ORG`" },
   {
@@ -388,6 +401,10 @@ export function readSettings(
     registration: registration ?? 'jit',
     overflowMaxReceiveCount: int('overflowMaxReceiveCount', 10, 1, 1000),
     redeliverEnvironment,
+    reconcilerEnvironment: {
+      RECONCILE_CAPACITY_WAIT: String(int('reconcileCapacityWait', 600, 60, 86_400)),
+      RECONCILE_MAX_ATTEMPTS: String(int('reconcileMaxAttempts', 3, 1, 20)),
+    },
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;

@@ -1,25 +1,25 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../shared/config';
-import { WEBHOOK_METRICS } from '../shared/defaults';
-import { METRIC } from '../shared/webhook/handle-webhook';
 import { acknowledge } from './acknowledge';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
 import { checkEnvironment } from './check-environment';
+import type { JobLedger } from './job-ledger';
+import { METRIC, runnerMetric } from './runner-metrics';
 import {
   acknowledgeLaunchStatements,
+  describeRunnerTasksStatement,
   launchRunnerStatements,
   type RunnerTaskScope,
   readSecretStatement,
-  stopIdleRunnersStatement,
+  stopRunnerTasksStatement,
 } from './runner-permissions';
 import type { InfraSettings } from './settings';
 import { SystemPart } from './system-part';
@@ -31,6 +31,7 @@ export interface WebhookApiProps {
   readonly webhookSecret: secretsmanager.Secret;
   readonly jitCredentials: secretsmanager.Secret | undefined;
   readonly overflowQueue: sqs.IQueue;
+  readonly ledger: JobLedger;
   readonly tasks: RunnerTaskScope;
   readonly placement: FunctionPlacement;
 }
@@ -56,6 +57,8 @@ export class WebhookApi extends SystemPart {
       name: 'webhook',
       description: 'GitHub workflow_job webhook: one ephemeral runner task per queued job',
       environment,
+      // GitHub waits 10 s for an answer: a longer run has no one left to answer.
+      timeout: Duration.seconds(10),
       reservedConcurrentExecutions: settings.reservedConcurrency,
     });
     const { role } = this.webhook;
@@ -68,10 +71,12 @@ export class WebhookApi extends SystemPart {
         resources: [props.overflowQueue.queueArn],
       }),
     );
+    role.addToPolicy(describeRunnerTasksStatement(tasks));
+    role.addToPolicy(props.ledger.useStatement());
     if (props.jitCredentials !== undefined) {
       role.addToPolicy(readSecretStatement('ReadGitHubCredentials', props.jitCredentials.secretArn));
       // A `completed` job of ours makes the webhook check its run's runner tasks and stop idle ones.
-      role.addToPolicy(stopIdleRunnersStatement(tasks));
+      role.addToPolicy(stopRunnerTasksStatement(tasks));
     }
     acknowledgeLaunchStatements(role, tasks);
 
@@ -133,11 +138,13 @@ export class WebhookApi extends SystemPart {
         id: 'RunTaskFailures',
         description:
           'ECS did not start a runner task within the deadline and the overflow queue did not take the job either: GitHub got a 503.',
-        metric: new cloudwatch.Metric({
-          namespace: WEBHOOK_METRICS.namespace,
-          metricName: METRIC.runTaskFailures,
-          dimensionsMap: { service: WEBHOOK_METRICS.service },
-        }),
+        metric: runnerMetric(METRIC.runTaskFailures, 'webhook'),
+      },
+      {
+        id: 'WebhookSetupErrors',
+        description:
+          'A delivery failed on a setup mistake retrying cannot fix (runner group, GitHub refusal, access denied, missing task definition or cluster): GitHub got a 503 with the fix; the webhook log has the detail.',
+        metric: runnerMetric(METRIC.setupErrors, 'webhook'),
       },
     ];
   }

@@ -93,6 +93,8 @@ describe('registration=token (the seed)', () => {
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
       ...expected.webhookStatements(),
+      expected.describeRunnerTasks(),
+      expected.useJobLedger(),
     ]);
   });
 
@@ -105,6 +107,8 @@ describe('registration=token (the seed)', () => {
       'FindTheTaskOfAJob',
       'PassRunnerTaskRoles',
       'ConsumeOverflowJobs',
+      'DescribeRunnerTasks',
+      'UseJobLedger',
     ]);
   });
 

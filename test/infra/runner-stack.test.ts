@@ -5,11 +5,12 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BundledFunction } from '../../infra/bundled-function';
+import { contextTable } from '../../infra/context-table';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
 import { CONTEXT_KEYS, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
+import { METRIC } from '../../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
-import { METRIC } from '../../shared/webhook/handle-webhook';
 import { expectedStatements } from '../support/expected-statements';
 import {
   environmentOf,
@@ -195,19 +196,26 @@ describe('webhook function', () => {
       ECS_CAPACITY_PROVIDER: ref('AWS::ECS::CapacityProvider'),
       TARGET_ENV: SEED.targetEnv,
       RUNNER_REGISTRATION: 'jit',
+      JOBS_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Jobs') },
       GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
       OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
     expect(fn.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('may run runner tasks, pass the two task roles, queue a job, read its secrets and stop idle runners; nothing else', () => {
+  it("stops within GitHub's 10 s: the webhook's timeout is at most 10 s", () => {
+    expect(functionOf(json, 'Webhook').Properties.Timeout).toBeLessThanOrEqual(10);
+  });
+
+  it('may run runner tasks, pass the two task roles, queue a job, use the ledger, read its secrets and stop idle runners; nothing else', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
       ...expected.webhookStatements(),
+      expected.describeRunnerTasks(),
+      expected.useJobLedger(),
       expected.readGitHubCredentials(),
-      expected.stopIdleRunners(),
+      expected.stopRunnerTasks(),
     ]);
   });
 
@@ -299,7 +307,7 @@ describe('overflow queue and launcher', () => {
     );
   });
 
-  it('lets the launcher start runner tasks, consume the queue and read the GitHub credentials; nothing else', () => {
+  it('lets the launcher start and describe runner tasks, consume the queue, use the ledger and read the GitHub credentials; nothing else', () => {
     expect(statementsOf(json, 'Launcher')).toEqual([
       expected.logsStatement('Launcher'),
       ...expected.launchStatements(),
@@ -314,45 +322,125 @@ describe('overflow queue and launcher', () => {
         ],
         Resource: expected.overflowArn(),
       },
+      expected.describeRunnerTasks(),
+      expected.useJobLedger(),
       expected.readGitHubCredentials(),
     ]);
   });
 });
 
-describe('reaper (JIT registration)', () => {
-  it("runs every 5 minutes with the launcher's environment but the queue", () => {
+describe('reconciler (the reaper function, JIT registration)', () => {
+  it("runs every minute with the launcher's environment but the queue, plus its own settings", () => {
     const { OVERFLOW_QUEUE_URL, ...rest } = environmentOf(json, 'Launcher');
     expect(OVERFLOW_QUEUE_URL).toBeDefined();
-    expect(environmentOf(json, 'Reaper')).toEqual(rest);
+    expect(environmentOf(json, 'Reaper')).toEqual({
+      ...rest,
+      RECONCILE_CAPACITY_WAIT: '600',
+      RECONCILE_MAX_ATTEMPTS: '3',
+    });
     expect(props(idOf(json, 'AWS::Events::Rule', 'ReaperSchedule'))).toMatchObject({
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
       Targets: [{ Arn: { 'Fn::GetAtt': [functionOf(json, 'Reaper').id, 'Arn'] }, Id: 'Target0' }],
     });
+    expect(functionOf(json, 'Reaper').Properties.Timeout).toBeLessThan(60);
   });
 
-  it('does not retry a failed sweep: the next one is 5 minutes away', () => {
+  it('does not retry a failed run: the next one is a minute away', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: functionOf(json, 'Reaper').id },
       MaximumRetryAttempts: 0,
     });
   });
 
-  it("may list, describe and stop the cluster's tasks and read the GitHub credentials; nothing else", () => {
+  it("may relaunch, describe and stop the cluster's runner tasks, use the ledger and read the GitHub credentials; nothing else", () => {
     expect(statementsOf(json, 'Reaper')).toEqual([
       expected.logsStatement('Reaper'),
-      expected.listRunnerTasks(),
-      expected.stopIdleRunners(),
+      ...expected.launchStatements(),
+      expected.describeRunnerTasks(),
+      expected.stopRunnerTasks(),
+      expected.useJobLedger(),
       expected.readGitHubCredentials(),
     ]);
   });
+});
+
+describe('job ledger', () => {
+  it('keys jobs by number, expires them by TTL, indexes open jobs, on demand with point-in-time recovery', () => {
+    const table = only(json, 'AWS::DynamoDB::Table');
+    expect(table.Properties).toEqual({
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: 'jobId', AttributeType: 'N' },
+        { AttributeName: 'openShard', AttributeType: 'S' },
+        { AttributeName: 'queuedAt', AttributeType: 'N' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'open-jobs',
+          KeySchema: [
+            { AttributeName: 'openShard', KeyType: 'HASH' },
+            { AttributeName: 'queuedAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      Tags: [{ Key: 'Env', Value: SEED.targetEnv }],
+    });
+  });
+
+  it('is kept when the stack is deleted or the table replaced', () => {
+    const table = json.Resources[only(json, 'AWS::DynamoDB::Table').id] as {
+      DeletionPolicy?: string;
+      UpdateReplacePolicy?: string;
+    };
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('is named to the webhook, the launcher and the reconciler, not to the redelivery sweep', () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: only(json, 'AWS::DynamoDB::Table').id });
+    }
+  });
+
+  it('lets nobody delete an item', () => {
+    expect(JSON.stringify(json.Resources)).not.toContain('dynamodb:DeleteItem');
+  });
+});
+
+describe('dashboard', () => {
+  const body = () => JSON.stringify(only(json, 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+
+  it.each([METRIC.timeToTaskRunning, METRIC.timeToJobStarted])(
+    'shows p50 and p95 of %s from the webhook and the reconciler',
+    (metric) => {
+      for (const service of [WEBHOOK_METRICS.service, 'github-runners-reaper']) {
+        for (const stat of ['p50', 'p95']) {
+          expect(body()).toContain(
+            `[\\"GitHubRunners\\",\\"${metric}\\",\\"service\\",\\"${service}\\",{\\"label\\":\\"${stat} (${service})\\",\\"stat\\":\\"${stat}\\"`,
+          );
+        }
+      }
+    },
+  );
+
+  it.each([METRIC.served, METRIC.queued, METRIC.stuck, METRIC.reaped, METRIC.setupErrors])(
+    'graphs %s',
+    (metric) => {
+      expect(body()).toContain(`\\"${metric}\\"`);
+    },
+  );
 });
 
 it('deploys no redelivery sweep until the webhook id is known', () => {
   expect(Object.keys(json.Resources).filter((id) => id.startsWith('Redeliver'))).toEqual([]);
 });
 
-it('alarms on function errors and throttles, 5xx answers, RunTask failures and dead letters', () => {
+it('alarms on function errors and throttles, 5xx answers, RunTask failures, setup errors, dead letters and stuck jobs', () => {
   const alarms = Object.values(json.Resources)
     .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
     .map((resource) => {
@@ -370,11 +458,28 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures and d
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
       'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
       `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
+      `GitHubRunners/SetupErrors Sum "${WEBHOOK_METRICS.service}"`,
+      'GitHubRunners/SetupErrors Sum "github-runners-launcher"',
+      'GitHubRunners/JobsStuck Maximum "github-runners-reaper"',
+      'GitHubRunners/LaunchAttemptsExhausted Sum "github-runners-reaper"',
     ].sort(),
   );
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: METRIC.runTaskFailures,
     Dimensions: [{ Name: 'service', Value: WEBHOOK_METRICS.service }],
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: METRIC.stuck,
+    Period: 60,
+    EvaluationPeriods: 3,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: METRIC.setupErrors,
+    Period: 300,
+    EvaluationPeriods: 1,
+    Threshold: 1,
   });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -390,6 +495,7 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'ClusterName',
       'GitHubAuthSecretArn',
       'GitHubAuthSecretCommand',
+      'JobsTableName',
       'OverflowDeadLetterQueueUrl',
       'OverflowQueueUrl',
       'RunnerRepositoryUri',
@@ -466,8 +572,11 @@ it('fails with what to run when the esbuild output is missing', () => {
   ).toThrow('/nonexistent-dist/webhook/index.mjs is missing: run `npm run build` first');
 });
 
-it('README lists every context setting', () => {
-  const readme = readFileSync('README.md', 'utf8');
-  const missing = CONTEXT_KEYS.map((entry) => entry.key).filter((key) => !readme.includes(`| \`${key}\` |`));
+it('docs/infrastructure.md lists every context setting, as CONTEXT_KEYS has them', () => {
+  const document = readFileSync('docs/infrastructure.md', 'utf8');
+  expect(document).toContain(contextTable());
+  const missing = CONTEXT_KEYS.map((entry) => entry.key).filter(
+    (key) => !document.includes(`| \`${key}\` |`),
+  );
   expect(missing).toEqual([]);
 });

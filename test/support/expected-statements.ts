@@ -81,19 +81,28 @@ export function expectedStatements(json: TemplateJson) {
         Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       },
     ],
-    listRunnerTasks: () => ({
-      Sid: 'ListRunnerTasks',
+    describeRunnerTasks: () => ({
+      Sid: 'DescribeRunnerTasks',
       Effect: 'Allow',
-      Action: 'ecs:ListTasks',
-      Resource: '*',
-      Condition: onCluster,
-    }),
-    stopIdleRunners: () => ({
-      Sid: 'StopIdleRunnerTasks',
-      Effect: 'Allow',
-      Action: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      Action: 'ecs:DescribeTasks',
       Resource: clusterTasks,
     }),
+    stopRunnerTasks: () => ({
+      Sid: 'StopRunnerTasks',
+      Effect: 'Allow',
+      Action: 'ecs:StopTask',
+      Resource: clusterTasks,
+    }),
+    /** The webhook's, the launcher's and the reconciler's: the ledger and its open-jobs index; no delete. */
+    useJobLedger: () => {
+      const table = { 'Fn::GetAtt': [idOf(json, 'AWS::DynamoDB::Table', 'Jobs'), 'Arn'] };
+      return {
+        Sid: 'UseJobLedger',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        Resource: [table, { 'Fn::Join': ['', [table, '/index/open-jobs']] }],
+      };
+    },
     readGitHubCredentials: () => ({
       Sid: 'ReadGitHubCredentials',
       Effect: 'Allow',
