@@ -10,6 +10,7 @@ import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
 import { checkEnvironment } from './check-environment';
 import type { JobLedger } from './job-ledger';
+import type { RunnerConfigBucket } from './runner-config-bucket';
 import { METRIC, runnerMetric } from './runner-metrics';
 import {
   acknowledgeLaunchStatements,
@@ -77,6 +78,7 @@ export interface LauncherProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly overflow: OverflowQueue;
   readonly ledger: JobLedger;
+  readonly configs: RunnerConfigBucket;
   readonly tasks: RunnerTaskScope;
   readonly jitCredentials: secretsmanager.Secret | undefined;
   readonly placement: FunctionPlacement;
@@ -118,6 +120,8 @@ export class Launcher extends SystemPart {
     );
     role.addToPolicy(describeRunnerTasksStatement(props.tasks));
     role.addToPolicy(props.ledger.useStatement());
+    role.addToPolicy(props.configs.writeStatement());
+    props.configs.acknowledgeWriter(role);
     if (props.jitCredentials !== undefined) {
       role.addToPolicy(readSecretStatement('ReadGitHubCredentials', props.jitCredentials.secretArn));
     }

@@ -78,11 +78,7 @@ export class RunnerCapacity extends SystemPart {
       description: 'ECS container agent on the runner instances',
     });
     const userData = ec2.UserData.forLinux();
-    // Tasks use the bridge network: drop their traffic to the instance metadata service, whose
-    // credentials are the instance role's (with the one-hop IMDSv2 limit below, two fences).
-    userData.addCommands(
-      'iptables --insert FORWARD 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP',
-    );
+    userData.addCommands(...blockInstanceMetadataFromTasks());
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
         arm ? ecs.AmiHardwareType.ARM : ecs.AmiHardwareType.STANDARD,
@@ -146,4 +142,32 @@ export class RunnerCapacity extends SystemPart {
       capacityProviderName: capacityProvider.capacityProviderName,
     };
   }
+}
+
+/** The command that drops a container's traffic to the instance metadata service (its credentials are the instance role's). */
+export const IMDS_DROP_RULE =
+  'DOCKER-USER --in-interface docker+ --destination 169.254.169.254/32 --jump DROP';
+
+/**
+ * Tasks use the bridge network: AWS's way to keep them from the instance metadata service is a
+ * DOCKER-USER rule (Docker never flushes that chain). A drop-in of docker.service puts it back
+ * after every Docker start, so it survives Docker restarts and the reboot of an instance resumed
+ * from the warm pool; it is also applied now. With IMDSv2 at one hop (the launch template), two
+ * fences. ECS_AWSVPC_BLOCK_IMDS covers tasks in awsvpc mode, should a task definition use it.
+ */
+export function blockInstanceMetadataFromTasks(): string[] {
+  const script = '/usr/local/sbin/block-task-imds';
+  return [
+    `cat > ${script} <<'SCRIPT'`,
+    '#!/bin/sh',
+    'iptables -w -N DOCKER-USER 2>/dev/null || true',
+    `iptables -w -C ${IMDS_DROP_RULE} 2>/dev/null || iptables -w -I ${IMDS_DROP_RULE.replace('DOCKER-USER', 'DOCKER-USER 1')}`,
+    'SCRIPT',
+    `chmod 755 ${script}`,
+    'mkdir -p /etc/systemd/system/docker.service.d',
+    `printf '[Service]\\nExecStartPost=${script}\\n' > /etc/systemd/system/docker.service.d/block-task-imds.conf`,
+    'systemctl daemon-reload',
+    script,
+    'echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config',
+  ];
 }

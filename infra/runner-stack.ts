@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../shared/config';
 import { parseRedeliverSettings } from '../shared/github/redeliver';
@@ -9,6 +9,7 @@ import { GitHubSecrets } from './github-secrets';
 import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
 import { RunnerCapacity } from './runner-capacity';
+import { RunnerConfigBucket } from './runner-config-bucket';
 import { METRIC, runnerMetric } from './runner-metrics';
 import {
   clusterTasksArn,
@@ -61,9 +62,11 @@ export class RunnerStack extends Stack {
 
     const secrets = new GitHubSecrets(this, 'Secrets', settings);
     const { jitCredentials } = secrets;
+    const configs = new RunnerConfigBucket(this, 'RunnerConfigs');
     const runner = new RunnerTask(this, 'Runner', {
       settings,
       registrationToken: secrets.registrationToken,
+      configs,
     });
     const capacity = new RunnerCapacity(this, 'Capacity', {
       settings: settings.capacity,
@@ -91,6 +94,7 @@ export class RunnerStack extends Stack {
       TARGET_ENV: settings.targetEnv,
       RUNNER_REGISTRATION: settings.registration,
       JOBS_TABLE: ledger.table.tableName,
+      RUNNER_CONFIG_BUCKET: configs.bucket.bucketName,
       ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
       ...settings.webhookEnvironment,
     };
@@ -105,6 +109,7 @@ export class RunnerStack extends Stack {
       jitCredentials,
       overflowQueue: overflow.queue,
       ledger,
+      configs,
       tasks,
       placement,
     });
@@ -112,6 +117,7 @@ export class RunnerStack extends Stack {
       environment,
       overflow,
       ledger,
+      configs,
       tasks,
       jitCredentials,
       placement,
@@ -138,6 +144,7 @@ export class RunnerStack extends Stack {
               describeRunnerTasksStatement(tasks),
               stopRunnerTasksStatement(tasks),
               ledger.useStatement(),
+              configs.writeStatement(),
               readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn),
             ],
             acknowledged: {
@@ -147,6 +154,7 @@ export class RunnerStack extends Stack {
                 'IAM5[Resource::*]',
                 wildcardResource(this, clusterTasksArn(tasks)),
                 wildcardResource(this, `${taskFamilyArn(tasks)}:*`),
+                wildcardResource(this, configs.configsArn),
               ],
             },
             failureMeans:
@@ -192,6 +200,12 @@ export class RunnerStack extends Stack {
               'The redelivery sweep failed (credentials, hook id, GitHub): failed deliveries are not redelivered.',
           });
 
+    if (redeliver === undefined) {
+      Annotations.of(this).addWarningV2(
+        'runners:no-redelivery-sweep',
+        'No redelivery sweep: deliveries GitHub failed to deliver (a 5xx, a timeout) are not redelivered. Set githubHook=app, or githubOrg and githubHookId once the webhook exists (docs/infrastructure.md).',
+      );
+    }
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { acknowledge, wildcardResource } from './acknowledge';
+import type { RunnerConfigBucket } from './runner-config-bucket';
 import {
   type AccountScope,
   ecsTasksTrustPolicy,
@@ -21,6 +22,8 @@ export interface RunnerTaskProps {
   readonly settings: InfraSettings;
   /** The seed's admin token secret (token registration); undefined with JIT registration. */
   readonly registrationToken: secretsmanager.Secret | undefined;
+  /** The JIT configs the execution role reads for the task (`environmentFiles`). */
+  readonly configs: RunnerConfigBucket;
 }
 
 /**
@@ -47,6 +50,8 @@ export class RunnerTask extends SystemPart {
     this.repository = new ecr.Repository(this, 'RunnerRepository', {
       repositoryName: names.imageRepositoryName,
       imageScanOnPush: true,
+      // A tag names one build for good: the task definition's tag cannot be moved under it.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
       lifecycleRules: [
         {
           description: 'drop untagged images',
@@ -64,7 +69,11 @@ export class RunnerTask extends SystemPart {
       roleName: names.taskRoleName,
       description: 'What a runner job may do in AWS',
       assumeRolePolicyDocument: ecsTasksTrustPolicy(where),
-      policies: [{ policyName: names.taskRolePolicyName, policyDocument: settings.taskRolePolicy }],
+      // Nothing unless the operator says: the seed's ec2:Describe* (taskRoleSeedPolicy) would let
+      // any job read every instance's user data (DescribeInstanceAttribute).
+      ...(settings.taskRolePolicy !== undefined && {
+        policies: [{ policyName: names.taskRolePolicyName, policyDocument: settings.taskRolePolicy }],
+      }),
     });
     this.executionRole = new iam.CfnRole(this, 'TaskExecutionRole', {
       roleName: names.taskExecutionRoleName,
@@ -85,6 +94,13 @@ export class RunnerTask extends SystemPart {
       ],
     });
     this.executionRole.node.addDependency(this.repository, runnerLogs);
+    // The seed's policy stays as the seed has it; reading the JIT configs is a policy of its own.
+    const readConfigs = new iam.CfnPolicy(this, 'TaskExecutionRoleRunnerConfigs', {
+      policyName: 'read-runner-configs',
+      roles: [this.executionRole.ref],
+      policyDocument: new iam.PolicyDocument({ statements: props.configs.readStatements() }),
+    });
+    props.configs.readableOnlyBy(this.executionRole.attrArn);
 
     this.taskDefinition = new ecs.CfnTaskDefinition(
       this,
@@ -115,10 +131,17 @@ export class RunnerTask extends SystemPart {
       description: 'Runner task definition (latest revision of the family)',
     });
 
+    if (settings.taskRolePolicy !== undefined) {
+      acknowledge(
+        this.taskRole,
+        'The operator chose what jobs may do in AWS (taskRolePolicy, or the seed policy with taskRoleSeedPolicy=true).',
+        ...wildcardFindings(settings.taskRolePolicy),
+      );
+    }
     acknowledge(
-      this.taskRole,
-      "The taskRolePolicy setting decides what jobs may do in AWS; the seed's default is ec2:Describe* (read-only).",
-      ...wildcardFindings(settings.taskRolePolicy),
+      readConfigs,
+      'Config object names exist only per job: reading is scoped to the runner-config/ prefix of the configs bucket.',
+      wildcardResource(this, props.configs.configsArn),
     );
     acknowledge(
       this.executionRole,

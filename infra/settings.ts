@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK } from '../shared/defaults';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
@@ -45,7 +46,8 @@ export interface InfraSettings {
   readonly imageUri: string | undefined;
   readonly cpu: number;
   readonly memoryMiB: number;
-  readonly taskRolePolicy: PolicyDocument;
+  /** What a job may do in AWS; undefined: nothing (the task role has no policy). */
+  readonly taskRolePolicy: PolicyDocument | undefined;
   readonly tags: Readonly<Record<string, string>>;
   readonly capacity: CapacitySettings;
   readonly logRetentionDays: number;
@@ -68,6 +70,8 @@ export interface InfraSettings {
   readonly redeliverEnvironment: Readonly<Record<string, string>> | undefined;
   /** The reconciler's own settings (`RECONCILE_CAPACITY_WAIT`, `RECONCILE_MAX_ATTEMPTS`). */
   readonly reconcilerEnvironment: Readonly<Record<string, string>>;
+  /** Whether the redelivery sweep is deployed once its hook is known (default true). */
+  readonly redeliver: boolean;
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -105,6 +109,18 @@ const REDELIVER_PASS_THROUGH = {
 } as const;
 
 const REGISTRATIONS: readonly RunnerRegistration[] = ['jit', 'token'];
+
+/**
+ * The runner image's default tag: the runner version the image builds (`RUNNER_VERSION` of
+ * infra/runner-image/Dockerfile). The repository's tags are immutable: a rebuild of the same
+ * version is pushed under a new tag (`2.338.0-2`) and deployed with `imageTag`.
+ */
+export const DEFAULT_IMAGE_TAG = (() => {
+  const dockerfile = readFileSync(new URL('./runner-image/Dockerfile', import.meta.url), 'utf8');
+  const version = /^ARG RUNNER_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+  if (version === undefined) throw new Error('infra/runner-image/Dockerfile has no ARG RUNNER_VERSION=');
+  return version;
+})();
 
 /** The default name of the GitHub credentials secret. */
 export const GITHUB_AUTH_SECRET_NAME = 'github-actions-runner-github-auth';
@@ -145,8 +161,9 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   },
   {
     key: 'imageTag',
-    default: `\`${SEED_TASK.imageTag}\``,
-    meaning: "runner image tag in the stack's ECR repository",
+    default: `\`${DEFAULT_IMAGE_TAG}\` (the image's runner version)`,
+    meaning:
+      "runner image tag in the stack's ECR repository, whose tags are immutable: push each build under a new tag; `latest` is refused",
   },
   {
     key: 'imageUri',
@@ -157,8 +174,14 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'memoryMiB', default: String(SEED_TASK.memoryMiB), meaning: 'task memory (MiB)' },
   {
     key: 'taskRolePolicy',
-    default: "the seed's `ec2:Describe*`",
+    default: '(none: jobs get no AWS permission)',
     meaning: "the task role's policy document (JSON): what a job may do in AWS",
+  },
+  {
+    key: 'taskRoleSeedPolicy',
+    default: '`false`',
+    meaning:
+      "`true`: the seed's `ec2:Describe*` task role policy, when no `taskRolePolicy` is given. Off by default: `ec2:DescribeInstanceAttribute` reads every instance's user data, so any job's code could",
   },
   {
     key: 'tags',
@@ -198,8 +221,19 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     meaning: 'retention of the runner, function and API access log groups',
   },
   { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
-  { key: 'apiThrottleRate', default: '50', meaning: 'HTTP API steady requests per second' },
-  { key: 'apiThrottleBurst', default: '100', meaning: 'HTTP API burst' },
+  { key: 'apiThrottleRate', default: '100', meaning: 'HTTP API steady requests per second' },
+  {
+    key: 'apiThrottleBurst',
+    default: '1000',
+    meaning:
+      "HTTP API burst: a 256-job matrix (GitHub's maximum) sends 3 to 4 deliveries per job within seconds",
+  },
+  {
+    key: 'webhookAllowedCidrs',
+    default: '(none: any source)',
+    meaning:
+      "the webhook's `WEBHOOK_ALLOWED_CIDRS` (comma list or JSON array of CIDRs): deliveries from elsewhere are refused by the function (an HTTP API has no resource policy). GitHub's hook ranges: the `hooks` list of `GET https://api.github.com/meta`",
+  },
   { key: 'alarmTopicArn', default: '(none)', meaning: 'SNS topic the alarms notify' },
   ...Object.entries(WEBHOOK_PASS_THROUGH).map(([key, variable]) => ({
     key,
@@ -239,7 +273,18 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '(none: no sweep)',
     meaning: "the organisation webhook's id, the sweep's `GITHUB_HOOK_ID`",
   },
-  { key: 'githubHook', default: '(none)', meaning: "`app`: sweep the GitHub App's hook (`GITHUB_HOOK`)" },
+  {
+    key: 'githubHook',
+    default: '(none)',
+    meaning:
+      "`app`: the webhook is the GitHub App's (`GITHUB_HOOK` of the webhook and the sweep); needs `allowedOrgs`, or any organisation that installs the App would be served",
+  },
+  {
+    key: 'redeliver',
+    default: '`true`',
+    meaning:
+      '`false`: no redelivery sweep even when its hook (`githubHook` or `githubOrg` + `githubHookId`) is set',
+  },
   { key: 'redeliverSince', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_SINCE`" },
   { key: 'redeliverMax', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_MAX`" },
 ];
@@ -305,6 +350,14 @@ export function readSettings(
     return undefined;
   };
 
+  const bool = (key: string, fallback: boolean): boolean => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === 'false') return value === 'true';
+    problems.push(`${key} must be true or false (got "${value}")`);
+    return fallback;
+  };
+
   const names = Object.fromEntries(
     (Object.keys(SEED) as (keyof typeof SEED)[])
       .filter((key) => key !== 'targetEnv' && key !== 'region')
@@ -356,12 +409,31 @@ export function readSettings(
     if (value !== undefined) webhookEnvironment[variable] = value;
   }
 
+  const cidrs = text('webhookAllowedCidrs')?.startsWith('[')
+    ? (json('webhookAllowedCidrs', isStringArray, 'a list of CIDRs') ?? [])
+    : list('webhookAllowedCidrs');
+  const badCidrs = cidrs.filter((cidr) => !isCidr(cidr));
+  if (badCidrs.length > 0)
+    problems.push(
+      `webhookAllowedCidrs must be IPv4 or IPv6 CIDRs (got ${badCidrs.map((c) => `"${c}"`).join(', ')})`,
+    );
+  if (cidrs.length > 0) webhookEnvironment.WEBHOOK_ALLOWED_CIDRS = cidrs.join(',');
+
+  const hook = text('githubHook');
+  if (hook !== undefined) webhookEnvironment.GITHUB_HOOK = hook;
+  if (hook === 'app' && webhookEnvironment.ALLOWED_ORGS === undefined) {
+    problems.push(
+      'githubHook=app needs allowedOrgs: a GitHub App webhook with no ALLOWED_ORGS serves any organisation that installs the App',
+    );
+  }
+
   const registrationText = text('registration') ?? 'jit';
   const registration = REGISTRATIONS.find((candidate) => candidate === registrationText);
   if (registration === undefined)
     problems.push(`registration must be ${REGISTRATIONS.join(' or ')} (got "${registrationText}")`);
 
-  const redeliverEnvironment = readRedeliverEnvironment(text, problems);
+  const redeliver = bool('redeliver', true);
+  const redeliverEnvironment = redeliver ? readRedeliverEnvironment(text, problems) : undefined;
   if (redeliverEnvironment !== undefined) {
     for (const variable of ['GITHUB_API_URL', 'POWERTOOLS_LOG_LEVEL']) {
       const value = webhookEnvironment[variable];
@@ -380,27 +452,28 @@ export function readSettings(
       webhookSecretName: text('webhookSecretName') ?? 'github-actions-runner-webhook-secret',
       githubAuthSecretName: text('githubAuthSecretName') ?? GITHUB_AUTH_SECRET_NAME,
     },
-    imageTag: text('imageTag') ?? SEED_TASK.imageTag,
+    imageTag: readImageTag(text('imageTag'), problems),
     imageUri: text('imageUri'),
     // Task-level cpu and memory for EC2: any value the instances can hold (ECS's own limits).
     cpu: int('cpu', SEED_TASK.cpu, 128, 196_608),
     memoryMiB: int('memoryMiB', SEED_TASK.memoryMiB, 128, 1_048_576),
     taskRolePolicy:
       json('taskRolePolicy', isPolicyDocument, 'an IAM policy document with Version and Statement') ??
-      SEED_TASK_ROLE_POLICY,
+      (bool('taskRoleSeedPolicy', false) ? SEED_TASK_ROLE_POLICY : undefined),
     tags: json('tags', isStringRecord, 'an object of string tag values') ?? {},
     capacity,
     logRetentionDays,
     reservedConcurrency: optionalInt('reservedConcurrency', 1, 1000),
     apiThrottle: {
-      rateLimit: int('apiThrottleRate', 50, 1, 10_000),
-      burstLimit: int('apiThrottleBurst', 100, 1, 5_000),
+      rateLimit: int('apiThrottleRate', 100, 1, 10_000),
+      burstLimit: int('apiThrottleBurst', 1000, 1, 5_000),
     },
     alarmTopicArn: text('alarmTopicArn'),
     webhookEnvironment,
     registration: registration ?? 'jit',
     overflowMaxReceiveCount: int('overflowMaxReceiveCount', 10, 1, 1000),
     redeliverEnvironment,
+    redeliver,
     reconcilerEnvironment: {
       RECONCILE_CAPACITY_WAIT: String(int('reconcileCapacityWait', 600, 60, 86_400)),
       RECONCILE_MAX_ATTEMPTS: String(int('reconcileMaxAttempts', 3, 1, 20)),
@@ -435,6 +508,30 @@ function readRedeliverEnvironment(
     if (value !== undefined) environment[variable] = value;
   }
   return environment;
+}
+
+/** An immutable tag: anything but `latest`, which would name a different image on every push. */
+function readImageTag(tag: string | undefined, problems: string[]): string {
+  if (tag === 'latest') {
+    problems.push(
+      `imageTag must name one build (the repository's tags are immutable); not "latest" (default: ${DEFAULT_IMAGE_TAG})`,
+    );
+  } else if (tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+    problems.push(`imageTag must be a Docker tag: [A-Za-z0-9_.-], up to 128 characters (got "${tag}")`);
+  }
+  return tag ?? DEFAULT_IMAGE_TAG;
+}
+
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (address === undefined || bits === undefined || rest.length > 0 || !/^\d{1,3}$/.test(bits)) return false;
+  const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (ipv4 !== null) return ipv4.slice(1).every((octet) => Number(octet) <= 255) && Number(bits) <= 32;
+  return /^[0-9A-Fa-f:]+$/.test(address) && address.includes(':') && Number(bits) <= 128;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);

@@ -12,6 +12,7 @@ import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
 import { checkEnvironment } from './check-environment';
 import type { JobLedger } from './job-ledger';
+import type { RunnerConfigBucket } from './runner-config-bucket';
 import { METRIC, runnerMetric } from './runner-metrics';
 import {
   acknowledgeLaunchStatements,
@@ -32,6 +33,7 @@ export interface WebhookApiProps {
   readonly jitCredentials: secretsmanager.Secret | undefined;
   readonly overflowQueue: sqs.IQueue;
   readonly ledger: JobLedger;
+  readonly configs: RunnerConfigBucket;
   readonly tasks: RunnerTaskScope;
   readonly placement: FunctionPlacement;
 }
@@ -73,6 +75,8 @@ export class WebhookApi extends SystemPart {
     );
     role.addToPolicy(describeRunnerTasksStatement(tasks));
     role.addToPolicy(props.ledger.useStatement());
+    role.addToPolicy(props.configs.writeStatement());
+    props.configs.acknowledgeWriter(role);
     if (props.jitCredentials !== undefined) {
       role.addToPolicy(readSecretStatement('ReadGitHubCredentials', props.jitCredentials.secretArn));
       // A `completed` job of ours makes the webhook check its run's runner tasks and stop idle ones.

@@ -95,6 +95,7 @@ describe('registration=token (the seed)', () => {
       ...expected.webhookStatements(),
       expected.describeRunnerTasks(),
       expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
     ]);
   });
 
@@ -109,6 +110,7 @@ describe('registration=token (the seed)', () => {
       'ConsumeOverflowJobs',
       'DescribeRunnerTasks',
       'UseJobLedger',
+      'WriteRunnerConfigs',
     ]);
   });
 
@@ -209,7 +211,11 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
   let report: ValidationReport;
 
   beforeAll(async () => {
-    ({ json, report } = await synthesize({ registration: 'token', githubHook: 'app' }));
+    ({ json, report } = await synthesize({
+      registration: 'token',
+      githubHook: 'app',
+      allowedOrgs: 'octo-org',
+    }));
   });
 
   it('creates the GitHub credentials secret for the sweep alone', () => {

@@ -7,7 +7,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BundledFunction } from '../../infra/bundled-function';
 import { contextTable } from '../../infra/context-table';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
-import { CONTEXT_KEYS, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
+import { CONTEXT_KEYS, DEFAULT_IMAGE_TAG, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
 import { METRIC } from '../../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
@@ -68,14 +68,14 @@ describe('secrets', () => {
 
 describe('task roles', () => {
   it.each([
-    ['TaskRole', SEED.taskRoleName, SEED.taskRolePolicyName],
-    ['TaskExecutionRole', SEED.taskExecutionRoleName, SEED.taskExecutionRolePolicyName],
-  ])('%s keeps the seed names and trusts only ECS tasks of this account', (id, roleName, policyName) => {
+    ['TaskRole', SEED.taskRoleName, []],
+    ['TaskExecutionRole', SEED.taskExecutionRoleName, [SEED.taskExecutionRolePolicyName]],
+  ])('%s keeps the seed names and trusts only ECS tasks of this account', (id, roleName, policyNames) => {
     const role = props(id);
     expect(role.RoleName).toBe(roleName);
-    expect((role.Policies as Array<{ PolicyName: string }>).map((policy) => policy.PolicyName)).toEqual([
-      policyName,
-    ]);
+    expect(
+      ((role.Policies ?? []) as Array<{ PolicyName: string }>).map((policy) => policy.PolicyName),
+    ).toEqual(policyNames);
     expect(role.AssumeRolePolicyDocument).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -105,12 +105,42 @@ describe('task roles', () => {
     });
   });
 
-  it("gives the task role the seed's ec2:Describe* policy", () => {
-    const [policy] = props('TaskRole').Policies as Array<{ PolicyDocument: unknown }>;
-    expect(policy?.PolicyDocument).toEqual({
-      Version: '2012-10-17',
-      Statement: [{ Action: ['ec2:Describe*'], Effect: 'Allow', Resource: '*' }],
-    });
+  it("gives the task role no permission by default: no ec2:Describe*, which reads every instance's user data", () => {
+    expect(props('TaskRole').Policies).toBeUndefined();
+    const attached = Object.values(json.Resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: 'TaskRole' }]),
+    );
+    expect(attached).toEqual([]);
+    expect(JSON.stringify(json.Resources)).not.toContain('ec2:Describe');
+  });
+
+  it('lets the execution role alone read the runner configs: GetObject under the prefix, GetBucketLocation', () => {
+    const bucket = idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs');
+    const configs = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/runner-config/*']] };
+    const readers = Object.values(json.Resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties).includes('s3:GetObject'),
+    );
+    expect(readers.map((policy) => policy.Properties)).toEqual([
+      {
+        PolicyName: 'read-runner-configs',
+        Roles: [{ Ref: 'TaskExecutionRole' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Sid: 'ReadRunnerConfigs', Effect: 'Allow', Action: 's3:GetObject', Resource: configs },
+            {
+              Sid: 'LocateRunnerConfigs',
+              Effect: 'Allow',
+              Action: 's3:GetBucketLocation',
+              Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
+            },
+          ],
+        },
+      },
+    ]);
   });
 
   it('scopes the execution role to the runner repository and log group, with no secret to read (JIT)', () => {
@@ -133,12 +163,21 @@ describe('task roles', () => {
 });
 
 describe('runner image repository and logs', () => {
-  it('scans on push and expires untagged images', () => {
+  it('keeps tags immutable, scans on push and expires untagged images', () => {
     template.hasResourceProperties('AWS::ECR::Repository', {
       RepositoryName: SEED.imageRepositoryName,
+      ImageTagMutability: 'IMMUTABLE',
       ImageScanningConfiguration: { ScanOnPush: true },
       LifecyclePolicy: { LifecyclePolicyText: Match.stringLikeRegexp('"tagStatus":"untagged"') },
     });
+  });
+
+  it("runs the image by an immutable tag, the image's runner version by default (never latest)", () => {
+    const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<{
+      Image: unknown;
+    }>;
+    expect(JSON.stringify(container?.Image)).toContain(`:${DEFAULT_IMAGE_TAG}"`);
+    expect(JSON.stringify(container?.Image)).not.toContain(':latest');
   });
 
   it('keeps runner logs in the seed log group, with retention', () => {
@@ -177,9 +216,14 @@ describe('capacity', () => {
       { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 50, VolumeType: 'gp3' } },
     ]);
     expect(launchTemplate.InstanceType).toBe('t3.medium');
-    expect(JSON.stringify(launchTemplate.UserData)).toContain(
-      'iptables --insert FORWARD 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP',
+    const userData = JSON.stringify(launchTemplate.UserData);
+    // The DOCKER-USER rule, applied at boot and after every Docker start (a docker.service drop-in).
+    expect(userData).toContain(
+      'iptables -w -I DOCKER-USER 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP',
     );
+    expect(userData).toContain('ExecStartPost=/usr/local/sbin/block-task-imds');
+    expect(userData).toContain('ECS_AWSVPC_BLOCK_IMDS=true');
+    expect(userData).not.toContain('--insert FORWARD');
   });
 });
 
@@ -197,6 +241,7 @@ describe('webhook function', () => {
       TARGET_ENV: SEED.targetEnv,
       RUNNER_REGISTRATION: 'jit',
       JOBS_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Jobs') },
+      RUNNER_CONFIG_BUCKET: { Ref: idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs') },
       GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
       OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
@@ -214,6 +259,7 @@ describe('webhook function', () => {
       ...expected.webhookStatements(),
       expected.describeRunnerTasks(),
       expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
       expected.stopRunnerTasks(),
     ]);
@@ -224,7 +270,8 @@ describe('webhook function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      // Sized for bursts: a 256-job matrix is 3 to 4 deliveries per job within seconds.
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 1000 },
       AccessLogSettings: { DestinationArn: Match.anyValue() },
     });
   });
@@ -324,6 +371,7 @@ describe('overflow queue and launcher', () => {
       },
       expected.describeRunnerTasks(),
       expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
     ]);
   });
@@ -360,8 +408,75 @@ describe('reconciler (the reaper function, JIT registration)', () => {
       expected.describeRunnerTasks(),
       expected.stopRunnerTasks(),
       expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
     ]);
+  });
+});
+
+describe('runner config bucket', () => {
+  const bucket = () => idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs');
+
+  it('blocks public access, encrypts, keeps no versions and expires configs after a day', () => {
+    expect(props(bucket())).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          expect.objectContaining({
+            ExpirationInDays: 1,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: 'Enabled',
+          }),
+        ],
+      },
+    });
+    expect(props(bucket()).VersioningConfiguration).toBeUndefined();
+  });
+
+  it('refuses requests without TLS, and config reads by anyone but the task execution role', () => {
+    const policy = only(json, 'AWS::S3::BucketPolicy').Properties as {
+      Bucket: unknown;
+      PolicyDocument: { Statement: unknown[] };
+    };
+    expect(policy.Bucket).toEqual({ Ref: bucket() });
+    const arn = { 'Fn::GetAtt': [bucket(), 'Arn'] };
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 's3:*',
+        Resource: [arn, { 'Fn::Join': ['', [arn, '/*']] }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      {
+        Sid: 'OnlyTheTaskExecutionRoleReadsConfigs',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] } } },
+      },
+    ]);
+  });
+
+  it('is named to the webhook, the launcher and the reconciler', () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(environmentOf(json, id).RUNNER_CONFIG_BUCKET).toEqual({ Ref: bucket() });
+    }
+  });
+
+  it('lets no function read a config', () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(JSON.stringify(statementsOf(json, id))).not.toContain('s3:GetObject');
+    }
   });
 });
 
@@ -498,6 +613,7 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'JobsTableName',
       'OverflowDeadLetterQueueUrl',
       'OverflowQueueUrl',
+      'RunnerConfigBucketName',
       'RunnerRepositoryUri',
       'TaskDefinitionArn',
       'WebhookContentType',

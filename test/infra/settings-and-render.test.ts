@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { createRunnerApp } from '../../infra/runner-app';
-import { SEED_FILES } from '../../infra/seed-documents';
-import { GITHUB_AUTH_SECRET_NAME, readSettings, SettingsError } from '../../infra/settings';
+import { SEED_FILES, SEED_TASK_ROLE_POLICY } from '../../infra/seed-documents';
+import {
+  DEFAULT_IMAGE_TAG,
+  GITHUB_AUTH_SECRET_NAME,
+  readSettings,
+  SettingsError,
+} from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
 import { environmentOf, standInDist, synthesize } from '../support/synth-stack';
 
@@ -55,7 +60,7 @@ describe('settings', () => {
     expect(settings.capacity).toMatchObject({ instanceTypes: ['m7g.large', 'c7g.large'], maxCapacity: 4 });
     expect(settings.tags).toEqual({ Team: 'platform' });
     expect(settings.webhookEnvironment).toEqual({ ALLOWED_ORGS: 'octo-org' });
-    expect(settings.taskRolePolicy.Statement[0]?.Action).toBe('s3:GetObject');
+    expect(settings.taskRolePolicy?.Statement[0]?.Action).toBe('s3:GetObject');
   });
 
   it('reports every problem of the context at once', () => {
@@ -113,10 +118,46 @@ describe('settings', () => {
   });
 
   it("sweeps the GitHub App's hook with githubHook=app", () => {
-    expect(fromContext({ githubHook: 'app', logLevel: 'DEBUG' }).redeliverEnvironment).toEqual({
-      GITHUB_HOOK: 'app',
-      POWERTOOLS_LOG_LEVEL: 'DEBUG',
-    });
+    const settings = fromContext({ githubHook: 'app', allowedOrgs: 'octo-org', logLevel: 'DEBUG' });
+    expect(settings.redeliverEnvironment).toEqual({ GITHUB_HOOK: 'app', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    expect(settings.webhookEnvironment).toMatchObject({ GITHUB_HOOK: 'app', ALLOWED_ORGS: 'octo-org' });
+  });
+
+  it('refuses githubHook=app without allowedOrgs: the App would serve any organisation that installs it', () => {
+    expect(() => fromContext({ githubHook: 'app' })).toThrow(
+      'githubHook=app needs allowedOrgs: a GitHub App webhook with no ALLOWED_ORGS serves any organisation that installs the App',
+    );
+  });
+
+  it('deploys no redelivery sweep with redeliver=false, even with its hook set', () => {
+    expect(
+      fromContext({ githubOrg: 'octo-org', githubHookId: '1', redeliver: 'false' }).redeliverEnvironment,
+    ).toBeUndefined();
+  });
+
+  it('passes the allowed webhook sources to the webhook, from a comma list or a JSON array', () => {
+    for (const value of ['192.30.252.0/22, 2a0a:a440::/29', '["192.30.252.0/22","2a0a:a440::/29"]']) {
+      expect(fromContext({ webhookAllowedCidrs: value }).webhookEnvironment.WEBHOOK_ALLOWED_CIDRS).toBe(
+        '192.30.252.0/22,2a0a:a440::/29',
+      );
+    }
+    expect(() => fromContext({ webhookAllowedCidrs: '192.30.252.0/33,github.com' })).toThrow(
+      'webhookAllowedCidrs must be IPv4 or IPv6 CIDRs (got "192.30.252.0/33", "github.com")',
+    );
+  });
+
+  it("refuses imageTag=latest and defaults to the image's runner version", () => {
+    expect(fromContext({}).imageTag).toBe(DEFAULT_IMAGE_TAG);
+    expect(DEFAULT_IMAGE_TAG).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(() => fromContext({ imageTag: 'latest' })).toThrow('imageTag must name one build');
+  });
+
+  it("gives the task role no policy unless asked: the seed's with taskRoleSeedPolicy=true", () => {
+    expect(fromContext({}).taskRolePolicy).toBeUndefined();
+    expect(fromContext({ taskRoleSeedPolicy: 'true' }).taskRolePolicy).toEqual(SEED_TASK_ROLE_POLICY);
+    expect(() => fromContext({ taskRoleSeedPolicy: 'yes' })).toThrow(
+      'taskRoleSeedPolicy must be true or false',
+    );
   });
 
   it('deploys no redelivery sweep for githubOrg alone: the webhook id exists only after the first deploy', () => {
@@ -211,7 +252,7 @@ describe('npm run infra:render', () => {
     );
     const definition = JSON.parse(await readFile(join(out, SEED_FILES.taskDefinition), 'utf8'));
     expect(definition.containerDefinitions[0].image).toBe(
-      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:latest`,
+      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
     );
   });
 

@@ -103,6 +103,18 @@ export function expectedStatements(json: TemplateJson) {
         Resource: [table, { 'Fn::Join': ['', [table, '/index/open-jobs']] }],
       };
     },
+    /** Writing and deleting a runner's JIT config, under the configs prefix only. */
+    writeRunnerConfigs: () => ({
+      Sid: 'WriteRunnerConfigs',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:DeleteObject'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [{ 'Fn::GetAtt': [idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs'), 'Arn'] }, '/runner-config/*'],
+        ],
+      },
+    }),
     readGitHubCredentials: () => ({
       Sid: 'ReadGitHubCredentials',
       Effect: 'Allow',
