@@ -27,7 +27,9 @@ describe('opted in: the seed task role policy, an allow-list of sources, a GitHu
   });
 
   it("gives the task role the seed's ec2:Describe* policy", () => {
-    const [policy] = json.Resources.TaskRole?.Properties.Policies as Array<{ PolicyDocument: unknown }>;
+    const [policy] = (json.Resources.TaskRole?.Properties.Policies ?? []) as Array<{
+      PolicyDocument: unknown;
+    }>;
     expect(policy?.PolicyDocument).toEqual({
       Version: '2012-10-17',
       Statement: [{ Action: ['ec2:Describe*'], Effect: 'Allow', Resource: '*' }],
