@@ -209,6 +209,7 @@ export class RunnerStack extends Stack {
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
+      email: settings.alarmEmail,
       definitions: [
         ...webhook.alarms,
         ...launcher.alarms,

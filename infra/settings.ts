@@ -54,6 +54,8 @@ export interface InfraSettings {
   readonly reservedConcurrency: number | undefined;
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly alarmTopicArn: string | undefined;
+  /** An address the stack subscribes to a topic of its own for the alarms. */
+  readonly alarmEmail: string | undefined;
   /** Webhook settings passed through to the function's environment (README's configuration table). */
   readonly webhookEnvironment: Readonly<Record<string, string>>;
   /**
@@ -234,7 +236,24 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     meaning:
       "the webhook's `WEBHOOK_ALLOWED_CIDRS` (comma list or JSON array of CIDRs): deliveries from elsewhere are refused by the function (an HTTP API has no resource policy). GitHub's hook ranges: the `hooks` list of `GET https://api.github.com/meta`",
   },
-  { key: 'alarmTopicArn', default: '(none)', meaning: 'SNS topic the alarms notify' },
+  { key: 'alarmTopicArn', default: '(none)', meaning: 'an SNS topic of yours the alarms notify' },
+  {
+    key: 'alarmEmail',
+    default: '(none)',
+    meaning:
+      'an address the alarms notify through a topic of the stack (confirm the subscription mail); with neither this nor `alarmTopicArn` the synth warns: alarms notify nobody',
+  },
+  {
+    key: 'existingClusterUnblockedMetadata',
+    default: '`false`',
+    meaning:
+      "`true` accepts that an existing cluster (`clusterName`) runs the privileged runner without this stack's instance metadata block: a job could use the instance role. Without it the synth refuses an existing cluster",
+  },
+  {
+    key: 'settingsFile',
+    default: '`runners.config.json` (`RUNNERS_CONFIG` in the environment)',
+    meaning: 'a JSON object of these settings; `-c` values win over it',
+  },
   ...Object.entries(WEBHOOK_PASS_THROUGH).map(([key, variable]) => ({
     key,
     default: '(the webhook default)',
@@ -377,6 +396,11 @@ export function readSettings(
         'clusterName and capacityProviderName go together (an existing cluster and its capacity provider)',
       );
     }
+    if (!bool('existingClusterUnblockedMetadata', false)) {
+      problems.push(
+        'clusterName: this stack blocks the instance metadata from tasks only on the instances it launches; the runner container is privileged, so on an existing cluster a job could reach the instance role. Block it there (docs/infrastructure.md) and set existingClusterUnblockedMetadata=true to accept, or leave clusterName out',
+      );
+    }
     capacity = {
       kind: 'existing',
       clusterName: clusterName ?? '',
@@ -469,6 +493,7 @@ export function readSettings(
       burstLimit: int('apiThrottleBurst', 1000, 1, 5_000),
     },
     alarmTopicArn: text('alarmTopicArn'),
+    alarmEmail: readEmail(text('alarmEmail'), problems),
     webhookEnvironment,
     registration: registration ?? 'jit',
     overflowMaxReceiveCount: int('overflowMaxReceiveCount', 10, 1, 1000),
@@ -520,6 +545,12 @@ function readImageTag(tag: string | undefined, problems: string[]): string {
     problems.push(`imageTag must be a Docker tag: [A-Za-z0-9_.-], up to 128 characters (got "${tag}")`);
   }
   return tag ?? DEFAULT_IMAGE_TAG;
+}
+
+function readEmail(email: string | undefined, problems: string[]): string | undefined {
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    problems.push(`alarmEmail must be an email address (got "${email}")`);
+  return email;
 }
 
 function isCidr(value: string): boolean {

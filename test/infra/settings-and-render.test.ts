@@ -1,11 +1,12 @@
 /** Context settings, an existing cluster, and `npm run infra:render` against the seed's documents. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { createRunnerApp } from '../../infra/runner-app';
+import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
 import { SEED_FILES, SEED_TASK_ROLE_POLICY } from '../../infra/seed-documents';
 import {
   DEFAULT_IMAGE_TAG,
@@ -217,8 +218,18 @@ describe('settings', () => {
   });
 });
 
+it('refuses an existing cluster unless its unblocked instance metadata is accepted: the runner is privileged', () => {
+  expect(() => fromContext({ clusterName: 'runners', capacityProviderName: 'runners-ec2' })).toThrow(
+    /clusterName: this stack blocks the instance metadata from tasks only on the instances it launches[\s\S]*existingClusterUnblockedMetadata=true/,
+  );
+});
+
 it('uses an existing cluster and capacity provider by name', async () => {
-  const { json, report } = await synthesize({ clusterName: 'runners', capacityProviderName: 'runners-ec2' });
+  const { json, report } = await synthesize({
+    clusterName: 'runners',
+    capacityProviderName: 'runners-ec2',
+    existingClusterUnblockedMetadata: 'true',
+  });
   expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain('AWS::ECS::Cluster');
   expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain(
     'AWS::AutoScaling::AutoScalingGroup',
@@ -292,3 +303,60 @@ describe('npm run infra:render', () => {
     ]);
   });
 });
+
+describe('the settings file', () => {
+  const write = async (content: string) => {
+    const path = join(await mkdtemp(join(tmpdir(), 'settings-')), 'runners.config.json');
+    await writeFile(path, content);
+    return path;
+  };
+
+  it('is read under the -c context: -c wins, the file fills the rest', async () => {
+    const settingsFile = await write(
+      '{"targetEnv": "from-file", "maxCapacity": 4, "allowedOrgs": "octo-org"}',
+    );
+    const { settings } = createRunnerApp({
+      context: { targetEnv: 'from-c' },
+      env: {},
+      distDir: await standInDist(),
+      settingsFile,
+    });
+    expect(settings.targetEnv).toBe('from-c');
+    expect(settings.capacity).toMatchObject({ maxCapacity: 4 });
+    expect(settings.webhookEnvironment.ALLOWED_ORGS).toBe('octo-org');
+  });
+
+  it('is another file with the settingsFile context key, which must then exist', async () => {
+    const settingsFile = await write('{"targetEnv": "named"}');
+    const distDir = await standInDist();
+    expect(createRunnerApp({ context: { settingsFile }, env: {}, distDir }).settings.targetEnv).toBe('named');
+    expect(() =>
+      createRunnerApp({ context: { settingsFile: '/nonexistent/runners.json' }, env: {}, distDir }),
+    ).toThrow('settingsFile /nonexistent/runners.json does not exist');
+  });
+
+  it('may be absent: no settings', () => {
+    expect(readSettingsFile('/nonexistent/runners.config.json', false)).toEqual({});
+  });
+
+  it('refuses unknown keys and anything but a JSON object', async () => {
+    expect(() => readSettingsFile(writeSync('{"targetEnvv": "x"}'), false)).toThrow(
+      'unknown setting "targetEnvv"',
+    );
+    expect(() => readSettingsFile(writeSync('[1]'), false)).toThrow('must hold one JSON object');
+    expect(() => readSettingsFile(writeSync('{'), false)).toThrow('is not JSON');
+  });
+
+  it('has a committed example that the app accepts', () => {
+    const example = readSettingsFile('runners.config.example.json', true);
+    expect(() => readSettings((key) => example[key], {})).not.toThrow();
+    expect(readFileSync('.gitignore', 'utf8').split('\n')).toContain('runners.config.json');
+  });
+});
+
+/** A settings file written synchronously, for the checks that need no app. */
+function writeSync(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'settings-')), 'runners.config.json');
+  writeFileSync(path, content);
+  return path;
+}
