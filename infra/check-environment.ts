@@ -1,6 +1,10 @@
 import { Token } from 'aws-cdk-lib';
 import { ConfigError } from '../shared/errors';
 
+/** How CDK writes a deploy-time value into a string (`${Token[NAME.123]}`). */
+const EMBEDDED_TOKEN = /\$\{Token\[[^\]]+\]\}/g;
+const WHOLE_TOKEN = /^\$\{Token\[[^\]]+\]\}$/;
+
 /**
  * Runs a function's own configuration check at synth, so a wrong template or list fails here
  * instead of at the first cold start. Values known only at deploy time get a valid stand-in.
@@ -13,11 +17,14 @@ export function checkEnvironment(
   const standIn = (variable: string, value: string) =>
     !Token.isUnresolved(value)
       ? value
-      : variable.endsWith('_ARN')
-        ? 'arn:aws:deploy-time:value'
-        : variable.endsWith('_URL')
-          ? 'https://deploy-time.invalid/value'
-          : 'deploy-time-value';
+      : !WHOLE_TOKEN.test(value)
+        ? // A deploy-time value inside a text (RUNNER_PROFILES' capacity providers): a name in its place.
+          value.replace(EMBEDDED_TOKEN, 'deploy-time-value')
+        : variable.endsWith('_ARN')
+          ? 'arn:aws:deploy-time:value'
+          : variable.endsWith('_URL')
+            ? 'https://deploy-time.invalid/value'
+            : 'deploy-time-value';
   try {
     check(
       Object.fromEntries(

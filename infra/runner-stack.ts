@@ -12,14 +12,14 @@ import { RunnerCapacity } from './runner-capacity';
 import { RunnerConfigBucket } from './runner-config-bucket';
 import { METRIC, runnerMetric } from './runner-metrics';
 import {
-  clusterTasksArn,
   describeRunnerTasksStatement,
   launchRunnerStatements,
+  launchWildcardFindings,
   type RunnerTaskScope,
   readSecretStatement,
   stopRunnerTasksStatement,
-  taskFamilyArn,
 } from './runner-permissions';
+import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
 import { ScheduledSweep } from './scheduled-sweep';
 import type { InfraSettings } from './settings';
@@ -71,6 +71,12 @@ export class RunnerStack extends Stack {
     const capacity = new RunnerCapacity(this, 'Capacity', {
       settings: settings.capacity,
       targetEnv: settings.targetEnv,
+      groups: settings.capacity.kind === 'new' ? capacityGroups(settings.profiles, settings.capacity) : [],
+      targetCapacityPercent: settings.targetCapacityPercent,
+      image: {
+        uri: runner.image,
+        repository: settings.imageUri === undefined ? runner.repository : undefined,
+      },
     });
     const ledger = new JobLedger(this, 'JobLedger');
     const tasks: RunnerTaskScope = {
@@ -79,7 +85,7 @@ export class RunnerStack extends Stack {
       account: this.account,
       clusterName: capacity.clusterName,
       clusterArn: capacity.clusterArn,
-      taskFamily: runner.family,
+      taskFamilies: runner.families,
       taskRoleArn: runner.taskRole.attrArn,
       executionRoleArn: runner.executionRole.attrArn,
     };
@@ -88,8 +94,8 @@ export class RunnerStack extends Stack {
     // and the reaper's environments are this one, plus what each alone uses.
     const environment: Record<string, string> = {
       ECS_CLUSTER: capacity.clusterName,
-      ECS_TASK_DEFINITION: runner.family,
-      ECS_CONTAINER_NAME: settings.names.containerName,
+      ECS_TASK_DEFINITION: runner.defaultTask.family,
+      ECS_CONTAINER_NAME: runner.defaultTask.containerName,
       ECS_CAPACITY_PROVIDER: capacity.capacityProviderName,
       TARGET_ENV: settings.targetEnv,
       RUNNER_REGISTRATION: settings.registration,
@@ -97,6 +103,9 @@ export class RunnerStack extends Stack {
       RUNNER_CONFIG_BUCKET: configs.bucket.bucketName,
       ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
       ...settings.webhookEnvironment,
+      ...(settings.profilesFromContext && {
+        RUNNER_PROFILES: runnerProfilesVariable(runner.profiles, (name) => capacity.providerFor(name)),
+      }),
     };
 
     const overflow = new OverflowQueue(this, 'OverflowQueue', {
@@ -150,12 +159,7 @@ export class RunnerStack extends Stack {
             acknowledged: {
               reason:
                 "Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner family.",
-              findings: [
-                'IAM5[Resource::*]',
-                wildcardResource(this, clusterTasksArn(tasks)),
-                wildcardResource(this, `${taskFamilyArn(tasks)}:*`),
-                wildcardResource(this, configs.configsArn),
-              ],
+              findings: [...launchWildcardFindings(this, tasks), wildcardResource(this, configs.configsArn)],
             },
             failureMeans:
               'The reconciler failed: jobs whose task died are not relaunched, idle runners are left to their own idle timeout.',

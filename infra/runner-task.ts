@@ -7,6 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { acknowledge, wildcardResource } from './acknowledge';
 import type { RunnerConfigBucket } from './runner-config-bucket';
+import type { ProfileSettings } from './runner-profiles';
 import {
   type AccountScope,
   ecsTasksTrustPolicy,
@@ -35,8 +36,12 @@ export class RunnerTask extends SystemPart {
   readonly repository: ecr.Repository;
   readonly taskRole: iam.CfnRole;
   readonly executionRole: iam.CfnRole;
+  /** The default profile's task definition: the seed's family. */
   readonly taskDefinition: ecs.CfnTaskDefinition;
-  readonly family: string;
+  /** Each profile's task definition, in the profiles' order. */
+  readonly profiles: readonly ProfileTask[];
+  /** The image the task definitions run. */
+  readonly image: string;
 
   constructor(scope: Construct, id: string, props: RunnerTaskProps) {
     super(scope, id);
@@ -45,7 +50,6 @@ export class RunnerTask extends SystemPart {
     const stack = Stack.of(this);
     const where: AccountScope = { partition: stack.partition, region: stack.region, account: stack.account };
     const jit = settings.registration === 'jit';
-    this.family = names.taskFamily;
 
     this.repository = new ecr.Repository(this, 'RunnerRepository', {
       repositoryName: names.imageRepositoryName,
@@ -102,25 +106,47 @@ export class RunnerTask extends SystemPart {
     });
     props.configs.readableOnlyBy(this.executionRole.attrArn);
 
-    this.taskDefinition = new ecs.CfnTaskDefinition(
-      this,
-      'TaskDefinition',
-      runnerTaskDefinition({
-        family: names.taskFamily,
-        containerName: names.containerName,
-        image: settings.imageUri ?? this.repository.repositoryUriForTag(settings.imageTag),
-        organization: settings.organization,
-        targetEnv: settings.targetEnv,
-        registrationTokenSecretArn: registrationToken?.secretArn,
-        region: stack.region,
-        logGroupName: runnerLogs.logGroupName,
-        logStreamPrefix: names.logStreamPrefix,
-        taskRoleArn: this.taskRole.attrArn,
-        executionRoleArn: this.executionRole.attrArn,
-        cpu: settings.cpu,
-        memoryMiB: settings.memoryMiB,
-      }),
-    );
+    this.image = settings.imageUri ?? this.repository.repositoryUriForTag(settings.imageTag);
+    // One task definition per profile; the first, the default, keeps the seed's family and id.
+    this.profiles = settings.profiles.map((profile, index) => {
+      const family = index === 0 ? names.taskFamily : `${names.taskFamily}-${profile.name}`;
+      const containerName = profile.containerName ?? names.containerName;
+      const cpu = profile.cpu ?? settings.cpu;
+      const memory = profile.memory ?? settings.memoryMiB;
+      const definition = new ecs.CfnTaskDefinition(
+        this,
+        index === 0 ? 'TaskDefinition' : `TaskDefinition${pascal(profile.name)}`,
+        {
+          ...runnerTaskDefinition({
+            family,
+            containerName,
+            image: this.image,
+            organization: settings.organization,
+            targetEnv: settings.targetEnv,
+            registrationTokenSecretArn: registrationToken?.secretArn,
+            region: stack.region,
+            logGroupName: runnerLogs.logGroupName,
+            logStreamPrefix: names.logStreamPrefix,
+            taskRoleArn: this.taskRole.attrArn,
+            executionRoleArn: this.executionRole.attrArn,
+            cpu,
+            memoryMiB: memory,
+          }),
+          ...(profile.architecture === 'arm64' && {
+            runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+          }),
+        },
+      );
+      acknowledge(
+        definition,
+        jit
+          ? "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; no credential is in the task definition (JIT registration)."
+          : "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; the token comes from Secrets Manager.",
+        'ECS2',
+      );
+      return { profile, family, containerName, cpu, memory, definition };
+    });
+    this.taskDefinition = this.defaultTask.definition;
 
     new CfnOutput(this, 'RunnerRepositoryUri', {
       value: this.repository.repositoryUri,
@@ -149,15 +175,35 @@ export class RunnerTask extends SystemPart {
       'IAM5[Resource::*]',
       wildcardResource(this, logGroupArn(where, names.logGroupName)),
     );
-    acknowledge(
-      this.taskDefinition,
-      jit
-        ? "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; no credential is in the task definition (JIT registration)."
-        : "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; the token comes from Secrets Manager.",
-      'ECS2',
-    );
+  }
+
+  /** The default (first) profile's task. */
+  get defaultTask(): ProfileTask {
+    return this.profiles[0] as ProfileTask;
+  }
+
+  /** Every profile's task family: what RunTask may start. */
+  get families(): string[] {
+    return this.profiles.map((task) => task.family);
   }
 }
+
+/** A profile's task definition and what RUNNER_PROFILES says of it. */
+export interface ProfileTask {
+  readonly profile: ProfileSettings;
+  readonly family: string;
+  readonly containerName: string;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly definition: ecs.CfnTaskDefinition;
+}
+
+/** `large-x86` → `LargeX86`: a profile's name in a construct id. */
+const pascal = (name: string) =>
+  name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 
 /** The IAM5 findings of a policy document: each wildcard action and resource, as cdk-nag lists them. */
 function wildcardFindings(policy: PolicyDocument): string[] {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
-import { SEED, SEED_TASK } from '../shared/defaults';
+import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
+import { architectureOf, type ProfileSettings, parseProfiles } from './runner-profiles';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 
 /** The seed's names, each overridable by the context key of the same name. */
@@ -74,6 +75,16 @@ export interface InfraSettings {
   readonly reconcilerEnvironment: Readonly<Record<string, string>>;
   /** Whether the redelivery sweep is deployed once its hook is known (default true). */
   readonly redeliver: boolean;
+  /**
+   * The runner profiles, the first the default (the seed's task family and names). Without the
+   * `profiles` context: one profile from the settings above, and no `RUNNER_PROFILES` for the
+   * functions (they make the same one from `ECS_*`).
+   */
+  readonly profiles: readonly ProfileSettings[];
+  /** Whether `profiles` came from the context (the functions then get `RUNNER_PROFILES`). */
+  readonly profilesFromContext: boolean;
+  /** ECS managed scaling's target capacity (%): below 100 keeps instances free for the next job. */
+  readonly targetCapacityPercent: number;
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -248,6 +259,18 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '`false`',
     meaning:
       "`true` accepts that an existing cluster (`clusterName`) runs the privileged runner without this stack's instance metadata block: a job could use the instance role. Without it the synth refuses an existing cluster",
+  },
+  {
+    key: 'profiles',
+    default: '(one profile from `cpu`, `memoryMiB`, `instanceTypes`…)',
+    meaning:
+      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool` (see Profiles below)',
+  },
+  {
+    key: 'targetCapacityPercent',
+    default: '100',
+    meaning:
+      'ECS managed scaling target capacity of every capacity provider: below 100 keeps instances running ahead of demand (headroom)',
   },
   {
     key: 'settingsFile',
@@ -465,6 +488,58 @@ export function readSettings(
     }
   }
 
+  const profilesContext = get('profiles');
+  const profilesFromContext =
+    profilesContext !== undefined && profilesContext !== null && profilesContext !== '';
+  let profiles: ProfileSettings[];
+  if (profilesFromContext) {
+    let value: unknown = profilesContext;
+    if (typeof value === 'string') {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        problems.push('profiles must be JSON (an array of profiles)');
+        value = undefined;
+      }
+    }
+    profiles = value === undefined ? [] : parseProfiles(value, problems);
+    if (capacity.kind === 'existing') {
+      const capacityFields = [
+        'architecture',
+        'spot',
+        'instanceTypes',
+        'minInstances',
+        'maxInstances',
+        'warmPool',
+      ];
+      if (
+        Array.isArray(value) &&
+        value.some((profile) => capacityFields.some((field) => field in Object(profile)))
+      )
+        problems.push(
+          `profiles on an existing cluster (clusterName) all run on its capacity provider: leave out ${capacityFields.join(', ')}`,
+        );
+    }
+  } else {
+    profiles = [
+      {
+        name: 'default',
+        labels: [webhookEnvironment.RUNNER_LABELS_TEMPLATE ?? TEMPLATE_DEFAULTS.labels],
+        containerName: undefined,
+        cpu: undefined,
+        memory: undefined,
+        distinctInstance: true,
+        architecture:
+          capacity.kind === 'new' ? architectureOf(capacity.instanceTypes[0] ?? 't3.medium') : 'x86_64',
+        spot: false,
+        instanceTypes: undefined,
+        minInstances: undefined,
+        maxInstances: undefined,
+        warmPool: 0,
+      },
+    ];
+  }
+
   const settings: InfraSettings = {
     stackName: text('stackName') ?? 'GitHubRunners',
     account: text('account') ?? nonEmpty(env.CDK_DEFAULT_ACCOUNT),
@@ -499,6 +574,9 @@ export function readSettings(
     overflowMaxReceiveCount: int('overflowMaxReceiveCount', 10, 1, 1000),
     redeliverEnvironment,
     redeliver,
+    profiles,
+    profilesFromContext,
+    targetCapacityPercent: int('targetCapacityPercent', 100, 1, 100),
     reconcilerEnvironment: {
       RECONCILE_CAPACITY_WAIT: String(int('reconcileCapacityWait', 600, 60, 86_400)),
       RECONCILE_MAX_ATTEMPTS: String(int('reconcileMaxAttempts', 3, 1, 20)),
