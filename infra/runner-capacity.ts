@@ -195,12 +195,13 @@ export class RunnerCapacity extends SystemPart {
     });
     if (group.warmPool > 0) {
       // Stopped instances that booted once (image pulled): a resume skips the boot and the pull.
-      // Not reused on scale-in: an instance that ran a privileged job is not handed to the next one.
+      // No reuse on scale-in (ECS does not allow it with a capacity provider; nor would we hand an
+      // instance that ran a privileged job to the next one). EC2 Auto Scaling refuses a warm pool
+      // for a group with a mixed instances policy or Spot (PutWarmPool), checked above.
       autoScalingGroup.addWarmPool({
         minSize: group.warmPool,
         maxGroupPreparedCapacity: group.warmPool,
         poolState: autoscaling.PoolState.STOPPED,
-        reuseOnScaleIn: false,
       });
     }
     const capacityProvider = new ecs.AsgCapacityProvider(this, id('CapacityProvider'), {

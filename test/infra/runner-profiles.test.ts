@@ -137,6 +137,8 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
       PoolState: 'Stopped',
       AutoScalingGroupName: { Ref: expect.stringMatching(/^Arm64InstancesASG/) },
     });
+    // ECS refuses ReuseOnScaleIn on a capacity provider's group.
+    expect(pool.Properties.InstanceReusePolicy).toBeUndefined();
     const userData = (prefix: string) =>
       JSON.stringify(
         resources(json, 'AWS::EC2::LaunchTemplate').find(([id]) =>
