@@ -1,5 +1,6 @@
 /** Runner profiles: a task definition each, a capacity provider per architecture and purchase option. */
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { readSettingsFile } from '../../infra/runner-app';
 import { capacityGroups, DEFAULT_INSTANCE_TYPES, parseProfiles } from '../../infra/runner-profiles';
 import { readSettings } from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
@@ -315,4 +316,12 @@ describe('the profiles context', () => {
       },
     ]);
   });
+});
+
+it('synthesizes the committed runners.config.example.json: arm64 on a warm pool, arm64 large on Spot, cdk-nag clean', async () => {
+  const example = readSettingsFile('runners.config.example.json', true);
+  const { json, report } = await synthesize(example);
+  expect(resources(json, 'AWS::ECS::CapacityProvider')).toHaveLength(3);
+  expect(resources(json, 'AWS::AutoScaling::WarmPool')).toHaveLength(1);
+  expect(report.pluginReports[0]?.violations).toEqual([]);
 });
