@@ -145,7 +145,10 @@ export class RunnerCapacity extends SystemPart {
     userData.addCommands(
       ...blockInstanceMetadataFromTasks(),
       ...agentSettings({ warmPool: group.warmPool > 0 }),
-      ...pullRunnerImage(props.image.uri, props.image.repository !== undefined),
+      ...pullRunnerImage(
+        props.image.uri,
+        props.image.repository === undefined ? undefined : Stack.of(this).region,
+      ),
     );
     const launchTemplate = new ec2.LaunchTemplate(this, id('LaunchTemplate'), {
       machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
@@ -230,28 +233,33 @@ export class RunnerCapacity extends SystemPart {
 /**
  * The ECS agent's settings for a runner instance: a task uses the image already on the instance
  * (pulled at boot) instead of pulling it again; an instance in a warm pool does not register with
- * the cluster until it leaves the pool.
+ * the cluster until it leaves the pool; awsvpc tasks (should a task definition use them) get no
+ * instance metadata either.
  */
 export function agentSettings(options: { readonly warmPool: boolean }): string[] {
   return [
-    'echo ECS_IMAGE_PULL_BEHAVIOR=prefer-cached >> /etc/ecs/ecs.config',
-    ...(options.warmPool ? ['echo ECS_WARM_POOLS_CHECK=true >> /etc/ecs/ecs.config'] : []),
+    "cat >> /etc/ecs/ecs.config <<'CONFIG'",
+    'ECS_AWSVPC_BLOCK_IMDS=true',
+    'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached',
+    ...(options.warmPool ? ['ECS_WARM_POOLS_CHECK=true'] : []),
+    'CONFIG',
   ];
 }
 
 /**
  * Pulls the runner image when the instance boots (a gigabyte or more: the largest part of a cold
  * start), in the background so that the agent is not held up; a failure leaves the pull to the
- * first task. From the stack's repository, with the instance role's ECR credentials.
+ * first task (the log: /var/log/runner-image-pull.log). From the stack's repository, with the
+ * instance role's ECR credentials.
  */
-export function pullRunnerImage(image: string, fromEcr: boolean): string[] {
-  const registry = '${IMAGE%%/*}';
-  const login = fromEcr
-    ? `(command -v aws >/dev/null || dnf install -y awscli-2) && aws ecr get-login-password --region "$(echo ${registry} | cut -d. -f4)" | docker login --username AWS --password-stdin ${registry} && `
-    : '';
+export function pullRunnerImage(image: string, ecrRegion: string | undefined): string[] {
+  const login =
+    ecrRegion === undefined
+      ? ''
+      : `(command -v aws >/dev/null || dnf install -y awscli-2) && aws ecr get-login-password --region ${ecrRegion} | docker login --username AWS --password-stdin "\${IMAGE%%/*}" && `;
   return [
     `IMAGE="${image}"`,
-    `( for try in 1 2 3 4 5; do until docker info >/dev/null 2>&1; do sleep 2; done; ${login}docker pull "$IMAGE" && break; sleep 15; done ) >/var/log/runner-image-pull.log 2>&1 &`,
+    `( for _ in 1 2 3 4 5; do timeout 300 sh -c 'until docker info >/dev/null 2>&1; do sleep 2; done' && ${login}docker pull "$IMAGE" && break; sleep 15; done ) >/var/log/runner-image-pull.log 2>&1 &`,
   ];
 }
 
@@ -264,7 +272,7 @@ export const IMDS_DROP_RULE =
  * DOCKER-USER rule (Docker never flushes that chain). A drop-in of docker.service puts it back
  * after every Docker start, so it survives Docker restarts and the reboot of an instance resumed
  * from the warm pool; it is also applied now. With IMDSv2 at one hop (the launch template), two
- * fences. ECS_AWSVPC_BLOCK_IMDS covers tasks in awsvpc mode, should a task definition use it.
+ * fences.
  */
 export function blockInstanceMetadataFromTasks(): string[] {
   const script = '/usr/local/sbin/block-task-imds';
@@ -279,6 +287,5 @@ export function blockInstanceMetadataFromTasks(): string[] {
     `printf '[Service]\\nExecStartPost=${script}\\n' > /etc/systemd/system/docker.service.d/block-task-imds.conf`,
     'systemctl daemon-reload',
     script,
-    'echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config',
   ];
 }

@@ -1,8 +1,5 @@
-import { Annotations, type CfnElement, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { parseConfig } from '../shared/config';
-import { parseRedeliverSettings } from '../shared/github/redeliver';
-import { wildcardResource } from './acknowledge';
 import { Alarms } from './alarms';
 import { RunnersDashboard } from './dashboard';
 import { GitHubSecrets } from './github-secrets';
@@ -10,23 +7,16 @@ import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
 import { RunnerCapacity } from './runner-capacity';
 import { RunnerConfigBucket } from './runner-config-bucket';
-import { METRIC, runnerMetric } from './runner-metrics';
-import {
-  describeRunnerTasksStatement,
-  launchRunnerStatements,
-  launchWildcardFindings,
-  type RunnerTaskScope,
-  readSecretStatement,
-  stopRunnerTasksStatement,
-} from './runner-permissions';
+import type { RunnerTaskScope } from './runner-permissions';
 import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
-import { ScheduledSweep } from './scheduled-sweep';
 import type { InfraSettings } from './settings';
+import { Reconciler, RedeliverySweep } from './sweeps';
 import { PartTransparentIds } from './system-part';
 import { WebhookApi } from './webhook-api';
 
 export { LAUNCHER_BATCH_SIZE } from './overflow-launcher';
+export { RECONCILE_RATE, SWEEP_RATE } from './sweeps';
 
 export interface RunnerStackProps extends StackProps {
   readonly settings: InfraSettings;
@@ -34,17 +24,12 @@ export interface RunnerStackProps extends StackProps {
   readonly distDir?: string;
 }
 
-/** How often the redelivery sweep runs. */
-export const SWEEP_RATE = Duration.minutes(5);
-
-/** How often the reconciler (the `reaper` function) looks at every open job. */
-export const RECONCILE_RATE = Duration.minutes(1);
-
 /**
- * The whole system in one stack, one part each: the GitHub secrets, the runner task (the seed's
- * roles and task definition), the runner capacity, the overflow queue and its launcher, the
- * webhook behind an HTTP API, the reaper and the redelivery sweep (each when its settings allow),
- * and the alarms. Each part owns its permissions, cdk-nag acknowledgements and outputs.
+ * The whole system, one part each: the GitHub secrets, the runner configs bucket, the runner task
+ * (the seed's roles, a task definition per profile), the capacity, the job ledger, the overflow
+ * queue, the webhook behind an HTTP API, the launcher, the reconciler and the redelivery sweep (each
+ * when its settings allow), the dashboard and the alarms. Each part owns its permissions, cdk-nag
+ * acknowledgements, outputs and the alarms it asks for; the stack only wires them together.
  */
 export class RunnerStack extends Stack {
   private ids: PartTransparentIds | undefined;
@@ -132,78 +117,27 @@ export class RunnerStack extends Stack {
       placement,
     });
 
-    // The reconciler drives each open job of the ledger to its goal; it needs GitHub to tell what
-    // a runner does: with JIT registration only.
+    // The reconciler needs GitHub to tell what a runner does: with JIT registration only.
     const reconciler =
       jitCredentials === undefined
         ? undefined
-        : new ScheduledSweep(this, 'ReaperSweep', {
-            functionId: 'Reaper',
-            name: 'reaper',
-            description:
-              'Every minute: relaunches the tasks of queued jobs that died, replaces tasks waiting too long for capacity, stops idle runners',
+        : new Reconciler(this, 'ReaperSweep', {
             environment: { ...environment, ...settings.reconcilerEnvironment },
-            check: (env) => parseConfig(env, { webhookSecret: false }),
-            rate: RECONCILE_RATE,
-            // Under the schedule's minute, so runs do not overlap (the ledger makes an overlap safe, not cheap).
-            timeout: Duration.seconds(55),
+            tasks,
+            ledger,
+            configs,
+            credentials: jitCredentials,
             placement,
-            statements: [
-              ...launchRunnerStatements(tasks),
-              describeRunnerTasksStatement(tasks),
-              stopRunnerTasksStatement(tasks),
-              ledger.useStatement(),
-              configs.writeStatement(),
-              readSecretStatement('ReadGitHubCredentials', jitCredentials.secretArn),
-            ],
-            acknowledged: {
-              reason:
-                "Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner family.",
-              findings: [...launchWildcardFindings(this, tasks), wildcardResource(this, configs.configsArn)],
-            },
-            failureMeans:
-              'The reconciler failed: jobs whose task died are not relaunched, idle runners are left to their own idle timeout.',
-            alarms: [
-              {
-                id: 'JobsStuck',
-                description:
-                  'A job has been queued without a live runner task for 3 minutes in a row: read the reconciler log for the job (npm run status shows it).',
-                metric: runnerMetric(METRIC.stuck, 'reaper'),
-                statistic: 'Maximum',
-                period: RECONCILE_RATE,
-                evaluationPeriods: 3,
-              },
-              {
-                id: 'LaunchAttemptsExhausted',
-                description:
-                  'A job got no runner after reconcileMaxAttempts tasks (image, capacity, crash at start): read the stop reasons in the reconciler log.',
-                metric: runnerMetric(METRIC.attemptsExhausted, 'reaper'),
-              },
-            ],
           });
-
     // The redelivery sweep needs the webhook's id, known once the operator has created the webhook.
     const redeliver =
       settings.redeliverEnvironment === undefined || secrets.githubAuth === undefined
         ? undefined
-        : new ScheduledSweep(this, 'RedeliverSweep', {
-            functionId: 'Redeliver',
-            name: 'redeliver',
-            description: 'Every 5 minutes: redelivers the workflow_job deliveries GitHub failed to deliver',
-            environment: {
-              GITHUB_AUTH_SECRET_ARN: secrets.githubAuth.secretArn,
-              ...settings.redeliverEnvironment,
-            },
-            check: (env) => parseRedeliverSettings(env),
-            rate: SWEEP_RATE,
-            // Under the schedule's 5 minutes, so sweeps do not overlap; a sweep may wait out a rate limit.
-            timeout: Duration.minutes(4),
+        : new RedeliverySweep(this, 'RedeliverSweep', {
+            environment: settings.redeliverEnvironment,
+            credentials: secrets.githubAuth,
             placement,
-            statements: [readSecretStatement('ReadGitHubCredentials', secrets.githubAuth.secretArn)],
-            failureMeans:
-              'The redelivery sweep failed (credentials, hook id, GitHub): failed deliveries are not redelivered.',
           });
-
     if (redeliver === undefined) {
       Annotations.of(this).addWarningV2(
         'runners:no-redelivery-sweep',

@@ -1,11 +1,15 @@
 /** The synthesized stack: resources, least-privilege policies, cdk-nag, outputs. Synthesized once. */
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BundledFunction } from '../../infra/bundled-function';
 import { contextTable } from '../../infra/context-table';
+import { agentSettings, blockInstanceMetadataFromTasks, pullRunnerImage } from '../../infra/runner-capacity';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
 import { CONTEXT_KEYS, DEFAULT_IMAGE_TAG, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
@@ -224,6 +228,24 @@ describe('capacity', () => {
     expect(userData).toContain('ExecStartPost=/usr/local/sbin/block-task-imds');
     expect(userData).toContain('ECS_AWSVPC_BLOCK_IMDS=true');
     expect(userData).not.toContain('--insert FORWARD');
+    for (const line of [...blockInstanceMetadataFromTasks(), ...agentSettings({ warmPool: false })]) {
+      expect(userData).toContain(JSON.stringify(line).slice(1, -1));
+    }
+  });
+
+  it('writes boot commands that bash parses and shellcheck passes', () => {
+    const script = [
+      '#!/bin/bash',
+      ...blockInstanceMetadataFromTasks(),
+      ...agentSettings({ warmPool: true }),
+      ...pullRunnerImage('123456789012.dkr.ecr.us-east-1.amazonaws.com/runner:2.338.0', 'us-east-1'),
+    ].join('\n');
+    const path = join(mkdtempSync(join(tmpdir(), 'user-data-')), 'user-data.sh');
+    writeFileSync(path, `${script}\n`);
+    execFileSync('bash', ['-n', path]);
+    // shellcheck runs where the project's shell lint runs (npm run lint:shell); bash -n everywhere.
+    const shellcheck = spawnSync('shellcheck', ['--version']);
+    if (shellcheck.status === 0) execFileSync('shellcheck', [path]);
   });
 });
 
