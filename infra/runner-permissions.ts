@@ -77,13 +77,15 @@ export function listRunnerTasksStatement(scope: RunnerTaskScope, sid: string): i
 
 /**
  * Reading a runner task's state, stop reason and tags (every function that launches or watches
- * tasks); the cluster's tasks only: their ARNs carry the cluster's name.
+ * tasks); the cluster's tasks only: their ARNs carry the cluster's name, and the `ecs:cluster`
+ * condition says it again.
  */
 export function describeRunnerTasksStatement(scope: RunnerTaskScope): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'DescribeRunnerTasks',
     actions: ['ecs:DescribeTasks'],
     resources: [clusterTasksArn(scope)],
+    conditions: onCluster(scope),
   });
 }
 
@@ -93,6 +95,7 @@ export function stopRunnerTasksStatement(scope: RunnerTaskScope): iam.PolicyStat
     sid: 'StopRunnerTasks',
     actions: ['ecs:StopTask'],
     resources: [clusterTasksArn(scope)],
+    conditions: onCluster(scope),
   });
 }
 

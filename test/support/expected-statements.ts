@@ -86,12 +86,14 @@ export function expectedStatements(json: TemplateJson) {
       Effect: 'Allow',
       Action: 'ecs:DescribeTasks',
       Resource: clusterTasks,
+      Condition: onCluster,
     }),
     stopRunnerTasks: () => ({
       Sid: 'StopRunnerTasks',
       Effect: 'Allow',
       Action: 'ecs:StopTask',
       Resource: clusterTasks,
+      Condition: onCluster,
     }),
     /** The webhook's, the launcher's and the reconciler's: the ledger and its open-jobs index; no delete. */
     useJobLedger: () => {
