@@ -25,6 +25,12 @@ export function checkEnvironment(
           : variable.endsWith('_URL')
             ? 'https://deploy-time.invalid/value'
             : 'deploy-time-value';
+  const size = estimatedSize(environment);
+  if (size > LAMBDA_ENVIRONMENT_LIMIT) {
+    throw new Error(
+      `${name} settings in the CDK context: the function's environment would be about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT} (fewer or shorter profiles and label templates)`,
+    );
+  }
   try {
     check(
       Object.fromEntries(
@@ -36,4 +42,16 @@ export function checkEnvironment(
       throw new Error(`${name} settings in the CDK context: ${error.message}`);
     throw error;
   }
+}
+
+/** Lambda's limit on a function's environment: all keys and values together. */
+export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
+
+/** The environment's size as Lambda counts it, a deploy-time value (an ARN, a URL, a name) counted as 100 bytes. */
+function estimatedSize(environment: Readonly<Record<string, string>>): number {
+  return Object.entries(environment).reduce(
+    (total, [key, value]) =>
+      total + key.length + Buffer.byteLength(value.replace(EMBEDDED_TOKEN, 'x'.repeat(100))),
+    0,
+  );
 }

@@ -1,11 +1,12 @@
 /** Runner profiles: a task definition each, a capacity provider per architecture and purchase option. */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { readSettingsFile } from '../../infra/runner-app';
+import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
 import { capacityGroups, DEFAULT_INSTANCE_TYPES, parseProfiles } from '../../infra/runner-profiles';
 import { readSettings } from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
 import {
   environmentOf,
+  standInDist,
   statementsOf,
   synthesize,
   type TemplateJson,
@@ -230,6 +231,17 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
 it('gives the functions no RUNNER_PROFILES without the profiles context: they make the one profile from ECS_*', async () => {
   const { json } = await synthesize({});
   expect(environmentOf(json, 'Webhook').RUNNER_PROFILES).toBeUndefined();
+});
+
+it("refuses at synth profiles that would overflow Lambda's 4 KB of environment", async () => {
+  const profiles = Array.from({ length: 30 }, (_, index) => ({
+    name: `profile-${index}`,
+    labels: [RUN_LABEL, `label-${index}`],
+  }));
+  const distDir = await standInDist();
+  expect(() => createRunnerApp({ context: { profiles }, env: {}, distDir })).toThrow(
+    /webhook settings in the CDK context: the function's environment would be about \d+ bytes, over Lambda's 4096/,
+  );
 });
 
 describe('the profiles context', () => {
