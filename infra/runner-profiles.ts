@@ -27,19 +27,24 @@ export interface ProfileSettings {
   readonly warmPool: number;
 }
 
-const FIELDS = new Set([
-  'name',
-  'labels',
-  'containerName',
-  'cpu',
-  'memory',
-  'distinctInstance',
+/** The profile fields only the stack reads: the capacity a profile's tasks run on. */
+export const CAPACITY_FIELDS = [
   'architecture',
   'spot',
   'instanceTypes',
   'minInstances',
   'maxInstances',
   'warmPool',
+] as const;
+
+const FIELDS = new Set<string>([
+  'name',
+  'labels',
+  'containerName',
+  'cpu',
+  'memory',
+  'distinctInstance',
+  ...CAPACITY_FIELDS,
 ]);
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
-import { architectureOf, type ProfileSettings, parseProfiles } from './runner-profiles';
+import { architectureOf, CAPACITY_FIELDS, type ProfileSettings, parseProfiles } from './runner-profiles';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 
 /** The seed's names, each overridable by the context key of the same name. */
@@ -504,14 +504,7 @@ export function readSettings(
     }
     profiles = value === undefined ? [] : parseProfiles(value, problems);
     if (capacity.kind === 'existing') {
-      const capacityFields = [
-        'architecture',
-        'spot',
-        'instanceTypes',
-        'minInstances',
-        'maxInstances',
-        'warmPool',
-      ];
+      const capacityFields: readonly string[] = CAPACITY_FIELDS;
       if (
         Array.isArray(value) &&
         value.some((profile) => capacityFields.some((field) => field in Object(profile)))
