@@ -40,6 +40,8 @@ for (const name of names) {
     mainFields: ['module', 'main'],
     target: 'node20',
     minify: true,
+    // Minified names would log every error as `"name":"G"`: keep the real ones.
+    keepNames: true,
     sourcemap: true,
     legalComments: 'none',
     logLevel: 'warning',

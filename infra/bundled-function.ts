@@ -23,6 +23,9 @@ export interface BundledFunctionProps {
   readonly distDir?: string;
 }
 
+/** Where a function's code is and how long its logs are kept: the same for every function of the stack. */
+export type FunctionPlacement = Pick<BundledFunctionProps, 'distDir' | 'logRetention'>;
+
 /**
  * One of our functions: the esbuild bundle (one bundler for the project, not NodejsFunction's),
  * Node.js 24 on arm64, its own log group with retention, and a role that may only write to it.

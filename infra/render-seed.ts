@@ -3,6 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { readSettingsFile } from './runner-app';
 import { SEED_FILES, seedDocuments } from './seed-documents';
 import { type InfraSettings, readSettings } from './settings';
 
@@ -46,10 +47,16 @@ export async function renderSeed(options: {
   return written;
 }
 
-/** The context the stack would see: cdk.json's, then `-c key=value` on the command line. */
+/** The context the stack would see: the settings file's, cdk.json's, then `-c key=value` on the command line. */
 async function readContext(pairs: readonly string[]): Promise<Record<string, unknown>> {
   const cdkJson = JSON.parse(await readFile('cdk.json', 'utf8')) as { context?: Record<string, unknown> };
-  const context: Record<string, unknown> = { ...cdkJson.context };
+  const context: Record<string, unknown> = {
+    ...readSettingsFile(
+      process.env.RUNNERS_CONFIG ?? 'runners.config.json',
+      process.env.RUNNERS_CONFIG !== undefined,
+    ),
+    ...cdkJson.context,
+  };
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at <= 0) throw new Error(`-c takes key=value (got "${pair}")`);

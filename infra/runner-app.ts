@@ -1,7 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RunnerStack } from './runner-stack';
-import { type InfraSettings, readSettings } from './settings';
+import { CONTEXT_KEYS, type InfraSettings, readSettings, SettingsError } from './settings';
 
 export interface RunnerAppOptions {
   /** Context as `-c key=value` or cdk.json would give it; none: what the CDK CLI passes in. */
@@ -10,6 +11,11 @@ export interface RunnerAppOptions {
   readonly outdir?: string;
   /** Where the esbuild output is (default: the project's `dist/`). */
   readonly distDir?: string;
+  /**
+   * The operator's settings file, read when it exists (the `settingsFile` context key wins);
+   * none: only the context. `npm run synth` and `deploy` pass `runners.config.json`.
+   */
+  readonly settingsFile?: string;
 }
 
 /**
@@ -25,7 +31,10 @@ export function createRunnerApp(options: RunnerAppOptions = {}): {
     ...(options.context !== undefined && { context: options.context }),
     ...(options.outdir !== undefined && { outdir: options.outdir }),
   });
-  const settings = readSettings((key) => app.node.tryGetContext(key), options.env);
+  const path = (app.node.tryGetContext('settingsFile') as string | undefined) ?? options.settingsFile;
+  const fromFile =
+    path === undefined ? {} : readSettingsFile(path, app.node.tryGetContext('settingsFile') !== undefined);
+  const settings = readSettings((key) => app.node.tryGetContext(key) ?? fromFile[key], options.env);
   const stack = new RunnerStack(app, settings.stackName, {
     settings,
     description: 'GitHub Actions ephemeral runners on ECS: one runner task per queued workflow job',
@@ -34,4 +43,33 @@ export function createRunnerApp(options: RunnerAppOptions = {}): {
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, settings };
+}
+
+/**
+ * The operator's settings file: a JSON object of context keys, kept outside the repository's
+ * cdk.json so that every deploy has the same settings without repeating `-c` (a deploy without
+ * them would quietly drop them). A missing default file is no settings; a missing named one is an error.
+ */
+export function readSettingsFile(path: string, required: boolean): Record<string, unknown> {
+  if (!existsSync(path)) {
+    if (required) throw new SettingsError([`settingsFile ${path} does not exist`]);
+    return {};
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new SettingsError([`${path} is not JSON: ${(error as Error).message}`]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SettingsError([`${path} must hold one JSON object of settings`]);
+  }
+  const known = new Set(CONTEXT_KEYS.map((entry) => entry.key));
+  const unknown = Object.keys(value).filter((key) => !known.has(key) && !key.startsWith('//'));
+  if (unknown.length > 0) {
+    throw new SettingsError(
+      unknown.map((key) => `${path}: unknown setting "${key}" (docs/infrastructure.md lists them)`),
+    );
+  }
+  return value as Record<string, unknown>;
 }

@@ -287,7 +287,11 @@ export interface SeedDocumentSettings {
   readonly imageUri: string | undefined;
   readonly cpu: number;
   readonly memoryMiB: number;
-  readonly taskRolePolicy: PolicyDocument;
+  /**
+   * The task role's policy; undefined: the seed's (the render reproduces the hand-made setup the
+   * operator already has; the stack gives the task role no policy unless asked).
+   */
+  readonly taskRolePolicy: PolicyDocument | undefined;
 }
 
 /** The seed's file names, in the order the seed creates them. */
@@ -315,7 +319,7 @@ export function seedDocuments(
   const roleArn = (name: string) => `arn:${partition}:iam::${account}:role/${name}`;
   return {
     [SEED_FILES.taskRoleTrustPolicy]: ecsTasksTrustPolicy(scope),
-    [SEED_FILES.taskRolePolicy]: settings.taskRolePolicy,
+    [SEED_FILES.taskRolePolicy]: settings.taskRolePolicy ?? SEED_TASK_ROLE_POLICY,
     [SEED_FILES.taskExecutionRoleTrustPolicy]: ecsTasksTrustPolicy(scope),
     [SEED_FILES.taskExecutionRolePolicy]: taskExecutionRolePolicy({
       ...scope,

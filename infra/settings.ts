@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
-import { SEED, SEED_TASK } from '../shared/defaults';
+import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
+import { architectureOf, CAPACITY_FIELDS, type ProfileSettings, parseProfiles } from './runner-profiles';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 
 /** The seed's names, each overridable by the context key of the same name. */
@@ -45,13 +47,16 @@ export interface InfraSettings {
   readonly imageUri: string | undefined;
   readonly cpu: number;
   readonly memoryMiB: number;
-  readonly taskRolePolicy: PolicyDocument;
+  /** What a job may do in AWS; undefined: nothing (the task role has no policy). */
+  readonly taskRolePolicy: PolicyDocument | undefined;
   readonly tags: Readonly<Record<string, string>>;
   readonly capacity: CapacitySettings;
   readonly logRetentionDays: number;
   readonly reservedConcurrency: number | undefined;
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly alarmTopicArn: string | undefined;
+  /** An address the stack subscribes to a topic of its own for the alarms. */
+  readonly alarmEmail: string | undefined;
   /** Webhook settings passed through to the function's environment (README's configuration table). */
   readonly webhookEnvironment: Readonly<Record<string, string>>;
   /**
@@ -66,6 +71,20 @@ export interface InfraSettings {
    * `GITHUB_HOOK`, and the optional settings); undefined: no hook configured, no sweep deployed.
    */
   readonly redeliverEnvironment: Readonly<Record<string, string>> | undefined;
+  /** The reconciler's own settings (`RECONCILE_CAPACITY_WAIT`, `RECONCILE_MAX_ATTEMPTS`). */
+  readonly reconcilerEnvironment: Readonly<Record<string, string>>;
+  /** Whether the redelivery sweep is deployed once its hook is known (default true). */
+  readonly redeliver: boolean;
+  /**
+   * The runner profiles, the first the default (the seed's task family and names). Without the
+   * `profiles` context: one profile from the settings above, and no `RUNNER_PROFILES` for the
+   * functions (they make the same one from `ECS_*`).
+   */
+  readonly profiles: readonly ProfileSettings[];
+  /** Whether `profiles` came from the context (the functions then get `RUNNER_PROFILES`). */
+  readonly profilesFromContext: boolean;
+  /** ECS managed scaling's target capacity (%): below 100 keeps instances free for the next job. */
+  readonly targetCapacityPercent: number;
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -103,6 +122,18 @@ const REDELIVER_PASS_THROUGH = {
 } as const;
 
 const REGISTRATIONS: readonly RunnerRegistration[] = ['jit', 'token'];
+
+/**
+ * The runner image's default tag: the runner version the image builds (`RUNNER_VERSION` of
+ * infra/runner-image/Dockerfile). The repository's tags are immutable: a rebuild of the same
+ * version is pushed under a new tag (`2.338.0-2`) and deployed with `imageTag`.
+ */
+export const DEFAULT_IMAGE_TAG = (() => {
+  const dockerfile = readFileSync(new URL('./runner-image/Dockerfile', import.meta.url), 'utf8');
+  const version = /^ARG RUNNER_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+  if (version === undefined) throw new Error('infra/runner-image/Dockerfile has no ARG RUNNER_VERSION=');
+  return version;
+})();
 
 /** The default name of the GitHub credentials secret. */
 export const GITHUB_AUTH_SECRET_NAME = 'github-actions-runner-github-auth';
@@ -143,8 +174,9 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   },
   {
     key: 'imageTag',
-    default: `\`${SEED_TASK.imageTag}\``,
-    meaning: "runner image tag in the stack's ECR repository",
+    default: `\`${DEFAULT_IMAGE_TAG}\` (the image's runner version)`,
+    meaning:
+      "runner image tag in the stack's ECR repository, whose tags are immutable: push each build under a new tag; `latest` is refused",
   },
   {
     key: 'imageUri',
@@ -155,8 +187,14 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'memoryMiB', default: String(SEED_TASK.memoryMiB), meaning: 'task memory (MiB)' },
   {
     key: 'taskRolePolicy',
-    default: "the seed's `ec2:Describe*`",
+    default: '(none: jobs get no AWS permission)',
     meaning: "the task role's policy document (JSON): what a job may do in AWS",
+  },
+  {
+    key: 'taskRoleSeedPolicy',
+    default: '`false`',
+    meaning:
+      "`true`: the seed's `ec2:Describe*` task role policy, when no `taskRolePolicy` is given. Off by default: `ec2:DescribeInstanceAttribute` reads every instance's user data, so any job's code could",
   },
   {
     key: 'tags',
@@ -196,9 +234,49 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     meaning: 'retention of the runner, function and API access log groups',
   },
   { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
-  { key: 'apiThrottleRate', default: '50', meaning: 'HTTP API steady requests per second' },
-  { key: 'apiThrottleBurst', default: '100', meaning: 'HTTP API burst' },
-  { key: 'alarmTopicArn', default: '(none)', meaning: 'SNS topic the alarms notify' },
+  { key: 'apiThrottleRate', default: '100', meaning: 'HTTP API steady requests per second' },
+  {
+    key: 'apiThrottleBurst',
+    default: '1000',
+    meaning:
+      "HTTP API burst: a 256-job matrix (GitHub's maximum) sends 3 to 4 deliveries per job within seconds",
+  },
+  {
+    key: 'webhookAllowedCidrs',
+    default: '(none: any source)',
+    meaning:
+      "the webhook's `WEBHOOK_ALLOWED_CIDRS` (comma list or JSON array of CIDRs): deliveries from elsewhere are refused by the function (an HTTP API has no resource policy). GitHub's hook ranges: the `hooks` list of `GET https://api.github.com/meta`",
+  },
+  { key: 'alarmTopicArn', default: '(none)', meaning: 'an SNS topic of yours the alarms notify' },
+  {
+    key: 'alarmEmail',
+    default: '(none)',
+    meaning:
+      'an address the alarms notify through a topic of the stack (confirm the subscription mail); with neither this nor `alarmTopicArn` the synth warns: alarms notify nobody',
+  },
+  {
+    key: 'existingClusterUnblockedMetadata',
+    default: '`false`',
+    meaning:
+      "`true` accepts that an existing cluster (`clusterName`) runs the privileged runner without this stack's instance metadata block: a job could use the instance role. Without it the synth refuses an existing cluster",
+  },
+  {
+    key: 'profiles',
+    default: '(one profile from `cpu`, `memoryMiB`, `instanceTypes`…)',
+    meaning:
+      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool` (see Profiles below)',
+  },
+  {
+    key: 'targetCapacityPercent',
+    default: '100',
+    meaning:
+      'ECS managed scaling target capacity of every capacity provider: below 100 keeps instances running ahead of demand (headroom)',
+  },
+  {
+    key: 'settingsFile',
+    default: '`runners.config.json` (`RUNNERS_CONFIG` in the environment)',
+    meaning: 'a JSON object of these settings; `-c` values win over it',
+  },
   ...Object.entries(WEBHOOK_PASS_THROUGH).map(([key, variable]) => ({
     key,
     default: '(the webhook default)',
@@ -220,13 +298,35 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '10',
     meaning: 'tries of an overflow message before the dead-letter queue',
   },
+  {
+    key: 'reconcileCapacityWait',
+    default: '600',
+    meaning:
+      "seconds a job's task may wait for capacity (PROVISIONING) before the reconciler replaces it (`RECONCILE_CAPACITY_WAIT`)",
+  },
+  {
+    key: 'reconcileMaxAttempts',
+    default: '3',
+    meaning: 'tasks started for one job before the reconciler gives up and alarms (`RECONCILE_MAX_ATTEMPTS`)',
+  },
   { key: 'githubOrg', default: '(none)', meaning: "the redelivery sweep's `GITHUB_ORG`" },
   {
     key: 'githubHookId',
     default: '(none: no sweep)',
     meaning: "the organisation webhook's id, the sweep's `GITHUB_HOOK_ID`",
   },
-  { key: 'githubHook', default: '(none)', meaning: "`app`: sweep the GitHub App's hook (`GITHUB_HOOK`)" },
+  {
+    key: 'githubHook',
+    default: '(none)',
+    meaning:
+      "`app`: the webhook is the GitHub App's (`GITHUB_HOOK` of the webhook and the sweep); needs `allowedOrgs`, or any organisation that installs the App would be served",
+  },
+  {
+    key: 'redeliver',
+    default: '`true`',
+    meaning:
+      '`false`: no redelivery sweep even when its hook (`githubHook` or `githubOrg` + `githubHookId`) is set',
+  },
   { key: 'redeliverSince', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_SINCE`" },
   { key: 'redeliverMax', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_MAX`" },
 ];
@@ -292,6 +392,14 @@ export function readSettings(
     return undefined;
   };
 
+  const bool = (key: string, fallback: boolean): boolean => {
+    const value = text(key);
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === 'false') return value === 'true';
+    problems.push(`${key} must be true or false (got "${value}")`);
+    return fallback;
+  };
+
   const names = Object.fromEntries(
     (Object.keys(SEED) as (keyof typeof SEED)[])
       .filter((key) => key !== 'targetEnv' && key !== 'region')
@@ -309,6 +417,11 @@ export function readSettings(
     if (clusterName === undefined || capacityProviderName === undefined) {
       problems.push(
         'clusterName and capacityProviderName go together (an existing cluster and its capacity provider)',
+      );
+    }
+    if (!bool('existingClusterUnblockedMetadata', false)) {
+      problems.push(
+        'clusterName: this stack blocks the instance metadata from tasks only on the instances it launches; the runner container is privileged, so on an existing cluster a job could reach the instance role. Block it there (docs/infrastructure.md) and set existingClusterUnblockedMetadata=true to accept, or leave clusterName out',
       );
     }
     capacity = {
@@ -343,17 +456,81 @@ export function readSettings(
     if (value !== undefined) webhookEnvironment[variable] = value;
   }
 
+  const cidrs = text('webhookAllowedCidrs')?.startsWith('[')
+    ? (json('webhookAllowedCidrs', isStringArray, 'a list of CIDRs') ?? [])
+    : list('webhookAllowedCidrs');
+  const badCidrs = cidrs.filter((cidr) => !isCidr(cidr));
+  if (badCidrs.length > 0)
+    problems.push(
+      `webhookAllowedCidrs must be IPv4 or IPv6 CIDRs (got ${badCidrs.map((c) => `"${c}"`).join(', ')})`,
+    );
+  if (cidrs.length > 0) webhookEnvironment.WEBHOOK_ALLOWED_CIDRS = cidrs.join(',');
+
+  const hook = text('githubHook');
+  if (hook !== undefined) webhookEnvironment.GITHUB_HOOK = hook;
+  if (hook === 'app' && webhookEnvironment.ALLOWED_ORGS === undefined) {
+    problems.push(
+      'githubHook=app needs allowedOrgs: a GitHub App webhook with no ALLOWED_ORGS serves any organisation that installs the App',
+    );
+  }
+
   const registrationText = text('registration') ?? 'jit';
   const registration = REGISTRATIONS.find((candidate) => candidate === registrationText);
   if (registration === undefined)
     problems.push(`registration must be ${REGISTRATIONS.join(' or ')} (got "${registrationText}")`);
 
-  const redeliverEnvironment = readRedeliverEnvironment(text, problems);
+  const redeliver = bool('redeliver', true);
+  const redeliverEnvironment = redeliver ? readRedeliverEnvironment(text, problems) : undefined;
   if (redeliverEnvironment !== undefined) {
     for (const variable of ['GITHUB_API_URL', 'POWERTOOLS_LOG_LEVEL']) {
       const value = webhookEnvironment[variable];
       if (value !== undefined) redeliverEnvironment[variable] = value;
     }
+  }
+
+  const profilesContext = get('profiles');
+  const profilesFromContext =
+    profilesContext !== undefined && profilesContext !== null && profilesContext !== '';
+  let profiles: ProfileSettings[];
+  if (profilesFromContext) {
+    let value: unknown = profilesContext;
+    if (typeof value === 'string') {
+      try {
+        value = JSON.parse(value);
+      } catch {
+        problems.push('profiles must be JSON (an array of profiles)');
+        value = undefined;
+      }
+    }
+    profiles = value === undefined ? [] : parseProfiles(value, problems);
+    if (capacity.kind === 'existing') {
+      const capacityFields: readonly string[] = CAPACITY_FIELDS;
+      if (
+        Array.isArray(value) &&
+        value.some((profile) => capacityFields.some((field) => field in Object(profile)))
+      )
+        problems.push(
+          `profiles on an existing cluster (clusterName) all run on its capacity provider: leave out ${capacityFields.join(', ')}`,
+        );
+    }
+  } else {
+    profiles = [
+      {
+        name: 'default',
+        labels: [webhookEnvironment.RUNNER_LABELS_TEMPLATE ?? TEMPLATE_DEFAULTS.labels],
+        containerName: undefined,
+        cpu: undefined,
+        memory: undefined,
+        distinctInstance: true,
+        architecture:
+          capacity.kind === 'new' ? architectureOf(capacity.instanceTypes[0] ?? 't3.medium') : 'x86_64',
+        spot: false,
+        instanceTypes: undefined,
+        minInstances: undefined,
+        maxInstances: undefined,
+        warmPool: 0,
+      },
+    ];
   }
 
   const settings: InfraSettings = {
@@ -367,27 +544,36 @@ export function readSettings(
       webhookSecretName: text('webhookSecretName') ?? 'github-actions-runner-webhook-secret',
       githubAuthSecretName: text('githubAuthSecretName') ?? GITHUB_AUTH_SECRET_NAME,
     },
-    imageTag: text('imageTag') ?? SEED_TASK.imageTag,
+    imageTag: readImageTag(text('imageTag'), problems),
     imageUri: text('imageUri'),
     // Task-level cpu and memory for EC2: any value the instances can hold (ECS's own limits).
     cpu: int('cpu', SEED_TASK.cpu, 128, 196_608),
     memoryMiB: int('memoryMiB', SEED_TASK.memoryMiB, 128, 1_048_576),
     taskRolePolicy:
       json('taskRolePolicy', isPolicyDocument, 'an IAM policy document with Version and Statement') ??
-      SEED_TASK_ROLE_POLICY,
+      (bool('taskRoleSeedPolicy', false) ? SEED_TASK_ROLE_POLICY : undefined),
     tags: json('tags', isStringRecord, 'an object of string tag values') ?? {},
     capacity,
     logRetentionDays,
     reservedConcurrency: optionalInt('reservedConcurrency', 1, 1000),
     apiThrottle: {
-      rateLimit: int('apiThrottleRate', 50, 1, 10_000),
-      burstLimit: int('apiThrottleBurst', 100, 1, 5_000),
+      rateLimit: int('apiThrottleRate', 100, 1, 10_000),
+      burstLimit: int('apiThrottleBurst', 1000, 1, 5_000),
     },
     alarmTopicArn: text('alarmTopicArn'),
+    alarmEmail: readEmail(text('alarmEmail'), problems),
     webhookEnvironment,
     registration: registration ?? 'jit',
     overflowMaxReceiveCount: int('overflowMaxReceiveCount', 10, 1, 1000),
     redeliverEnvironment,
+    redeliver,
+    profiles,
+    profilesFromContext,
+    targetCapacityPercent: int('targetCapacityPercent', 100, 1, 100),
+    reconcilerEnvironment: {
+      RECONCILE_CAPACITY_WAIT: String(int('reconcileCapacityWait', 600, 60, 86_400)),
+      RECONCILE_MAX_ATTEMPTS: String(int('reconcileMaxAttempts', 3, 1, 20)),
+    },
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
@@ -418,6 +604,36 @@ function readRedeliverEnvironment(
     if (value !== undefined) environment[variable] = value;
   }
   return environment;
+}
+
+/** An immutable tag: anything but `latest`, which would name a different image on every push. */
+function readImageTag(tag: string | undefined, problems: string[]): string {
+  if (tag === 'latest') {
+    problems.push(
+      `imageTag must name one build (the repository's tags are immutable); not "latest" (default: ${DEFAULT_IMAGE_TAG})`,
+    );
+  } else if (tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+    problems.push(`imageTag must be a Docker tag: [A-Za-z0-9_.-], up to 128 characters (got "${tag}")`);
+  }
+  return tag ?? DEFAULT_IMAGE_TAG;
+}
+
+function readEmail(email: string | undefined, problems: string[]): string | undefined {
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    problems.push(`alarmEmail must be an email address (got "${email}")`);
+  return email;
+}
+
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (address === undefined || bits === undefined || rest.length > 0 || !/^\d{1,3}$/.test(bits)) return false;
+  const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (ipv4 !== null) return ipv4.slice(1).every((octet) => Number(octet) <= 255) && Number(bits) <= 32;
+  return /^[0-9A-Fa-f:]+$/.test(address) && address.includes(':') && Number(bits) <= 128;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);

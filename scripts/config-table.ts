@@ -254,14 +254,16 @@ export const SETTINGS: readonly Setting[] = [
     name: 'RUNNER_DISTINCT_INSTANCE',
     default: '`true`',
     readBy: CORE,
-    meaning: 'one runner task per instance (RunTask placement constraint `distinctInstance`); `false` packs them (trusted repositories only)',
+    meaning:
+      'one runner task per instance (RunTask placement constraint `distinctInstance`); `false` packs them (trusted repositories only)',
   },
   {
     name: 'GITHUB_HOOK',
     default: '`org`',
     readBy: [...CORE, ...SWEEP],
     context: 'githubHook',
-    meaning: '`app`: deliveries come from a GitHub App webhook (then `ALLOWED_ORGS` is required); the sweep reads the App hook',
+    meaning:
+      '`app`: deliveries come from a GitHub App webhook (then `ALLOWED_ORGS` is required); the sweep reads the App hook',
   },
   {
     name: 'RECONCILE_CAPACITY_WAIT',
@@ -275,7 +277,8 @@ export const SETTINGS: readonly Setting[] = [
     default: '`3`',
     readBy: CORE,
     context: 'reconcileMaxAttempts',
-    meaning: 'launch attempts per job (a task lost before its job started gets a new one) before the reconciler gives up and alarms',
+    meaning:
+      'launch attempts per job (a task lost before its job started gets a new one) before the reconciler gives up and alarms',
   },
   {
     name: 'RECONCILE_STUCK_AFTER',
@@ -287,7 +290,8 @@ export const SETTINGS: readonly Setting[] = [
     name: 'DRY_RUN_REGISTER',
     default: '`false`',
     readBy: CORE,
-    meaning: 'with `DRY_RUN`, register runners on GitHub for real; otherwise the dry run only prints the registration',
+    meaning:
+      'with `DRY_RUN`, register runners on GitHub for real; otherwise the dry run only prints the registration',
   },
   {
     name: 'GITHUB_ORG',

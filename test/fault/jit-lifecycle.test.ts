@@ -67,9 +67,13 @@ const env = () => ({
   LAUNCH_DEADLINE_MS: '2000',
 });
 const webhook = (offsetMs = 0) =>
-  createWebhookHandler(createWebhookDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }));
+  createWebhookHandler(
+    createWebhookDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }),
+  );
 const reconcile = (offsetMs: number) =>
-  createReconciler(createDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } })).reconcile();
+  createReconciler(
+    createDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }),
+  ).reconcile();
 
 async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
   let next = 0;
@@ -112,7 +116,8 @@ describe('fault suite: the lifecycle with JIT registration', () => {
     });
 
     // ECS loses one task in 10 before its job starts (Spot interruptions, OOM at start).
-    const live = (i: number) => ecs.tasks.filter((t) => t.startedBy === startedBy(i) && t.desiredStatus === 'RUNNING');
+    const live = (i: number) =>
+      ecs.tasks.filter((t) => t.startedBy === startedBy(i) && t.desiredStatus === 'RUNNING');
     let lostToSpot = 0;
     for (let i = 5; i < JOBS; i += 10) {
       for (const task of live(i)) {
@@ -128,7 +133,12 @@ describe('fault suite: the lifecycle with JIT registration', () => {
       offset += round === 2 ? 11 * MINUTE : MINUTE;
       if (round === 2) noCapacityFor.clear();
       const summary = await reconcile(offset);
-      rounds.push({ relaunched: summary.relaunched, launched: summary.launched, stuck: summary.stuck, errors: summary.errors.length });
+      rounds.push({
+        relaunched: summary.relaunched,
+        launched: summary.launched,
+        stuck: summary.stuck,
+        errors: summary.errors.length,
+      });
     }
     const perJob = payloads.map((_, i) => live(i).length);
     const lost = perJob.filter((n) => n === 0).length;

@@ -93,6 +93,9 @@ describe('registration=token (the seed)', () => {
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
       ...expected.webhookStatements(),
+      expected.describeRunnerTasks(),
+      expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
     ]);
   });
 
@@ -105,6 +108,9 @@ describe('registration=token (the seed)', () => {
       'FindTheTaskOfAJob',
       'PassRunnerTaskRoles',
       'ConsumeOverflowJobs',
+      'DescribeRunnerTasks',
+      'UseJobLedger',
+      'WriteRunnerConfigs',
     ]);
   });
 
@@ -205,7 +211,11 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
   let report: ValidationReport;
 
   beforeAll(async () => {
-    ({ json, report } = await synthesize({ registration: 'token', githubHook: 'app' }));
+    ({ json, report } = await synthesize({
+      registration: 'token',
+      githubHook: 'app',
+      allowedOrgs: 'octo-org',
+    }));
   });
 
   it('creates the GitHub credentials secret for the sweep alone', () => {

@@ -1,12 +1,17 @@
 /** The synthesized stack: resources, least-privilege policies, cdk-nag, outputs. Synthesized once. */
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BundledFunction } from '../../infra/bundled-function';
+import { contextTable } from '../../infra/context-table';
+import { agentSettings, blockInstanceMetadataFromTasks, pullRunnerImage } from '../../infra/runner-capacity';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
-import { CONTEXT_KEYS, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
+import { CONTEXT_KEYS, DEFAULT_IMAGE_TAG, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
 import { METRIC } from '../../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
@@ -67,14 +72,14 @@ describe('secrets', () => {
 
 describe('task roles', () => {
   it.each([
-    ['TaskRole', SEED.taskRoleName, SEED.taskRolePolicyName],
-    ['TaskExecutionRole', SEED.taskExecutionRoleName, SEED.taskExecutionRolePolicyName],
-  ])('%s keeps the seed names and trusts only ECS tasks of this account', (id, roleName, policyName) => {
+    ['TaskRole', SEED.taskRoleName, []],
+    ['TaskExecutionRole', SEED.taskExecutionRoleName, [SEED.taskExecutionRolePolicyName]],
+  ])('%s keeps the seed names and trusts only ECS tasks of this account', (id, roleName, policyNames) => {
     const role = props(id);
     expect(role.RoleName).toBe(roleName);
-    expect((role.Policies as Array<{ PolicyName: string }>).map((policy) => policy.PolicyName)).toEqual([
-      policyName,
-    ]);
+    expect(
+      ((role.Policies ?? []) as Array<{ PolicyName: string }>).map((policy) => policy.PolicyName),
+    ).toEqual(policyNames);
     expect(role.AssumeRolePolicyDocument).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -104,12 +109,42 @@ describe('task roles', () => {
     });
   });
 
-  it("gives the task role the seed's ec2:Describe* policy", () => {
-    const [policy] = props('TaskRole').Policies as Array<{ PolicyDocument: unknown }>;
-    expect(policy?.PolicyDocument).toEqual({
-      Version: '2012-10-17',
-      Statement: [{ Action: ['ec2:Describe*'], Effect: 'Allow', Resource: '*' }],
-    });
+  it("gives the task role no permission by default: no ec2:Describe*, which reads every instance's user data", () => {
+    expect(props('TaskRole').Policies).toBeUndefined();
+    const attached = Object.values(json.Resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(resource.Properties.Roles) === JSON.stringify([{ Ref: 'TaskRole' }]),
+    );
+    expect(attached).toEqual([]);
+    expect(JSON.stringify(json.Resources)).not.toContain('ec2:Describe');
+  });
+
+  it('lets the execution role alone read the runner configs: GetObject under the prefix, GetBucketLocation', () => {
+    const bucket = idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs');
+    const configs = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/runner-config/*']] };
+    const readers = Object.values(json.Resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties).includes('s3:GetObject'),
+    );
+    expect(readers.map((policy) => policy.Properties)).toEqual([
+      {
+        PolicyName: 'read-runner-configs',
+        Roles: [{ Ref: 'TaskExecutionRole' }],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Sid: 'ReadRunnerConfigs', Effect: 'Allow', Action: 's3:GetObject', Resource: configs },
+            {
+              Sid: 'LocateRunnerConfigs',
+              Effect: 'Allow',
+              Action: 's3:GetBucketLocation',
+              Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
+            },
+          ],
+        },
+      },
+    ]);
   });
 
   it('scopes the execution role to the runner repository and log group, with no secret to read (JIT)', () => {
@@ -132,12 +167,21 @@ describe('task roles', () => {
 });
 
 describe('runner image repository and logs', () => {
-  it('scans on push and expires untagged images', () => {
+  it('keeps tags immutable, scans on push and expires untagged images', () => {
     template.hasResourceProperties('AWS::ECR::Repository', {
       RepositoryName: SEED.imageRepositoryName,
+      ImageTagMutability: 'IMMUTABLE',
       ImageScanningConfiguration: { ScanOnPush: true },
       LifecyclePolicy: { LifecyclePolicyText: Match.stringLikeRegexp('"tagStatus":"untagged"') },
     });
+  });
+
+  it("runs the image by an immutable tag, the image's runner version by default (never latest)", () => {
+    const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<{
+      Image: unknown;
+    }>;
+    expect(JSON.stringify(container?.Image)).toContain(`:${DEFAULT_IMAGE_TAG}"`);
+    expect(JSON.stringify(container?.Image)).not.toContain(':latest');
   });
 
   it('keeps runner logs in the seed log group, with retention', () => {
@@ -176,9 +220,32 @@ describe('capacity', () => {
       { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 50, VolumeType: 'gp3' } },
     ]);
     expect(launchTemplate.InstanceType).toBe('t3.medium');
-    expect(JSON.stringify(launchTemplate.UserData)).toContain(
-      'iptables --insert FORWARD 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP',
+    const userData = JSON.stringify(launchTemplate.UserData);
+    // The DOCKER-USER rule, applied at boot and after every Docker start (a docker.service drop-in).
+    expect(userData).toContain(
+      'iptables -w -I DOCKER-USER 1 --in-interface docker+ --destination 169.254.169.254/32 --jump DROP',
     );
+    expect(userData).toContain('ExecStartPost=/usr/local/sbin/block-task-imds');
+    expect(userData).toContain('ECS_AWSVPC_BLOCK_IMDS=true');
+    expect(userData).not.toContain('--insert FORWARD');
+    for (const line of [...blockInstanceMetadataFromTasks(), ...agentSettings({ warmPool: false })]) {
+      expect(userData).toContain(JSON.stringify(line).slice(1, -1));
+    }
+  });
+
+  it('writes boot commands that bash parses and shellcheck passes', () => {
+    const script = [
+      '#!/bin/bash',
+      ...blockInstanceMetadataFromTasks(),
+      ...agentSettings({ warmPool: true }),
+      ...pullRunnerImage('123456789012.dkr.ecr.us-east-1.amazonaws.com/runner:2.338.0', 'us-east-1'),
+    ].join('\n');
+    const path = join(mkdtempSync(join(tmpdir(), 'user-data-')), 'user-data.sh');
+    writeFileSync(path, `${script}\n`);
+    execFileSync('bash', ['-n', path]);
+    // shellcheck runs where the project's shell lint runs (npm run lint:shell); bash -n everywhere.
+    const shellcheck = spawnSync('shellcheck', ['--version']);
+    if (shellcheck.status === 0) execFileSync('shellcheck', [path]);
   });
 });
 
@@ -195,19 +262,28 @@ describe('webhook function', () => {
       ECS_CAPACITY_PROVIDER: ref('AWS::ECS::CapacityProvider'),
       TARGET_ENV: SEED.targetEnv,
       RUNNER_REGISTRATION: 'jit',
+      JOBS_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Jobs') },
+      RUNNER_CONFIG_BUCKET: { Ref: idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs') },
       GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
       OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
     expect(fn.ReservedConcurrentExecutions).toBeUndefined();
   });
 
-  it('may run runner tasks, pass the two task roles, queue a job, read its secrets and stop idle runners; nothing else', () => {
+  it("stops within GitHub's 10 s: the webhook's timeout is at most 10 s", () => {
+    expect(functionOf(json, 'Webhook').Properties.Timeout).toBeLessThanOrEqual(10);
+  });
+
+  it('may run runner tasks, pass the two task roles, queue a job, use the ledger, read its secrets and stop idle runners; nothing else', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
       ...expected.webhookStatements(),
+      expected.describeRunnerTasks(),
+      expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
-      expected.stopIdleRunners(),
+      expected.stopRunnerTasks(),
     ]);
   });
 
@@ -216,7 +292,8 @@ describe('webhook function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      // Sized for bursts: a 256-job matrix is 3 to 4 deliveries per job within seconds.
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 1000 },
       AccessLogSettings: { DestinationArn: Match.anyValue() },
     });
   });
@@ -299,7 +376,7 @@ describe('overflow queue and launcher', () => {
     );
   });
 
-  it('lets the launcher start runner tasks, consume the queue and read the GitHub credentials; nothing else', () => {
+  it('lets the launcher start and describe runner tasks, consume the queue, use the ledger and read the GitHub credentials; nothing else', () => {
     expect(statementsOf(json, 'Launcher')).toEqual([
       expected.logsStatement('Launcher'),
       ...expected.launchStatements(),
@@ -314,45 +391,193 @@ describe('overflow queue and launcher', () => {
         ],
         Resource: expected.overflowArn(),
       },
+      expected.describeRunnerTasks(),
+      expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
     ]);
   });
 });
 
-describe('reaper (JIT registration)', () => {
-  it("runs every 5 minutes with the launcher's environment but the queue", () => {
+describe('reconciler (the reaper function, JIT registration)', () => {
+  it("runs every minute with the launcher's environment but the queue, plus its own settings", () => {
     const { OVERFLOW_QUEUE_URL, ...rest } = environmentOf(json, 'Launcher');
     expect(OVERFLOW_QUEUE_URL).toBeDefined();
-    expect(environmentOf(json, 'Reaper')).toEqual(rest);
+    expect(environmentOf(json, 'Reaper')).toEqual({
+      ...rest,
+      RECONCILE_CAPACITY_WAIT: '600',
+      RECONCILE_MAX_ATTEMPTS: '3',
+    });
     expect(props(idOf(json, 'AWS::Events::Rule', 'ReaperSchedule'))).toMatchObject({
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
       Targets: [{ Arn: { 'Fn::GetAtt': [functionOf(json, 'Reaper').id, 'Arn'] }, Id: 'Target0' }],
     });
+    expect(functionOf(json, 'Reaper').Properties.Timeout).toBeLessThan(60);
   });
 
-  it('does not retry a failed sweep: the next one is 5 minutes away', () => {
+  it('does not retry a failed run: the next one is a minute away', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: functionOf(json, 'Reaper').id },
       MaximumRetryAttempts: 0,
     });
   });
 
-  it("may list, describe and stop the cluster's tasks and read the GitHub credentials; nothing else", () => {
+  it("may relaunch, describe and stop the cluster's runner tasks, use the ledger and read the GitHub credentials; nothing else", () => {
     expect(statementsOf(json, 'Reaper')).toEqual([
       expected.logsStatement('Reaper'),
-      expected.listRunnerTasks(),
-      expected.stopIdleRunners(),
+      ...expected.launchStatements(),
+      expected.describeRunnerTasks(),
+      expected.stopRunnerTasks(),
+      expected.useJobLedger(),
+      expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
     ]);
   });
+});
+
+describe('runner config bucket', () => {
+  const bucket = () => idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs');
+
+  it('blocks public access, encrypts, keeps no versions and expires configs after a day', () => {
+    expect(props(bucket())).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          expect.objectContaining({
+            ExpirationInDays: 1,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: 'Enabled',
+          }),
+        ],
+      },
+    });
+    expect(props(bucket()).VersioningConfiguration).toBeUndefined();
+  });
+
+  it('refuses requests without TLS, and config reads by anyone but the task execution role', () => {
+    const policy = only(json, 'AWS::S3::BucketPolicy').Properties as {
+      Bucket: unknown;
+      PolicyDocument: { Statement: unknown[] };
+    };
+    expect(policy.Bucket).toEqual({ Ref: bucket() });
+    const arn = { 'Fn::GetAtt': [bucket(), 'Arn'] };
+    expect(policy.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 's3:*',
+        Resource: [arn, { 'Fn::Join': ['', [arn, '/*']] }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      {
+        Sid: 'OnlyTheTaskExecutionRoleReadsConfigs',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] } } },
+      },
+    ]);
+  });
+
+  it('is named to the webhook, the launcher and the reconciler', () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(environmentOf(json, id).RUNNER_CONFIG_BUCKET).toEqual({ Ref: bucket() });
+    }
+  });
+
+  it('lets no function read a config', () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(JSON.stringify(statementsOf(json, id))).not.toContain('s3:GetObject');
+    }
+  });
+});
+
+describe('job ledger', () => {
+  it('keys jobs by number, expires them by TTL, indexes open jobs, on demand with point-in-time recovery', () => {
+    const table = only(json, 'AWS::DynamoDB::Table');
+    expect(table.Properties).toEqual({
+      KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: 'jobId', AttributeType: 'N' },
+        { AttributeName: 'openShard', AttributeType: 'S' },
+        { AttributeName: 'queuedAt', AttributeType: 'N' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'open-jobs',
+          KeySchema: [
+            { AttributeName: 'openShard', KeyType: 'HASH' },
+            { AttributeName: 'queuedAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      Tags: [{ Key: 'Env', Value: SEED.targetEnv }],
+    });
+  });
+
+  it('is kept when the stack is deleted or the table replaced', () => {
+    const table = json.Resources[only(json, 'AWS::DynamoDB::Table').id] as {
+      DeletionPolicy?: string;
+      UpdateReplacePolicy?: string;
+    };
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('is named to the webhook, the launcher and the reconciler, not to the redelivery sweep', () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: only(json, 'AWS::DynamoDB::Table').id });
+    }
+  });
+
+  it('lets nobody delete an item', () => {
+    expect(JSON.stringify(json.Resources)).not.toContain('dynamodb:DeleteItem');
+  });
+});
+
+describe('dashboard', () => {
+  const body = () => JSON.stringify(only(json, 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+
+  it.each([METRIC.timeToTaskRunning, METRIC.timeToJobStarted])(
+    'shows p50 and p95 of %s from the webhook and the reconciler',
+    (metric) => {
+      for (const service of [WEBHOOK_METRICS.service, 'github-runners-reaper']) {
+        for (const stat of ['p50', 'p95']) {
+          expect(body()).toContain(
+            `[\\"GitHubRunners\\",\\"${metric}\\",\\"service\\",\\"${service}\\",{\\"label\\":\\"${stat} (${service})\\",\\"stat\\":\\"${stat}\\"`,
+          );
+        }
+      }
+    },
+  );
+
+  it.each([METRIC.served, METRIC.queued, METRIC.stuck, METRIC.reaped, METRIC.setupErrors])(
+    'graphs %s',
+    (metric) => {
+      expect(body()).toContain(`\\"${metric}\\"`);
+    },
+  );
 });
 
 it('deploys no redelivery sweep until the webhook id is known', () => {
   expect(Object.keys(json.Resources).filter((id) => id.startsWith('Redeliver'))).toEqual([]);
 });
 
-it('alarms on function errors and throttles, 5xx answers, RunTask failures and dead letters', () => {
+it('alarms on function errors and throttles, 5xx answers, RunTask failures, setup errors, dead letters and stuck jobs', () => {
   const alarms = Object.values(json.Resources)
     .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
     .map((resource) => {
@@ -370,11 +595,28 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures and d
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
       'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
       `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
+      `GitHubRunners/SetupErrors Sum "${WEBHOOK_METRICS.service}"`,
+      'GitHubRunners/SetupErrors Sum "github-runners-launcher"',
+      'GitHubRunners/JobsStuck Maximum "github-runners-reaper"',
+      'GitHubRunners/LaunchAttemptsExhausted Sum "github-runners-reaper"',
     ].sort(),
   );
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: METRIC.runTaskFailures,
     Dimensions: [{ Name: 'service', Value: WEBHOOK_METRICS.service }],
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: METRIC.stuck,
+    Period: 60,
+    EvaluationPeriods: 3,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: METRIC.setupErrors,
+    Period: 300,
+    EvaluationPeriods: 1,
+    Threshold: 1,
   });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
     MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -390,8 +632,10 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'ClusterName',
       'GitHubAuthSecretArn',
       'GitHubAuthSecretCommand',
+      'JobsTableName',
       'OverflowDeadLetterQueueUrl',
       'OverflowQueueUrl',
+      'RunnerConfigBucketName',
       'RunnerRepositoryUri',
       'TaskDefinitionArn',
       'WebhookContentType',
@@ -412,6 +656,27 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
   expect(json.Outputs.OverflowDeadLetterQueueUrl?.Value).toEqual({
     Ref: idOf(json, 'AWS::SQS::Queue', 'OverflowDeadLetters'),
   });
+});
+
+it('keeps the logical ids of named and addressed resources from before the stack had parts (no replacement on deploy)', () => {
+  expect(Object.keys(json.Resources)).toEqual(
+    expect.arrayContaining([
+      'GitHubAuth96258E4C',
+      'WebhookSecretF21E29CC',
+      'RunnerRepository01784BF2',
+      'RunnerLogsF9B1C0E8',
+      'TaskRole',
+      'TaskExecutionRole',
+      'TaskDefinition',
+      'Vpc8378EB38',
+      'ClusterEB0386A7',
+      'CapacityProviderF92AC12E',
+      'Overflow8C2F862D',
+      'OverflowDeadLettersFCAF1299',
+      'WebhookApi28122C53',
+      'WebhookFunction6FF7199F',
+    ]),
+  );
 });
 
 describe('cdk-nag AwsSolutions', () => {
@@ -445,8 +710,11 @@ it('fails with what to run when the esbuild output is missing', () => {
   ).toThrow('/nonexistent-dist/webhook/index.mjs is missing: run `npm run build` first');
 });
 
-it('README lists every context setting', () => {
-  const readme = readFileSync('README.md', 'utf8');
-  const missing = CONTEXT_KEYS.map((entry) => entry.key).filter((key) => !readme.includes(`| \`${key}\` |`));
+it('docs/infrastructure.md lists every context setting, as CONTEXT_KEYS has them', () => {
+  const document = readFileSync('docs/infrastructure.md', 'utf8');
+  expect(document).toContain(contextTable());
+  const missing = CONTEXT_KEYS.map((entry) => entry.key).filter(
+    (key) => !document.includes(`| \`${key}\` |`),
+  );
   expect(missing).toEqual([]);
 });

@@ -13,7 +13,7 @@ import {
   SEED_FILES,
   seedDocuments,
 } from '../../infra/seed-documents';
-import { readSettings } from '../../infra/settings';
+import { DEFAULT_IMAGE_TAG, readSettings } from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
 import { camelCaseKeys, evaluator, leaves, SECRET_SUFFIX, SEED_ACCOUNT } from '../support/cfn-evaluate';
 import { only, synthesize } from '../support/synth-stack';
@@ -33,6 +33,10 @@ const INTENDED: Record<string, { readonly value: unknown; readonly why: string }
   'containerDefinitions[0].environment[1].value': {
     value: PLACEHOLDER_CONFIG_ARGS,
     why: "the placeholder RUNNER_CONFIG_ARGS is built from the webhook's own templates (shared/defaults.ts)",
+  },
+  'containerDefinitions[0].image': {
+    value: `${SEED_ACCOUNT}.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
+    why: "an immutable tag (the image's runner version) instead of `latest`: the repository's tags cannot move",
   },
 };
 /** The stack also names its own secret by full ARN: ECS then needs no lookup of a partial ARN. */

@@ -1,13 +1,19 @@
 /** Context settings, an existing cluster, and `npm run infra:render` against the seed's documents. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
-import { createRunnerApp } from '../../infra/runner-app';
-import { SEED_FILES } from '../../infra/seed-documents';
-import { GITHUB_AUTH_SECRET_NAME, readSettings, SettingsError } from '../../infra/settings';
+import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
+import { SEED_FILES, SEED_TASK_ROLE_POLICY } from '../../infra/seed-documents';
+import {
+  DEFAULT_IMAGE_TAG,
+  GITHUB_AUTH_SECRET_NAME,
+  readSettings,
+  SettingsError,
+} from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
 import { environmentOf, standInDist, synthesize } from '../support/synth-stack';
 
@@ -55,7 +61,7 @@ describe('settings', () => {
     expect(settings.capacity).toMatchObject({ instanceTypes: ['m7g.large', 'c7g.large'], maxCapacity: 4 });
     expect(settings.tags).toEqual({ Team: 'platform' });
     expect(settings.webhookEnvironment).toEqual({ ALLOWED_ORGS: 'octo-org' });
-    expect(settings.taskRolePolicy.Statement[0]?.Action).toBe('s3:GetObject');
+    expect(settings.taskRolePolicy?.Statement[0]?.Action).toBe('s3:GetObject');
   });
 
   it('reports every problem of the context at once', () => {
@@ -113,10 +119,46 @@ describe('settings', () => {
   });
 
   it("sweeps the GitHub App's hook with githubHook=app", () => {
-    expect(fromContext({ githubHook: 'app', logLevel: 'DEBUG' }).redeliverEnvironment).toEqual({
-      GITHUB_HOOK: 'app',
-      POWERTOOLS_LOG_LEVEL: 'DEBUG',
-    });
+    const settings = fromContext({ githubHook: 'app', allowedOrgs: 'octo-org', logLevel: 'DEBUG' });
+    expect(settings.redeliverEnvironment).toEqual({ GITHUB_HOOK: 'app', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    expect(settings.webhookEnvironment).toMatchObject({ GITHUB_HOOK: 'app', ALLOWED_ORGS: 'octo-org' });
+  });
+
+  it('refuses githubHook=app without allowedOrgs: the App would serve any organisation that installs it', () => {
+    expect(() => fromContext({ githubHook: 'app' })).toThrow(
+      'githubHook=app needs allowedOrgs: a GitHub App webhook with no ALLOWED_ORGS serves any organisation that installs the App',
+    );
+  });
+
+  it('deploys no redelivery sweep with redeliver=false, even with its hook set', () => {
+    expect(
+      fromContext({ githubOrg: 'octo-org', githubHookId: '1', redeliver: 'false' }).redeliverEnvironment,
+    ).toBeUndefined();
+  });
+
+  it('passes the allowed webhook sources to the webhook, from a comma list or a JSON array', () => {
+    for (const value of ['192.30.252.0/22, 2a0a:a440::/29', '["192.30.252.0/22","2a0a:a440::/29"]']) {
+      expect(fromContext({ webhookAllowedCidrs: value }).webhookEnvironment.WEBHOOK_ALLOWED_CIDRS).toBe(
+        '192.30.252.0/22,2a0a:a440::/29',
+      );
+    }
+    expect(() => fromContext({ webhookAllowedCidrs: '192.30.252.0/33,github.com' })).toThrow(
+      'webhookAllowedCidrs must be IPv4 or IPv6 CIDRs (got "192.30.252.0/33", "github.com")',
+    );
+  });
+
+  it("refuses imageTag=latest and defaults to the image's runner version", () => {
+    expect(fromContext({}).imageTag).toBe(DEFAULT_IMAGE_TAG);
+    expect(DEFAULT_IMAGE_TAG).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(() => fromContext({ imageTag: 'latest' })).toThrow('imageTag must name one build');
+  });
+
+  it("gives the task role no policy unless asked: the seed's with taskRoleSeedPolicy=true", () => {
+    expect(fromContext({}).taskRolePolicy).toBeUndefined();
+    expect(fromContext({ taskRoleSeedPolicy: 'true' }).taskRolePolicy).toEqual(SEED_TASK_ROLE_POLICY);
+    expect(() => fromContext({ taskRoleSeedPolicy: 'yes' })).toThrow(
+      'taskRoleSeedPolicy must be true or false',
+    );
   });
 
   it('deploys no redelivery sweep for githubOrg alone: the webhook id exists only after the first deploy', () => {
@@ -176,8 +218,18 @@ describe('settings', () => {
   });
 });
 
+it('refuses an existing cluster unless its unblocked instance metadata is accepted: the runner is privileged', () => {
+  expect(() => fromContext({ clusterName: 'runners', capacityProviderName: 'runners-ec2' })).toThrow(
+    /clusterName: this stack blocks the instance metadata from tasks only on the instances it launches[\s\S]*existingClusterUnblockedMetadata=true/,
+  );
+});
+
 it('uses an existing cluster and capacity provider by name', async () => {
-  const { json, report } = await synthesize({ clusterName: 'runners', capacityProviderName: 'runners-ec2' });
+  const { json, report } = await synthesize({
+    clusterName: 'runners',
+    capacityProviderName: 'runners-ec2',
+    existingClusterUnblockedMetadata: 'true',
+  });
   expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain('AWS::ECS::Cluster');
   expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain(
     'AWS::AutoScaling::AutoScalingGroup',
@@ -211,7 +263,7 @@ describe('npm run infra:render', () => {
     );
     const definition = JSON.parse(await readFile(join(out, SEED_FILES.taskDefinition), 'utf8'));
     expect(definition.containerDefinitions[0].image).toBe(
-      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:latest`,
+      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
     );
   });
 
@@ -251,3 +303,60 @@ describe('npm run infra:render', () => {
     ]);
   });
 });
+
+describe('the settings file', () => {
+  const write = async (content: string) => {
+    const path = join(await mkdtemp(join(tmpdir(), 'settings-')), 'runners.config.json');
+    await writeFile(path, content);
+    return path;
+  };
+
+  it('is read under the -c context: -c wins, the file fills the rest', async () => {
+    const settingsFile = await write(
+      '{"targetEnv": "from-file", "maxCapacity": 4, "allowedOrgs": "octo-org"}',
+    );
+    const { settings } = createRunnerApp({
+      context: { targetEnv: 'from-c' },
+      env: {},
+      distDir: await standInDist(),
+      settingsFile,
+    });
+    expect(settings.targetEnv).toBe('from-c');
+    expect(settings.capacity).toMatchObject({ maxCapacity: 4 });
+    expect(settings.webhookEnvironment.ALLOWED_ORGS).toBe('octo-org');
+  });
+
+  it('is another file with the settingsFile context key, which must then exist', async () => {
+    const settingsFile = await write('{"targetEnv": "named"}');
+    const distDir = await standInDist();
+    expect(createRunnerApp({ context: { settingsFile }, env: {}, distDir }).settings.targetEnv).toBe('named');
+    expect(() =>
+      createRunnerApp({ context: { settingsFile: '/nonexistent/runners.json' }, env: {}, distDir }),
+    ).toThrow('settingsFile /nonexistent/runners.json does not exist');
+  });
+
+  it('may be absent: no settings', () => {
+    expect(readSettingsFile('/nonexistent/runners.config.json', false)).toEqual({});
+  });
+
+  it('refuses unknown keys and anything but a JSON object', async () => {
+    expect(() => readSettingsFile(writeSync('{"targetEnvv": "x"}'), false)).toThrow(
+      'unknown setting "targetEnvv"',
+    );
+    expect(() => readSettingsFile(writeSync('[1]'), false)).toThrow('must hold one JSON object');
+    expect(() => readSettingsFile(writeSync('{'), false)).toThrow('is not JSON');
+  });
+
+  it('has a committed example that the app accepts', () => {
+    const example = readSettingsFile('runners.config.example.json', true);
+    expect(() => readSettings((key) => example[key], {})).not.toThrow();
+    expect(readFileSync('.gitignore', 'utf8').split('\n')).toContain('runners.config.json');
+  });
+});
+
+/** A settings file written synchronously, for the checks that need no app. */
+function writeSync(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'settings-')), 'runners.config.json');
+  writeFileSync(path, content);
+  return path;
+}

@@ -81,18 +81,41 @@ export function expectedStatements(json: TemplateJson) {
         Condition: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       },
     ],
-    listRunnerTasks: () => ({
-      Sid: 'ListRunnerTasks',
+    describeRunnerTasks: () => ({
+      Sid: 'DescribeRunnerTasks',
       Effect: 'Allow',
-      Action: 'ecs:ListTasks',
-      Resource: '*',
+      Action: 'ecs:DescribeTasks',
+      Resource: clusterTasks,
       Condition: onCluster,
     }),
-    stopIdleRunners: () => ({
-      Sid: 'StopIdleRunnerTasks',
+    stopRunnerTasks: () => ({
+      Sid: 'StopRunnerTasks',
       Effect: 'Allow',
-      Action: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      Action: 'ecs:StopTask',
       Resource: clusterTasks,
+      Condition: onCluster,
+    }),
+    /** The webhook's, the launcher's and the reconciler's: the ledger and its open-jobs index; no delete. */
+    useJobLedger: () => {
+      const table = { 'Fn::GetAtt': [idOf(json, 'AWS::DynamoDB::Table', 'Jobs'), 'Arn'] };
+      return {
+        Sid: 'UseJobLedger',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        Resource: [table, { 'Fn::Join': ['', [table, '/index/open-jobs']] }],
+      };
+    },
+    /** Writing and deleting a runner's JIT config, under the configs prefix only. */
+    writeRunnerConfigs: () => ({
+      Sid: 'WriteRunnerConfigs',
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:DeleteObject'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [{ 'Fn::GetAtt': [idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs'), 'Arn'] }, '/runner-config/*'],
+        ],
+      },
     }),
     readGitHubCredentials: () => ({
       Sid: 'ReadGitHubCredentials',

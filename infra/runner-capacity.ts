@@ -1,0 +1,291 @@
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { acknowledge } from './acknowledge';
+import { architectureOf, type CapacityGroup } from './runner-profiles';
+import type { CapacitySettings } from './settings';
+import { SystemPart } from './system-part';
+
+export interface RunnerCapacityProps {
+  readonly settings: CapacitySettings;
+  readonly targetEnv: string;
+  /** The instance groups the profiles run on (ignored on an existing cluster). */
+  readonly groups: readonly CapacityGroup[];
+  /** ECS managed scaling's target capacity (%). */
+  readonly targetCapacityPercent: number;
+  /** The runner image, pulled when an instance boots; its repository, when it is the stack's. */
+  readonly image: { readonly uri: string; readonly repository: ecr.IRepository | undefined };
+}
+
+/**
+ * A cluster of our own with one EC2 Auto Scaling capacity provider per instance group (an
+ * architecture and a purchase option), or the existing cluster and capacity provider named.
+ */
+export class RunnerCapacity extends SystemPart {
+  readonly clusterName: string;
+  readonly clusterArn: string;
+  /** The capacity provider of the first group: the functions' `ECS_CAPACITY_PROVIDER`. */
+  readonly capacityProviderName: string;
+  private readonly providers = new Map<string, string>();
+
+  constructor(scope: Construct, id: string, props: RunnerCapacityProps) {
+    super(scope, id);
+    const { settings } = props;
+    if (settings.kind === 'existing') {
+      const stack = Stack.of(this);
+      this.clusterName = settings.clusterName;
+      this.clusterArn = `arn:${stack.partition}:ecs:${stack.region}:${stack.account}:cluster/${settings.clusterName}`;
+      this.capacityProviderName = settings.capacityProviderName;
+    } else {
+      const cluster = this.ownCluster(settings, props);
+      this.clusterName = cluster.clusterName;
+      this.clusterArn = cluster.clusterArn;
+      this.capacityProviderName = this.providers.values().next().value ?? '';
+    }
+    new CfnOutput(this, 'ClusterName', {
+      value: this.clusterName,
+      description: 'ECS cluster the runner tasks run in',
+    });
+    new CfnOutput(this, 'CapacityProviderName', {
+      value: this.capacityProviderName,
+      description: "Capacity provider the webhook passes to RunTask (the default profile's)",
+    });
+  }
+
+  /** The capacity provider a profile's tasks run on. */
+  providerFor(profile: string): string {
+    return this.providers.get(profile) ?? this.capacityProviderName;
+  }
+
+  private ownCluster(
+    settings: Extract<CapacitySettings, { kind: 'new' }>,
+    props: RunnerCapacityProps,
+  ): ecs.Cluster {
+    // `as IVpc`: CDK's Vpc class declares optional properties that exactOptionalPropertyTypes rejects.
+    const vpc: ec2.IVpc =
+      settings.vpcId === undefined
+        ? (new ec2.Vpc(this, 'Vpc', {
+            maxAzs: 2,
+            // Runners only call out (GitHub, registries): public subnets with public addresses and no
+            // NAT gateway to pay for; the instances' security group takes no inbound traffic. Private
+            // subnets need a NAT gateway per zone (docs/infrastructure.md): give vpcId.
+            natGateways: 0,
+            subnetConfiguration: [{ name: 'runners', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 22 }],
+            flowLogs: { rejected: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+          }) as ec2.IVpc)
+        : ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: settings.vpcId });
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    const securityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+      vpc,
+      description: `GitHub runner instances (${props.targetEnv}): outbound only`,
+      allowAllOutbound: true,
+    });
+    const instanceRole = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'ECS container agent on the runner instances',
+    });
+    // The runner image is pulled at boot, before the first task asks for it.
+    props.image.repository?.grantPull(instanceRole);
+
+    for (const group of props.groups) {
+      const provider = this.instanceGroup(group, {
+        settings,
+        props,
+        vpc,
+        cluster,
+        securityGroup,
+        instanceRole,
+      });
+      for (const profile of group.profiles) this.providers.set(profile, provider);
+    }
+
+    acknowledge(
+      instanceRole,
+      "The ECS container agent's permissions as CDK writes them: ecs:Submit* and agent calls that take no resource; ecr:GetAuthorizationToken has none either.",
+      'IAM5[Resource::*]',
+      'IAM5[Action::ecs:Submit*]',
+    );
+    return cluster;
+  }
+
+  /** One group's launch template, Auto Scaling group (warm pool, Spot) and capacity provider; its name. */
+  private instanceGroup(
+    group: CapacityGroup,
+    shared: {
+      readonly settings: Extract<CapacitySettings, { kind: 'new' }>;
+      readonly props: RunnerCapacityProps;
+      readonly vpc: ec2.IVpc;
+      readonly cluster: ecs.Cluster;
+      readonly securityGroup: ec2.ISecurityGroup;
+      readonly instanceRole: iam.IRole;
+    },
+  ): string {
+    const { settings, props, vpc, cluster, securityGroup, instanceRole } = shared;
+    const id = (name: string) => `${group.key}${name}`;
+    const instanceTypes = group.instanceTypes.map((name) => new ec2.InstanceType(name));
+    const wrong = group.instanceTypes.filter((name) => architectureOf(name) !== group.architecture);
+    if (wrong.length > 0) {
+      throw new Error(`instanceTypes must share one architecture (got ${group.instanceTypes.join(', ')})`);
+    }
+    const mixed = group.spot || instanceTypes.length > 1;
+    if (group.warmPool > 0 && mixed) {
+      throw new Error(
+        `a warm pool needs one On-Demand instance type (profiles ${group.profiles.join(', ')}: ${group.instanceTypes.join(', ')}${group.spot ? ', Spot' : ''})`,
+      );
+    }
+
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands(
+      ...blockInstanceMetadataFromTasks(),
+      ...agentSettings({ warmPool: group.warmPool > 0 }),
+      ...pullRunnerImage(
+        props.image.uri,
+        props.image.repository === undefined ? undefined : Stack.of(this).region,
+      ),
+    );
+    const launchTemplate = new ec2.LaunchTemplate(this, id('LaunchTemplate'), {
+      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(
+        group.architecture === 'arm64' ? ecs.AmiHardwareType.ARM : ecs.AmiHardwareType.STANDARD,
+      ),
+      ...(!mixed && { instanceType: instanceTypes[0] }),
+      securityGroup,
+      role: instanceRole,
+      userData,
+      // IMDSv2 with one hop: a token request from a bridge-network container runs out of hops.
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      ...(settings.vpcId === undefined && { associatePublicIpAddress: true }),
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(settings.rootVolumeGiB, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+          }),
+        },
+      ],
+    });
+    const autoScalingGroup = new autoscaling.AutoScalingGroup(this, id('Instances'), {
+      vpc,
+      vpcSubnets: {
+        subnetType: settings.vpcId === undefined ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+      },
+      minCapacity: group.minInstances,
+      maxCapacity: group.maxInstances,
+      ...(mixed
+        ? {
+            mixedInstancesPolicy: {
+              launchTemplate,
+              launchTemplateOverrides: instanceTypes.map((instanceType) => ({ instanceType })),
+              ...(group.spot && {
+                // All Spot, from the pools with the most spare capacity: the fewest interruptions.
+                instancesDistribution: {
+                  onDemandBaseCapacity: 0,
+                  onDemandPercentageAboveBaseCapacity: 0,
+                  spotAllocationStrategy: autoscaling.SpotAllocationStrategy.CAPACITY_OPTIMIZED,
+                },
+              }),
+            },
+          }
+        : { launchTemplate }),
+    });
+    if (group.warmPool > 0) {
+      // Stopped instances that booted once (image pulled): a resume skips the boot and the pull.
+      // No reuse on scale-in (ECS does not allow it with a capacity provider; nor would we hand an
+      // instance that ran a privileged job to the next one). EC2 Auto Scaling refuses a warm pool
+      // for a group with a mixed instances policy or Spot (PutWarmPool), checked above.
+      autoScalingGroup.addWarmPool({
+        minSize: group.warmPool,
+        maxGroupPreparedCapacity: group.warmPool,
+        poolState: autoscaling.PoolState.STOPPED,
+      });
+    }
+    const capacityProvider = new ecs.AsgCapacityProvider(this, id('CapacityProvider'), {
+      autoScalingGroup,
+      enableManagedScaling: true,
+      enableManagedTerminationProtection: true,
+      targetCapacityPercent: props.targetCapacityPercent,
+    });
+    cluster.addAsgCapacityProvider(capacityProvider);
+    acknowledge(
+      autoScalingGroup,
+      'ECS managed scaling drives this group; its activity shows in the ECS and Auto Scaling consoles.',
+      'AS3',
+    );
+    if (mixed) {
+      acknowledge(
+        autoScalingGroup,
+        "cdk-nag's EBS encryption check cannot read a mixed instances policy; the launch template's root volume is encrypted (asserted by the infra tests).",
+        'EC26',
+      );
+    }
+    return capacityProvider.capacityProviderName;
+  }
+}
+
+/**
+ * The ECS agent's settings for a runner instance: a task uses the image already on the instance
+ * (pulled at boot) instead of pulling it again; an instance in a warm pool does not register with
+ * the cluster until it leaves the pool; awsvpc tasks (should a task definition use them) get no
+ * instance metadata either.
+ */
+export function agentSettings(options: { readonly warmPool: boolean }): string[] {
+  return [
+    "cat >> /etc/ecs/ecs.config <<'CONFIG'",
+    'ECS_AWSVPC_BLOCK_IMDS=true',
+    'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached',
+    ...(options.warmPool ? ['ECS_WARM_POOLS_CHECK=true'] : []),
+    'CONFIG',
+  ];
+}
+
+/**
+ * Pulls the runner image when the instance boots (a gigabyte or more: the largest part of a cold
+ * start), in the background so that the agent is not held up; a failure leaves the pull to the
+ * first task (the log: /var/log/runner-image-pull.log). From the stack's repository, with the
+ * instance role's ECR credentials.
+ */
+export function pullRunnerImage(image: string, ecrRegion: string | undefined): string[] {
+  const login =
+    ecrRegion === undefined
+      ? ''
+      : `(command -v aws >/dev/null || dnf install -y awscli-2) && aws ecr get-login-password --region ${ecrRegion} | docker login --username AWS --password-stdin "\${IMAGE%%/*}" && `;
+  return [
+    `IMAGE="${image}"`,
+    `( for _ in 1 2 3 4 5; do timeout 300 sh -c 'until docker info >/dev/null 2>&1; do sleep 2; done' && ${login}docker pull "$IMAGE" && break; sleep 15; done ) >/var/log/runner-image-pull.log 2>&1 &`,
+  ];
+}
+
+/** The command that drops a container's traffic to the instance metadata service (its credentials are the instance role's). */
+export const IMDS_DROP_RULE =
+  'DOCKER-USER --in-interface docker+ --destination 169.254.169.254/32 --jump DROP';
+
+/**
+ * Tasks use the bridge network: AWS's way to keep them from the instance metadata service is a
+ * DOCKER-USER rule (Docker never flushes that chain). A drop-in of docker.service puts it back
+ * after every Docker start, so it survives Docker restarts and the reboot of an instance resumed
+ * from the warm pool; it is also applied now. With IMDSv2 at one hop (the launch template), two
+ * fences.
+ */
+export function blockInstanceMetadataFromTasks(): string[] {
+  const script = '/usr/local/sbin/block-task-imds';
+  return [
+    `cat > ${script} <<'SCRIPT'`,
+    '#!/bin/sh',
+    'iptables -w -N DOCKER-USER 2>/dev/null || true',
+    `iptables -w -C ${IMDS_DROP_RULE} 2>/dev/null || iptables -w -I ${IMDS_DROP_RULE.replace('DOCKER-USER', 'DOCKER-USER 1')}`,
+    'SCRIPT',
+    `chmod 755 ${script}`,
+    'mkdir -p /etc/systemd/system/docker.service.d',
+    `printf '[Service]\\nExecStartPost=${script}\\n' > /etc/systemd/system/docker.service.d/block-task-imds.conf`,
+    'systemctl daemon-reload',
+    script,
+  ];
+}

@@ -1,0 +1,102 @@
+import { CfnOutput, Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { acknowledge, wildcardResource } from './acknowledge';
+import { SystemPart } from './system-part';
+
+/** Where the functions write a runner's JIT config (`<prefix><name>.env`: ECS wants `.env`). */
+export const RUNNER_CONFIG_PREFIX = 'runner-config/';
+
+/**
+ * The runner configs: each job's JIT config as an environment file that the ECS agent reads with
+ * the task execution role (job code never has that role), so no RunTask request, DescribeTasks
+ * answer or CloudTrail record carries it. Private, TLS only, S3-managed encryption, no versions
+ * (a deleted config is gone), and whatever the functions did not delete expires within a day.
+ */
+export class RunnerConfigBucket extends SystemPart {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, 'RunnerConfigs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: false,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        {
+          id: 'expire-runner-configs',
+          expiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    new CfnOutput(this, 'RunnerConfigBucketName', {
+      value: this.bucket.bucketName,
+      description: 'Runner JIT configs (one object per job, deleted once the task runs, expired after a day)',
+    });
+    acknowledge(
+      this.bucket,
+      'Objects live minutes and hold one-use runner configs; who wrote and read them is in CloudTrail data events if the account records them, and access logs would only copy that.',
+      'S1',
+    );
+  }
+
+  /** The configs' objects: `arn:…:bucket/runner-config/*`. */
+  get configsArn(): string {
+    return this.bucket.arnForObjects(`${RUNNER_CONFIG_PREFIX}*`);
+  }
+
+  /** What a function needs to hand a config to a task: write it and delete it, under the prefix only. */
+  writeStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid: 'WriteRunnerConfigs',
+      actions: ['s3:PutObject', 's3:DeleteObject'],
+      resources: [this.configsArn],
+    });
+  }
+
+  /** What the ECS agent needs for `environmentFiles` (AWS: s3:GetObject and s3:GetBucketLocation). */
+  readStatements(): iam.PolicyStatement[] {
+    return [
+      new iam.PolicyStatement({
+        sid: 'ReadRunnerConfigs',
+        actions: ['s3:GetObject'],
+        resources: [this.configsArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'LocateRunnerConfigs',
+        actions: ['s3:GetBucketLocation'],
+        resources: [this.bucket.bucketArn],
+      }),
+    ];
+  }
+
+  /**
+   * Nobody but the task execution role reads a config, whatever their own policy allows (an
+   * account's read-only auditors have `s3:Get*`): a config is a runner's one-use credential.
+   */
+  readableOnlyBy(executionRoleArn: string): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheTaskExecutionRoleReadsConfigs',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [this.configsArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': executionRoleArn } },
+      }),
+    );
+  }
+
+  /** cdk-nag's finding on a role that may write the configs, with its reason. */
+  acknowledgeWriter(role: iam.IRole): void {
+    acknowledge(
+      role,
+      'Config object names exist only per job: writing and deleting are scoped to the runner-config/ prefix of the configs bucket.',
+      wildcardResource(role, this.configsArn),
+    );
+  }
+}

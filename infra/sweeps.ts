@@ -1,0 +1,120 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { parseConfig } from '../shared/config';
+import { parseRedeliverSettings } from '../shared/github/redeliver';
+import { wildcardResource } from './acknowledge';
+import type { FunctionPlacement } from './bundled-function';
+import type { JobLedger } from './job-ledger';
+import type { RunnerConfigBucket } from './runner-config-bucket';
+import { METRIC, runnerMetric } from './runner-metrics';
+import {
+  describeRunnerTasksStatement,
+  launchRunnerStatements,
+  launchWildcardFindings,
+  type RunnerTaskScope,
+  readSecretStatement,
+  stopRunnerTasksStatement,
+} from './runner-permissions';
+import { ScheduledSweep } from './scheduled-sweep';
+
+/** How often the reconciler (the `reaper` function) looks at every open job. */
+export const RECONCILE_RATE = Duration.minutes(1);
+
+/** How often the redelivery sweep runs. */
+export const SWEEP_RATE = Duration.minutes(5);
+
+export interface ReconcilerProps {
+  /** The functions' shared settings plus the reconciler's own (`RECONCILE_*`). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly tasks: RunnerTaskScope;
+  readonly ledger: JobLedger;
+  readonly configs: RunnerConfigBucket;
+  readonly credentials: secretsmanager.Secret;
+  readonly placement: FunctionPlacement;
+}
+
+/**
+ * The reconciler (the `reaper` function, every minute): drives each open job of the ledger to its
+ * goal. It relaunches a task that died before its job started (RunTask, PassRole, a new config),
+ * keeps or replaces a task waiting for capacity, stops idle runners; it alarms on a job queued
+ * without a runner and on a job out of attempts.
+ */
+export class Reconciler extends ScheduledSweep {
+  constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    const { tasks, ledger, configs } = props;
+    super(scope, id, {
+      functionId: 'Reaper',
+      name: 'reaper',
+      description:
+        'Every minute: relaunches the tasks of queued jobs that died, replaces tasks waiting too long for capacity, stops idle runners',
+      environment: props.environment,
+      check: (env) => parseConfig(env),
+      rate: RECONCILE_RATE,
+      // Under the schedule's minute, so runs do not overlap (the ledger makes an overlap safe, not cheap).
+      timeout: Duration.seconds(55),
+      placement: props.placement,
+      statements: [
+        ...launchRunnerStatements(tasks),
+        describeRunnerTasksStatement(tasks),
+        stopRunnerTasksStatement(tasks),
+        ledger.useStatement(),
+        configs.writeStatement(),
+        readSecretStatement('ReadGitHubCredentials', props.credentials.secretArn),
+      ],
+      acknowledged: {
+        reason:
+          "Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner families; config objects exist per job, under their prefix.",
+        findings: [...launchWildcardFindings(scope, tasks), wildcardResource(scope, configs.configsArn)],
+      },
+      failureMeans:
+        'The reconciler failed: jobs whose task died are not relaunched, idle runners are left to their own idle timeout.',
+      alarms: [
+        {
+          id: 'JobsStuck',
+          description:
+            'A job has been queued without a live runner task for 3 minutes in a row: read the reconciler log for the job (npm run status shows it).',
+          metric: runnerMetric(METRIC.stuck, 'reaper'),
+          statistic: 'Maximum',
+          period: RECONCILE_RATE,
+          evaluationPeriods: 3,
+        },
+        {
+          id: 'LaunchAttemptsExhausted',
+          description:
+            'A job got no runner after reconcileMaxAttempts tasks (image, capacity, crash at start): read the stop reasons in the reconciler log.',
+          metric: runnerMetric(METRIC.attemptsExhausted, 'reaper'),
+        },
+      ],
+    });
+  }
+}
+
+/** The redelivery sweep (every 5 minutes): GitHub's failed `workflow_job` deliveries, delivered again. */
+export class RedeliverySweep extends ScheduledSweep {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      /** The hook and the sweep's settings (`GITHUB_HOOK` or `GITHUB_ORG` + `GITHUB_HOOK_ID`, …). */
+      readonly environment: Readonly<Record<string, string>>;
+      readonly credentials: secretsmanager.Secret;
+      readonly placement: FunctionPlacement;
+    },
+  ) {
+    super(scope, id, {
+      functionId: 'Redeliver',
+      name: 'redeliver',
+      description: 'Every 5 minutes: redelivers the workflow_job deliveries GitHub failed to deliver',
+      environment: { GITHUB_AUTH_SECRET_ARN: props.credentials.secretArn, ...props.environment },
+      check: (env) => parseRedeliverSettings(env),
+      rate: SWEEP_RATE,
+      // Under the schedule's 5 minutes, so sweeps do not overlap; a sweep may wait out a rate limit.
+      timeout: Duration.minutes(4),
+      placement: props.placement,
+      statements: [readSecretStatement('ReadGitHubCredentials', props.credentials.secretArn)],
+      failureMeans:
+        'The redelivery sweep failed (credentials, hook id, GitHub): failed deliveries are not redelivered.',
+    });
+  }
+}

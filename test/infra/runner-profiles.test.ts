@@ -1,0 +1,339 @@
+/** Runner profiles: a task definition each, a capacity provider per architecture and purchase option. */
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
+import { capacityGroups, DEFAULT_INSTANCE_TYPES, parseProfiles } from '../../infra/runner-profiles';
+import { readSettings } from '../../infra/settings';
+import { SEED } from '../../shared/defaults';
+import {
+  environmentOf,
+  standInDist,
+  statementsOf,
+  synthesize,
+  type TemplateJson,
+  type ValidationReport,
+} from '../support/synth-stack';
+
+const RUN_LABEL = '<detail_org>-<target_env>-<detail_repo_name>-<wf_job_run_id>-<wf_job_run_attempt>';
+const PROFILES = [
+  { name: 'default', labels: [RUN_LABEL] },
+  {
+    name: 'arm64',
+    labels: [RUN_LABEL, 'arm64'],
+    architecture: 'arm64',
+    instanceTypes: ['m7g.large'],
+    warmPool: 1,
+    maxInstances: 5,
+  },
+  {
+    name: 'large',
+    labels: [RUN_LABEL, 'large'],
+    cpu: 4096,
+    memory: 16384,
+    spot: true,
+    instanceTypes: ['m7i.2xlarge', 'm6i.2xlarge', 'm5.2xlarge'],
+    maxInstances: 4,
+    distinctInstance: false,
+  },
+];
+
+const resources = (json: TemplateJson, type: string) =>
+  Object.entries(json.Resources).filter(([, resource]) => resource.Type === type);
+
+/** A CloudFormation string with deploy-time parts (`Ref`s) as `<LogicalId>`. */
+function render(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const node = value as Record<string, unknown>;
+  if (typeof node.Ref === 'string') return `<${node.Ref}>`;
+  const [separator, parts] = node['Fn::Join'] as [string, unknown[]];
+  return parts.map(render).join(separator);
+}
+
+describe('three profiles: default, arm64 with a warm pool, large on Spot', () => {
+  let json: TemplateJson;
+  let report: ValidationReport;
+
+  beforeAll(async () => {
+    ({ json, report } = await synthesize({
+      profiles: JSON.stringify(PROFILES),
+      targetCapacityPercent: '80',
+    }));
+  });
+
+  it('makes a task definition per profile: the default keeps the seed family, arm64 runs on ARM64, large is sized', () => {
+    const definitions = Object.fromEntries(
+      resources(json, 'AWS::ECS::TaskDefinition').map(([id, resource]) => [id, resource.Properties]),
+    );
+    expect(Object.keys(definitions).sort()).toEqual([
+      'TaskDefinition',
+      'TaskDefinitionArm64',
+      'TaskDefinitionLarge',
+    ]);
+    expect(definitions.TaskDefinition).toMatchObject({ Family: SEED.taskFamily, Cpu: '256', Memory: '512' });
+    expect(definitions.TaskDefinition?.RuntimePlatform).toBeUndefined();
+    expect(definitions.TaskDefinitionArm64).toMatchObject({
+      Family: `${SEED.taskFamily}-arm64`,
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+    });
+    expect(definitions.TaskDefinitionLarge).toMatchObject({
+      Family: `${SEED.taskFamily}-large`,
+      Cpu: '4096',
+      Memory: '16384',
+    });
+  });
+
+  it('makes a capacity provider per architecture and purchase option, with managed scaling at the target capacity', () => {
+    const providers = resources(json, 'AWS::ECS::CapacityProvider');
+    expect(providers.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'Arm64CapacityProvider',
+      'CapacityProvider',
+      'X8664SpotCapacityProvider',
+    ]);
+    for (const [, provider] of providers) {
+      expect(provider.Properties.AutoScalingGroupProvider).toMatchObject({
+        ManagedScaling: { Status: 'ENABLED', TargetCapacity: 80 },
+        ManagedTerminationProtection: 'ENABLED',
+      });
+    }
+  });
+
+  it('boots the ECS-optimised Amazon Linux 2023 AMI of each architecture', () => {
+    const parameters = JSON.stringify(json.Parameters ?? {});
+    expect(parameters).toContain('/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id');
+    expect(parameters).toContain(
+      '/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id',
+    );
+  });
+
+  it('runs large on Spot only, capacity-optimised over several instance types', () => {
+    const [[, spot]] = resources(json, 'AWS::AutoScaling::AutoScalingGroup').filter(([id]) =>
+      id.startsWith('X8664SpotInstances'),
+    ) as [[string, TemplateJson['Resources'][string]]];
+    const policy = spot.Properties.MixedInstancesPolicy as {
+      InstancesDistribution: Record<string, unknown>;
+      LaunchTemplate: { Overrides: Array<{ InstanceType: string }> };
+    };
+    expect(policy.InstancesDistribution).toEqual({
+      OnDemandBaseCapacity: 0,
+      OnDemandPercentageAboveBaseCapacity: 0,
+      SpotAllocationStrategy: 'capacity-optimized',
+    });
+    expect(policy.LaunchTemplate.Overrides.map((override) => override.InstanceType)).toEqual([
+      'm7i.2xlarge',
+      'm6i.2xlarge',
+      'm5.2xlarge',
+    ]);
+    expect(spot.Properties).toMatchObject({
+      MinSize: '0',
+      MaxSize: '4',
+      NewInstancesProtectedFromScaleIn: true,
+    });
+  });
+
+  it('keeps one stopped instance in a warm pool for arm64, whose agent waits until it leaves the pool', () => {
+    const [[, pool]] = resources(json, 'AWS::AutoScaling::WarmPool') as [
+      [string, TemplateJson['Resources'][string]],
+    ];
+    expect(pool.Properties).toMatchObject({
+      MinSize: 1,
+      MaxGroupPreparedCapacity: 1,
+      PoolState: 'Stopped',
+      AutoScalingGroupName: { Ref: expect.stringMatching(/^Arm64InstancesASG/) },
+    });
+    // ECS refuses ReuseOnScaleIn on a capacity provider's group.
+    expect(pool.Properties.InstanceReusePolicy).toBeUndefined();
+    const userData = (prefix: string) =>
+      JSON.stringify(
+        resources(json, 'AWS::EC2::LaunchTemplate').find(([id]) =>
+          id.startsWith(`${prefix}LaunchTemplate`),
+        )?.[1].Properties,
+      );
+    expect(userData('Arm64')).toContain('ECS_WARM_POOLS_CHECK=true');
+    expect(userData('X8664Spot')).not.toContain('ECS_WARM_POOLS_CHECK');
+  });
+
+  it('prefers the cached image, pulls it at boot and blocks instance metadata on every instance', () => {
+    const templates = resources(json, 'AWS::EC2::LaunchTemplate');
+    expect(templates).toHaveLength(3);
+    for (const [, template] of templates) {
+      const data = template.Properties.LaunchTemplateData as Record<string, unknown>;
+      const userData = JSON.stringify(data.UserData);
+      expect(userData).toContain('ECS_IMAGE_PULL_BEHAVIOR=prefer-cached');
+      expect(userData).toContain('docker pull');
+      expect(userData).toContain('DOCKER-USER');
+      expect(data.MetadataOptions).toEqual({ HttpPutResponseHopLimit: 1, HttpTokens: 'required' });
+    }
+  });
+
+  it("gives the functions RUNNER_PROFILES: each profile's labels, task definition, container, capacity and size", () => {
+    const variable = environmentOf(json, 'Webhook').RUNNER_PROFILES;
+    const provider = (prefix: string) =>
+      `<${resources(json, 'AWS::ECS::CapacityProvider').find(([id]) => id.startsWith(prefix))?.[0]}>`;
+    const container = SEED.containerName;
+    expect(JSON.parse(render(variable))).toEqual([
+      {
+        name: 'default',
+        labels: [RUN_LABEL],
+        taskDefinition: SEED.taskFamily,
+        containerName: container,
+        capacityProviderStrategy: [{ capacityProvider: provider('CapacityProvider'), weight: 1 }],
+        cpu: 256,
+        memory: 512,
+        distinctInstance: true,
+      },
+      {
+        name: 'arm64',
+        labels: [RUN_LABEL, 'arm64'],
+        taskDefinition: `${SEED.taskFamily}-arm64`,
+        containerName: container,
+        capacityProviderStrategy: [{ capacityProvider: provider('Arm64CapacityProvider'), weight: 1 }],
+        cpu: 256,
+        memory: 512,
+        distinctInstance: true,
+      },
+      {
+        name: 'large',
+        labels: [RUN_LABEL, 'large'],
+        taskDefinition: `${SEED.taskFamily}-large`,
+        containerName: container,
+        capacityProviderStrategy: [{ capacityProvider: provider('X8664SpotCapacityProvider'), weight: 1 }],
+        cpu: 4096,
+        memory: 16384,
+        distinctInstance: false,
+      },
+    ]);
+    for (const id of ['Launcher', 'Reaper']) {
+      expect(environmentOf(json, id).RUNNER_PROFILES).toEqual(variable);
+    }
+  });
+
+  it("lets the functions run every profile's family, and nothing more", () => {
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      const runTask = statementsOf(json, id).find((statement) => statement.Sid === 'RunRunnerTasks');
+      const families = ((runTask?.Resource ?? []) as unknown[]).map((arn) =>
+        render(arn).replace(/^.*:task-definition\//, ''),
+      );
+      expect(families).toEqual([
+        SEED.taskFamily,
+        `${SEED.taskFamily}:*`,
+        `${SEED.taskFamily}-arm64`,
+        `${SEED.taskFamily}-arm64:*`,
+        `${SEED.taskFamily}-large`,
+        `${SEED.taskFamily}-large:*`,
+      ]);
+    }
+  });
+
+  it('has no unacknowledged cdk-nag finding', () => {
+    expect(report.pluginReports[0]?.violations).toEqual([]);
+  });
+});
+
+it('gives the functions no RUNNER_PROFILES without the profiles context: they make the one profile from ECS_*', async () => {
+  const { json } = await synthesize({});
+  expect(environmentOf(json, 'Webhook').RUNNER_PROFILES).toBeUndefined();
+});
+
+it("refuses at synth profiles that would overflow Lambda's 4 KB of environment", async () => {
+  const profiles = Array.from({ length: 30 }, (_, index) => ({
+    name: `profile-${index}`,
+    labels: [RUN_LABEL, `label-${index}`],
+  }));
+  const distDir = await standInDist();
+  expect(() => createRunnerApp({ context: { profiles }, env: {}, distDir })).toThrow(
+    /webhook settings in the CDK context: the function's environment would be about \d+ bytes, over Lambda's 4096/,
+  );
+});
+
+describe('the profiles context', () => {
+  const problemsOf = (value: unknown) => {
+    const problems: string[] = [];
+    parseProfiles(value, problems);
+    return problems;
+  };
+
+  it('reports every problem, with the profile it is in', () => {
+    expect(
+      problemsOf([
+        { name: 'Big', labels: ['x'] },
+        { name: 'a', labels: [] },
+        { name: 'a', labels: ['x'], architecture: 'arm64', instanceTypes: ['m7i.large'], colour: 'red' },
+        { name: 'b', labels: ['x'], spot: true, warmPool: 2 },
+        { name: 'c', labels: ['x'], instanceTypes: ['m7i.large', 'm6i.large'], warmPool: 1, cpu: 'big' },
+      ]),
+    ).toEqual([
+      'profiles[0].name must match [a-z0-9-]{1,32} (got "Big")',
+      'profiles "a": labels must be a non-empty array of label templates',
+      'profiles[2]: unknown field "colour" (known: name, labels, containerName, cpu, memory, distinctInstance, architecture, spot, instanceTypes, minInstances, maxInstances, warmPool)',
+      'profiles[2].name "a" is not unique',
+      'profiles "a": instanceTypes m7i.large are not arm64',
+      'profiles "b": warmPool needs On-Demand instances (no warm pool with Spot)',
+      'profiles "c": warmPool needs one instance type (no warm pool with a mixed instances policy)',
+      'profiles "c": cpu must be a whole number from 128 to 196608 (got "big")',
+    ]);
+  });
+
+  it('refuses anything but a non-empty array, and JSON that does not parse', () => {
+    expect(problemsOf({})).toEqual(['profiles must be a non-empty JSON array of profiles']);
+    expect(() => readSettings((key) => (key === 'profiles' ? '[{' : undefined), {})).toThrow(
+      'profiles must be JSON',
+    );
+  });
+
+  it('refuses capacity fields on an existing cluster', () => {
+    expect(() =>
+      readSettings(
+        (key) =>
+          ({
+            clusterName: 'runners',
+            capacityProviderName: 'ec2',
+            existingClusterUnblockedMetadata: 'true',
+            profiles: [{ name: 'a', labels: ['x'], spot: true }],
+          })[key],
+        {},
+      ),
+    ).toThrow('profiles on an existing cluster (clusterName) all run on its capacity provider');
+  });
+
+  it("groups profiles by architecture and Spot; the stack's own group keeps its instance types and ids", () => {
+    const profiles = parseProfiles(
+      [
+        { name: 'a', labels: ['x'], minInstances: 1 },
+        { name: 'b', labels: ['x'], maxInstances: 20 },
+        { name: 'c', labels: ['x'], architecture: 'arm64', spot: true },
+      ],
+      [],
+    );
+    expect(
+      capacityGroups(profiles, { instanceTypes: ['t3.large'], minCapacity: 0, maxCapacity: 10 }),
+    ).toEqual([
+      {
+        key: '',
+        architecture: 'x86_64',
+        spot: false,
+        instanceTypes: ['t3.large'],
+        minInstances: 1,
+        maxInstances: 20,
+        warmPool: 0,
+        profiles: ['a', 'b'],
+      },
+      {
+        key: 'Arm64Spot',
+        architecture: 'arm64',
+        spot: true,
+        instanceTypes: DEFAULT_INSTANCE_TYPES.arm64.spot,
+        minInstances: 0,
+        maxInstances: 10,
+        warmPool: 0,
+        profiles: ['c'],
+      },
+    ]);
+  });
+});
+
+it('synthesizes the committed runners.config.example.json: arm64 on a warm pool, arm64 large on Spot, cdk-nag clean', async () => {
+  const example = readSettingsFile('runners.config.example.json', true);
+  const { json, report } = await synthesize(example);
+  expect(resources(json, 'AWS::ECS::CapacityProvider')).toHaveLength(3);
+  expect(resources(json, 'AWS::AutoScaling::WarmPool')).toHaveLength(1);
+  expect(report.pluginReports[0]?.violations).toEqual([]);
+});
