@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { SEED, TEMPLATE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { parseRunnerProfiles, type RunnerProfile } from './runner/runner-profiles';
@@ -298,6 +299,26 @@ function readGitHub(
   }
   if (token !== undefined) return { credentials: { kind: 'token', token }, apiUrl };
   return undefined;
+}
+
+/**
+ * The source ranges deliveries may come from (`WEBHOOK_ALLOWED_CIDRS`, GitHub's `hooks` ranges
+ * of its `meta` API); empty: any. Only the webhook reads it; problems are appended.
+ */
+export function readAllowedSources(env: Env, problems: string[]): readonly string[] {
+  const cidrs = (env.WEBHOOK_ALLOWED_CIDRS ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const cidr of cidrs) {
+    const [address = '', bits = ''] = cidr.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (family === 0 || !/^\d+$/.test(bits) || Number(bits) > max) {
+      problems.push(`WEBHOOK_ALLOWED_CIDRS entries are CIDR blocks such as 192.30.252.0/22 (got "${cidr}")`);
+    }
+  }
+  return cidrs;
 }
 
 /** The webhook secret's setting (only the webhook reads it); problems are appended. */

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { type Config, type Env, parseConfig, readWebhookSecretSetting } from './config';
+import { type Config, type Env, parseConfig, readAllowedSources, readWebhookSecretSetting } from './config';
 import { WEBHOOK_METRICS } from './defaults';
 import { createEcsLauncher, type EcsApi, lazyEcsApi } from './ecs/ecs-launcher';
 import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
@@ -72,10 +72,12 @@ export function createWebhookDependencies(
     problems.push(...error.problems);
   }
   const secretSetting = readWebhookSecretSetting(env, problems);
+  const allowedSources = readAllowedSources(env, problems);
   if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
   return {
     ...build(config, env, options),
     secrets: options.secrets ?? createWebhookSecrets(secretSetting, options.fetchSecret),
+    allowedSources,
   };
 }
 

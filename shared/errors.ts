@@ -28,6 +28,13 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** 403: the delivery comes from outside the allowed source ranges (`WEBHOOK_ALLOWED_CIDRS`). */
+export class ForbiddenError extends HttpError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
 /** 405: the webhook only takes POST. */
 export class MethodNotAllowedError extends HttpError {
   constructor(method: string) {

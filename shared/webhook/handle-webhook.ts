@@ -4,11 +4,13 @@ import { serveJob } from '../jobs/serve-job';
 import { METRIC } from '../metrics';
 import type { WebhookSecrets } from '../secrets/webhook-secrets';
 import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
-import { readDelivery } from './read-delivery';
+import { readDelivery, sourceAllowed } from './read-delivery';
 
 /** The webhook's dependencies: the shared ones and the secrets deliveries are signed with. */
 export interface WebhookDependencies extends Dependencies {
   readonly secrets: WebhookSecrets;
+  /** `WEBHOOK_ALLOWED_CIDRS`; empty: deliveries from anywhere (the signature still decides). */
+  readonly allowedSources?: readonly string[];
 }
 
 export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookResponse>;
@@ -19,9 +21,10 @@ export type WebhookHandler = (request: WebhookRequest) => Promise<WebhookRespons
  */
 export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler {
   const { config, logger, metrics, now } = deps;
+  const allowed = sourceAllowed(deps.allowedSources ?? []);
 
   async function handle(request: WebhookRequest, receivedAt: number): Promise<WebhookResponse> {
-    const delivery = await readDelivery(request, deps.secrets);
+    const delivery = await readDelivery(request, deps.secrets, allowed);
     if (delivery.kind === 'ping') return jsonResponse(200, 'pong');
     if (delivery.kind === 'other') {
       metrics.addMetric(METRIC.ignored, 'Count', 1);

@@ -7,6 +7,8 @@ export interface WebhookRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** The exact body GitHub signed, decoded as UTF-8. */
   readonly body: string;
+  /** The caller's address as the platform saw it (API Gateway's `sourceIp`); undefined when unknown. */
+  readonly sourceIp?: string | undefined;
 }
 
 /** A webhook answer as plain data: what every platform adapter turns into its response. */

@@ -24,5 +24,9 @@ export function fromLambdaEvent(event: WebhookLambdaEvent): WebhookRequest {
   }
   const raw = event.body ?? '';
   const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  return { method: method ?? 'POST', headers, body };
+  const context = event.requestContext as
+    | { http?: { sourceIp?: string }; identity?: { sourceIp?: string } }
+    | undefined;
+  const sourceIp = context?.http?.sourceIp ?? context?.identity?.sourceIp;
+  return { method: method ?? 'POST', headers, body, ...(sourceIp !== undefined && { sourceIp }) };
 }

@@ -182,6 +182,17 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     expect(body(response).message).toContain('application/json');
   });
 
+  it('answers 403 to a delivery from outside WEBHOOK_ALLOWED_CIDRS, and starts nothing', async () => {
+    const guarded = handlerWith({ WEBHOOK_ALLOWED_CIDRS: '192.30.252.0/22,185.199.108.0/22' });
+    const before = runTasks().length;
+    const request = await signedRequest(freshJob());
+    const outside = await guarded({ ...request, sourceIp: '203.0.113.9' });
+    expect(outside.statusCode).toBe(403);
+    expect(body(outside).message).toContain('WEBHOOK_ALLOWED_CIDRS');
+    expect(runTasks().length).toBe(before);
+    expect((await guarded({ ...request, sourceIp: '192.30.252.10' })).statusCode).toBe(200);
+  });
+
   it('answers 405 to GET', async () => {
     const response = await handle({ ...(await signedRequest(freshJob())), method: 'GET' });
     expect(response.statusCode).toBe(405);

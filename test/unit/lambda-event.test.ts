@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { readAllowedSources } from '../../shared/config';
 import { fromLambdaEvent, type WebhookLambdaEvent } from '../../shared/webhook/lambda-event';
+import { sourceAllowed } from '../../shared/webhook/read-delivery';
 import { jobOfOurs } from '../fixtures/payloads';
 import { functionUrlEvent, httpApiEvent, restApiEvent, signedRequest } from '../fixtures/requests';
 
@@ -41,5 +43,42 @@ describe('fromLambdaEvent', () => {
       headers: {},
       body: '',
     });
+  });
+});
+
+describe('the source allow-list (WEBHOOK_ALLOWED_CIDRS)', () => {
+  const hooks = sourceAllowed(['192.30.252.0/22', '2a0a:a440::/29']);
+
+  it("reads the caller's address from each event shape", () => {
+    const http = fromLambdaEvent({
+      version: '2.0',
+      headers: {},
+      body: '',
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', sourceIp: '192.30.252.7' } },
+    } as never);
+    const rest = fromLambdaEvent({
+      httpMethod: 'POST',
+      headers: {},
+      body: '',
+      requestContext: { identity: { sourceIp: '10.0.0.1' } },
+    } as never);
+    expect(http.sourceIp).toBe('192.30.252.7');
+    expect(rest.sourceIp).toBe('10.0.0.1');
+  });
+
+  it("admits GitHub's hook ranges, IPv4 and IPv6, and nothing else", () => {
+    expect(hooks('192.30.253.200')).toBe(true);
+    expect(hooks('2a0a:a440::1')).toBe(true);
+    expect(hooks('192.30.256.1')).toBe(false);
+    expect(hooks('203.0.113.9')).toBe(false);
+    expect(hooks(undefined)).toBe(false);
+    expect(sourceAllowed([])(undefined)).toBe(true);
+  });
+
+  it('refuses a malformed range at cold start, naming it', () => {
+    const problems: string[] = [];
+    readAllowedSources({ WEBHOOK_ALLOWED_CIDRS: '192.30.252.0/22, github' }, problems);
+    expect(problems).toEqual([expect.stringContaining('"github"')]);
   });
 });
