@@ -27,8 +27,8 @@ export const ENTRYPOINT = 'infra/runner-image/entrypoint.sh';
  * inputs from `--name value` or ACTIONS_RUNNER_INPUT_NAME and removes the latter from its
  * environment, writes the JIT config's files into the runner folder, and writes
  * `_diag/Worker_*.log` when it takes a job. What it does then is set by STUB_RUN: `job` (after
- * STUB_JOB_AFTER seconds, a job that records its environment, then exits STUB_JOB_EXIT) or `idle`
- * (listens until stopped).
+ * STUB_JOB_AFTER seconds, a job of STUB_JOB_SECONDS that records its environment and the version
+ * of the Docker engine it reaches, then exits STUB_JOB_EXIT) or `idle` (listens until stopped).
  */
 export const STUB_RELEASE: Record<string, string> = {
   'config.sh': `#!/bin/bash
@@ -150,6 +150,8 @@ run)
     touch "$dir/_diag/Worker_$(date -u +%Y%m%d-%H%M%S)-utc.log"
     echo "Running job: stub"
     bash -c 'env > "$0/stub-job-env.txt"; if command -v docker >/dev/null; then docker info --format "{{.ServerVersion}}" > "$0/stub-job-docker.txt" 2>&1; fi' "$dir"
+    sleep "\${STUB_JOB_SECONDS:-0}" &
+    wait $!
     echo "Job stub completed with result: Succeeded"
     exit "\${STUB_JOB_EXIT:-0}"
   fi
