@@ -44,7 +44,9 @@ die() {
 }
 
 # POST to the runners API with the admin token; prints the "token" of the answer. The token
-# goes to curl on stdin (a config line), never on a command line that `ps` would show.
+# goes to curl on stdin (a config line), never on a command line that `ps` would show. It runs in
+# a command substitution (a subshell), so it returns 1 and the caller dies: a subshell cannot wait
+# for dockerd to stop.
 runner_api_token() {
   local kind=$1 answer
   answer=$(
@@ -54,9 +56,14 @@ runner_api_token() {
         --header 'Accept: application/vnd.github+json' \
         --header 'X-GitHub-Api-Version: 2022-11-28' \
         "$GITHUB_API_URL/$api_scope/actions/runners/$kind"
-  ) || die "POST $GITHUB_API_URL/$api_scope/actions/runners/$kind failed (is the admin token valid for $api_scope?)"
-  jq --exit-status --raw-output '.token' <<<"$answer" ||
-    die "no token in the answer of POST $GITHUB_API_URL/$api_scope/actions/runners/$kind"
+  ) || {
+    log "error: POST $GITHUB_API_URL/$api_scope/actions/runners/$kind failed (is the admin token valid for $api_scope?)"
+    return 1
+  }
+  jq --exit-status --raw-output '.token' <<<"$answer" || {
+    log "error: no token in the answer of POST $GITHUB_API_URL/$api_scope/actions/runners/$kind"
+    return 1
+  }
 }
 
 stop_runner() {
@@ -151,7 +158,7 @@ if [[ -n $jit_config ]]; then
   ACTIONS_RUNNER_INPUT_JITCONFIG=$jit_config start_runner
   unset jit_config
 else
-  registration_token=$(runner_api_token registration-token)
+  registration_token=$(runner_api_token registration-token) || die 'no registration token'
   # RUNNER_CONFIG_ARGS is one string of flags (the seed's contract); its values are checked by
   # the webhook to [A-Za-z0-9._-], so splitting on blanks is exact.
   read -r -a config_args <<<"${RUNNER_CONFIG_ARGS:-}"
@@ -166,7 +173,7 @@ else
   unset registration_token
   # Fetched now, while the admin token is still here: it removes the registration on SIGTERM or
   # idle exit. It lasts an hour; a job that runs longer ends by itself and GitHub removes the runner.
-  remove_token=$(runner_api_token remove-token)
+  remove_token=$(runner_api_token remove-token) || die 'no remove token'
   unset admin_token
   start_runner
 fi
