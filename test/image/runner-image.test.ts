@@ -9,6 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  type FileServer,
   type GitHubApiStandIn,
   jitConfigFor,
   packStubRelease,
@@ -36,7 +37,7 @@ interface ContainerDefinition {
 }
 
 let release: StubRelease;
-let releaseServer: Awaited<ReturnType<typeof serveFile>>;
+let releaseServer: FileServer;
 let build: DockerResult;
 let definition: ContainerDefinition;
 const containers: Container[] = [];
@@ -98,9 +99,11 @@ afterAll(async () => {
 });
 
 describe('the build', () => {
-  it('builds from the release at RUNNER_URL when it matches its checksum', async () => {
+  it('builds from the release at RUNNER_URL, for its architecture, when it matches its checksum', async () => {
     expect(build.stderr + build.stdout).toContain('runner.tar.gz: OK');
     expect(build.code).toBe(0);
+    // Node's names for the architectures are the runner release's: x64, arm64.
+    expect(releaseServer.paths).toContain(`/actions-runner-linux-${process.arch}-stub.tar.gz`);
     const listing = await dockerOk(['run', '--rm', '--network=none', '--entrypoint=ls', TEST_IMAGE]);
     expect(listing.split('\n')).toEqual(expect.arrayContaining(['bin', 'config.sh', 'run.sh']));
   });

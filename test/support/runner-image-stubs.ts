@@ -206,17 +206,28 @@ export async function packStubRelease(): Promise<StubRelease> {
   return { archive, sha256 };
 }
 
+export interface FileServer {
+  /** The address of the file, with `{arch}` for the Dockerfile to fill in. */
+  readonly url: string;
+  /** The paths asked for. */
+  readonly paths: string[];
+  close(): Promise<void>;
+}
+
 /** Serves one file on 127.0.0.1 at any path, as a release download would. */
-export async function serveFile(file: string): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveFile(file: string): Promise<FileServer> {
   const body = await readFile(file);
-  const server = createServer((_request, response) => {
+  const paths: string[] = [];
+  const server = createServer((request, response) => {
+    paths.push(request.url ?? '');
     response.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/actions-runner-linux-stub.tar.gz`,
+    url: `http://127.0.0.1:${port}/actions-runner-linux-{arch}-stub.tar.gz`,
+    paths,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
