@@ -57,7 +57,7 @@ export const runnerImage: Scenario = {
       { scenario: 'runner image', name: `${image}, size`, unit: 'bytes', value: Number(size) },
       {
         scenario: 'runner image',
-        name: `${image}, compressed (docker save | gzip)`,
+        name: `${image}, compressed (docker save, gzip)`,
         unit: 'bytes',
         value: await compressedSize(image),
       },

@@ -12,9 +12,11 @@ export const TEST_IMAGE = 'ecs-github-runners/runner:test';
 /**
  * What the task definition's `privileged: true` grants, as far as this sandbox allows: it refuses
  * `--privileged` (CAP_SYS_RESOURCE is outside its bounding set), so the tests grant every other
- * capability, no seccomp or AppArmor profile and every device. Enough for the task's own dockerd.
+ * capability, no seccomp or AppArmor profile, every device, and the cgroup hierarchy writable (as
+ * `--privileged` mounts it with cgroup v1; the task's dockerd puts its containers in cgroups).
  */
 export const PRIVILEGED_BUT_SYS_RESOURCE = [
+  '--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw',
   '--cap-add=ALL',
   '--cap-drop=SYS_RESOURCE',
   '--security-opt',

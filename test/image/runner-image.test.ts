@@ -151,6 +151,18 @@ describe('a task with a JIT config, waiting for a job', () => {
     expect(inside.stdout.trim()).not.toBe(await dockerOk(['info', '--format', '{{.ID}}']));
   });
 
+  it("runs a job's container on its own dockerd", async () => {
+    // No registry here: an image of /usr/bin/true and its libraries, from the task's own files.
+    const ran = await task.exec([
+      'bash',
+      '-c',
+      'tar -ch /usr/bin/true $(ldd /usr/bin/true | grep -o "/[^ ]*") 2>/dev/null | docker import - job-step &&' +
+        ' docker run --rm --network=none job-step /usr/bin/true && echo ran',
+    ]);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout).toMatch(/ran\n$/);
+  });
+
   it('hands the JIT config to the runner', async () => {
     expect(JSON.parse(await task.read('/actions-runner/.runner'))).toMatchObject({
       AgentName: 'octo-image-runner-1',
