@@ -22,7 +22,7 @@ RUNNER_IDLE_TIMEOUT=${RUNNER_IDLE_TIMEOUT:-900}
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 
-# Read once, then out of the environment: every process started from here on inherits it.
+# Read once and taken out of the environment, which every process started from here on would inherit.
 jit_config=${RUNNER_JIT_CONFIG:-}
 admin_token=${RUNNER_ADMIN_TOKEN:-}
 unset RUNNER_JIT_CONFIG RUNNER_ADMIN_TOKEN
