@@ -3,6 +3,8 @@ export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The runner image's tests need a Docker engine: `npm run test:image` (jest.image.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/image/'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': [

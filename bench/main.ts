@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: cold start, warm per-event cost and burst throughput of the webhook, each
  * against its budget. Timing budgets are ratios to references measured in the same run (`B`, a bare
- * node process; `S`, one RunTask of our ECS client), so they hold on any machine (issue 11).
- * Prints a table (or `--json`) and exits 1 when a budget is missed.
+ * node process; `S`, one RunTask of our ECS client), so they hold on any machine.
+ * Also the runner image's size when a Docker engine has it. Prints a table (or `--json`) and exits 1
+ * when a budget is missed.
  * Run only after `npm run build`: the cold start imports dist/webhook/index.mjs as it ships.
  */
 import { parseArgs } from 'node:util';
@@ -11,11 +12,12 @@ import { burstOverflow } from './burst-overflow';
 import { coldStart } from './cold-start';
 import type { BenchOptions, Figure, Scenario } from './figures';
 import { describeMachine, formatTable } from './report';
+import { runnerImage } from './runner-image';
 import { warmPerEvent, warmWorker } from './warm-per-event';
 import { reply } from './worker';
 
 /** Every scenario, in the order they run. */
-const SCENARIOS: readonly Scenario[] = [coldStart, warmPerEvent, burst, burstOverflow];
+const SCENARIOS: readonly Scenario[] = [coldStart, warmPerEvent, burst, burstOverflow, runnerImage];
 
 const usage = `usage: npm run bench -- [--json] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--runs N] [--events N] [--jobs N]
   --json    one JSON document on stdout instead of the table

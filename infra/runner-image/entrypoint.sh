@@ -5,11 +5,13 @@
 # ORGANIZATION and the webhook adds REPOSITORY or ENTERPRISE as an override):
 #   REPOSITORY=owner/name | ENTERPRISE=slug | ORGANIZATION=login
 # Registration: RUNNER_JIT_CONFIG (a just-in-time config: no token in the container), or
-#   RUNNER_ADMIN_TOKEN (exchanged for a registration token; never printed; unset before any job).
+#   RUNNER_ADMIN_TOKEN (exchanged for a registration token; never printed). Both are taken out of
+#   the environment before anything starts, so neither dockerd nor a job inherits them.
 # Other settings: RUNNER_CONFIG_ARGS (one string of config.sh flags), RUNNER_LABELS,
 #   RUNNER_IDLE_TIMEOUT (seconds without a job before the runner gives up; default 900),
 #   GITHUB_API_URL / GITHUB_SERVER_URL (GitHub Enterprise Server), DOCKERD_TIMEOUT (default 60),
-#   DOCKERD_LOG (default /var/log/dockerd.log),
+#   DOCKERD_LOG (default /var/log/dockerd.log), DOCKERD_ARGS (one string of extra dockerd flags,
+#   e.g. "--bridge=none --iptables=false" when the container shares the host's network namespace),
 #   RUNNER_HOME (where config.sh and run.sh are; default /actions-runner).
 set -Eeuo pipefail
 
@@ -19,6 +21,14 @@ GITHUB_SERVER_URL=${GITHUB_SERVER_URL:-https://github.com}
 RUNNER_IDLE_TIMEOUT=${RUNNER_IDLE_TIMEOUT:-900}
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
+
+# Read once and taken out of the environment, which every process started from here on would inherit.
+jit_config=${RUNNER_JIT_CONFIG:-}
+admin_token=${RUNNER_ADMIN_TOKEN:-}
+unset RUNNER_JIT_CONFIG RUNNER_ADMIN_TOKEN
+# run.sh then forwards our SIGTERM to the listener as SIGINT (its graceful stop) and exits with the
+# listener's code; without it, run.sh dies alone and leaves the listener running.
+export RUNNER_MANUALLY_TRAP_SIG=1
 
 runner_pid=
 dockerd_pid=
@@ -34,19 +44,26 @@ die() {
 }
 
 # POST to the runners API with the admin token; prints the "token" of the answer. The token
-# goes to curl on stdin (a config line), never on a command line that `ps` would show.
+# goes to curl on stdin (a config line), never on a command line that `ps` would show. It runs in
+# a command substitution (a subshell), so it returns 1 and the caller dies: a subshell cannot wait
+# for dockerd to stop.
 runner_api_token() {
   local kind=$1 answer
   answer=$(
-    printf 'header = "Authorization: Bearer %s"\n' "$RUNNER_ADMIN_TOKEN" |
+    printf 'header = "Authorization: Bearer %s"\n' "$admin_token" |
       curl --silent --show-error --fail --max-time 30 --retry 3 --config - \
         --request POST \
         --header 'Accept: application/vnd.github+json' \
         --header 'X-GitHub-Api-Version: 2022-11-28' \
         "$GITHUB_API_URL/$api_scope/actions/runners/$kind"
-  ) || die "POST $GITHUB_API_URL/$api_scope/actions/runners/$kind failed (is the admin token valid for $api_scope?)"
-  jq --exit-status --raw-output '.token' <<<"$answer" ||
-    die "no token in the answer of POST $GITHUB_API_URL/$api_scope/actions/runners/$kind"
+  ) || {
+    log "error: POST $GITHUB_API_URL/$api_scope/actions/runners/$kind failed (is the admin token valid for $api_scope?)"
+    return 1
+  }
+  jq --exit-status --raw-output '.token' <<<"$answer" || {
+    log "error: no token in the answer of POST $GITHUB_API_URL/$api_scope/actions/runners/$kind"
+    return 1
+  }
 }
 
 stop_runner() {
@@ -69,10 +86,20 @@ deregister() {
 
 stop_dockerd() {
   if [[ -n $dockerd_pid ]] && kill -0 "$dockerd_pid" 2>/dev/null; then
+    log 'stopping dockerd'
     kill -TERM "$dockerd_pid" 2>/dev/null || true
     wait "$dockerd_pid" 2>/dev/null || true
   fi
   dockerd_pid=
+}
+
+# Starts run.sh in the background with job control on: without it, bash starts a background
+# command with SIGINT ignored, the listener inherits that, and SIGINT is its graceful stop.
+start_runner() {
+  set -m
+  ./run.sh &
+  runner_pid=$!
+  set +m
 }
 
 # shellcheck disable=SC2317 # called from the traps below
@@ -88,7 +115,7 @@ for number in RUNNER_IDLE_TIMEOUT DOCKERD_TIMEOUT; do
   [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a number of seconds (got \"${!number}\")"
 done
 
-[[ -n ${RUNNER_JIT_CONFIG:-} || -n ${RUNNER_ADMIN_TOKEN:-} ]] || die 'set RUNNER_ADMIN_TOKEN (or RUNNER_JIT_CONFIG)'
+[[ -n $jit_config || -n $admin_token ]] || die 'set RUNNER_ADMIN_TOKEN (or RUNNER_JIT_CONFIG)'
 
 # The API path and the runner URL of the scope.
 if [[ -n ${REPOSITORY:-} ]]; then
@@ -101,7 +128,7 @@ elif [[ -n ${ENTERPRISE:-} ]]; then
 elif [[ -n ${ORGANIZATION:-} ]]; then
   api_scope="orgs/$ORGANIZATION"
   runner_url="$GITHUB_SERVER_URL/$ORGANIZATION"
-elif [[ -z ${RUNNER_JIT_CONFIG:-} ]]; then
+elif [[ -z $jit_config ]]; then
   die 'set REPOSITORY, ENTERPRISE or ORGANIZATION (or RUNNER_JIT_CONFIG)'
 fi
 
@@ -110,7 +137,8 @@ trap 'on_signal SIGINT' INT
 
 # Docker-in-docker: this task's own daemon, on the task's scratch volume (/var/lib/docker).
 log 'starting dockerd'
-dockerd >"$DOCKERD_LOG" 2>&1 &
+read -r -a dockerd_args <<<"${DOCKERD_ARGS:-}"
+dockerd "${dockerd_args[@]}" >"$DOCKERD_LOG" 2>&1 &
 dockerd_pid=$!
 tries=0
 until docker info >/dev/null 2>&1; do
@@ -122,13 +150,15 @@ done
 log 'dockerd is ready'
 
 cd "$RUNNER_HOME"
-if [[ -n ${RUNNER_JIT_CONFIG:-} ]]; then
-  jit_config=$RUNNER_JIT_CONFIG
-  unset RUNNER_JIT_CONFIG RUNNER_ADMIN_TOKEN
-  run_args=(--jitconfig "$jit_config")
+if [[ -n $jit_config ]]; then
   log 'starting the runner from its just-in-time configuration'
+  # The runner reads its inputs from ACTIONS_RUNNER_INPUT_* and deletes them from its own
+  # environment: unlike `--jitconfig`, the config is on no command line (/proc/PID/cmdline is
+  # readable by every process) and the job's processes do not inherit it.
+  ACTIONS_RUNNER_INPUT_JITCONFIG=$jit_config start_runner
+  unset jit_config
 else
-  registration_token=$(runner_api_token registration-token)
+  registration_token=$(runner_api_token registration-token) || die 'no registration token'
   # RUNNER_CONFIG_ARGS is one string of flags (the seed's contract); its values are checked by
   # the webhook to [A-Za-z0-9._-], so splitting on blanks is exact.
   read -r -a config_args <<<"${RUNNER_CONFIG_ARGS:-}"
@@ -143,13 +173,10 @@ else
   unset registration_token
   # Fetched now, while the admin token is still here: it removes the registration on SIGTERM or
   # idle exit. It lasts an hour; a job that runs longer ends by itself and GitHub removes the runner.
-  remove_token=$(runner_api_token remove-token)
-  unset RUNNER_ADMIN_TOKEN
-  run_args=()
+  remove_token=$(runner_api_token remove-token) || die 'no remove token'
+  unset admin_token
+  start_runner
 fi
-
-./run.sh "${run_args[@]}" &
-runner_pid=$!
 
 # The runner writes _diag/Worker_*.log when it takes a job: until then, count idle seconds.
 idle=0

@@ -1,14 +1,16 @@
 /**
- * The runner image's entry point, run by bash against stub config.sh / run.sh / dockerd and a
- * loopback stand-in for GitHub's runners API.
+ * The runner image's entry point, run by bash against the stub runner release, a stub dockerd and
+ * a loopback stand-in for GitHub's runners API. The image itself is tested in test/image/.
  */
 import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RUNNER_HEALTH_CHECK } from '../../infra/seed-documents';
 import {
   createRunnerStubs,
   type GitHubApiStandIn,
+  jitConfigFor,
   type RunnerStubs,
   startEntrypoint,
   startGitHubApiStandIn,
@@ -30,12 +32,13 @@ async function entrypointEnv(extra: Record<string, string>): Promise<[RunnerStub
     {
       ...stubs.env,
       GITHUB_API_URL: api.url,
-      GITHUB_SERVER_URL: 'https://github.example',
+      GITHUB_SERVER_URL: api.url,
       ORGANIZATION: 'foo-organisation',
       RUNNER_CONFIG_ARGS:
         '--unattended --replace --labels octo-sandpit-hello --name octo-runner-1 --ephemeral',
       RUNNER_LABELS: 'octo-sandpit-hello',
       STUB_RUN: 'job',
+      STUB_JOB_EXIT: '3',
       ...extra,
     },
   ];
@@ -68,25 +71,29 @@ describe('registration with RUNNER_ADMIN_TOKEN', () => {
 
   it('configures the runner with the registration token and the task definition flags', async () => {
     expect(await stubs.calls()).toContain(
-      'config.sh --url https://github.example/foo-organisation --token REG-TOKEN-1 --unattended --replace --labels octo-sandpit-hello --name octo-runner-1 --ephemeral',
+      `config.sh --url ${api.url}/foo-organisation --token REG-TOKEN-1 --unattended --replace --labels octo-sandpit-hello --name octo-runner-1 --ephemeral`,
     );
+  });
+
+  it('registers the runner at GitHub under its name', async () => {
+    expect((await stubs.runnerFile()).AgentName).toBe('octo-runner-1');
   });
 
   it('starts dockerd before the runner and stops it after', async () => {
     const calls = await stubs.calls();
-    expect(calls.indexOf('dockerd started')).toBeLessThan(
+    expect(calls.findIndex((line) => line.startsWith('dockerd started'))).toBeLessThan(
       calls.findIndex((line) => line.startsWith('run.sh')),
     );
     expect(calls.at(-1)).toBe('dockerd stopped');
   });
 
-  it('leaves no admin token in the environment of the runner', async () => {
-    expect(await stubs.runEnv()).not.toContain('RUNNER_ADMIN_TOKEN');
-    expect(await stubs.runEnv()).not.toContain(ADMIN_TOKEN);
+  it('leaves no admin token in the environment of the job', async () => {
+    expect(await stubs.jobEnv()).not.toContain('RUNNER_ADMIN_TOKEN');
+    expect(await stubs.jobEnv()).not.toContain(ADMIN_TOKEN);
   });
 
   it('never prints the admin token', () => {
-    expect(output).toContain('registering at https://github.example/foo-organisation');
+    expect(output).toContain(`registering at ${api.url}/foo-organisation`);
     expect(output).not.toContain(ADMIN_TOKEN);
   });
 
@@ -96,25 +103,67 @@ describe('registration with RUNNER_ADMIN_TOKEN', () => {
 });
 
 it.each([
-  [{ REPOSITORY: 'octo-org/hello' }, '/repos/octo-org/hello', 'https://github.example/octo-org/hello'],
-  [{ ENTERPRISE: 'octo-ent' }, '/enterprises/octo-ent', 'https://github.example/enterprises/octo-ent'],
+  [{ REPOSITORY: 'octo-org/hello' }, '/repos/octo-org/hello', '/octo-org/hello'],
+  [{ ENTERPRISE: 'octo-ent' }, '/enterprises/octo-ent', '/enterprises/octo-ent'],
 ])('registers at the scope the webhook set over the default ORGANIZATION: %j', async (scope, path, url) => {
   const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, ...scope });
   const before = api.requests.length;
   expect(await startEntrypoint(env).exited).toBe(3);
   expect(api.requests[before]?.path).toBe(`${path}/actions/runners/registration-token`);
-  expect((await stubs.calls()).find((line) => line.startsWith('config.sh'))).toContain(`--url ${url} `);
+  expect((await stubs.calls()).find((line) => line.startsWith('config.sh'))).toContain(
+    `--url ${api.url}${url} `,
+  );
 });
 
-it('starts the runner from RUNNER_JIT_CONFIG without configuring it or calling the API', async () => {
-  const [stubs, env] = await entrypointEnv({ RUNNER_JIT_CONFIG: 'eyJqaXQiOiJjb25maWcifQ==' });
-  const before = api.requests.length;
+describe('with RUNNER_JIT_CONFIG', () => {
+  const jitConfig = jitConfigFor('octo-jit-runner-1', 'https://github.com/foo-organisation');
+
+  it('starts the runner from it without configuring it or calling the API', async () => {
+    const [stubs, env] = await entrypointEnv({ RUNNER_JIT_CONFIG: jitConfig });
+    const before = api.requests.length;
+    expect(await startEntrypoint(env).exited).toBe(3);
+    expect((await stubs.runnerFile()).AgentName).toBe('octo-jit-runner-1');
+    expect((await stubs.calls()).some((line) => line.startsWith('config.sh'))).toBe(false);
+    expect(api.requests.length).toBe(before);
+  });
+
+  it('hands it to the runner in its environment, not on the command line of run.sh', async () => {
+    const [stubs, env] = await entrypointEnv({ RUNNER_JIT_CONFIG: jitConfig });
+    expect(await startEntrypoint(env).exited).toBe(3);
+    expect((await stubs.calls()).filter((line) => line.startsWith('run.sh'))).toEqual(['run.sh ']);
+  });
+
+  it('leaves it in no environment of the job', async () => {
+    const [stubs, env] = await entrypointEnv({ RUNNER_JIT_CONFIG: jitConfig });
+    expect(await startEntrypoint(env).exited).toBe(3);
+    const jobEnv = await stubs.jobEnv();
+    expect(jobEnv).not.toContain('RUNNER_JIT_CONFIG');
+    expect(jobEnv).not.toContain('ACTIONS_RUNNER_INPUT_JITCONFIG');
+    expect(jobEnv).not.toContain(jitConfig);
+  });
+
+  it('is on no process command line while the runner runs', async () => {
+    const [, env] = await entrypointEnv({ RUNNER_JIT_CONFIG: jitConfig, STUB_RUN: 'idle' });
+    const run = startEntrypoint(env);
+    await until(async () => run.output().includes('Listening for Jobs'));
+    const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+    const commandLines = await Promise.all(
+      pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')),
+    );
+    run.child.kill('SIGTERM');
+    await run.exited;
+    expect(commandLines.some((line) => line.includes('Runner.Listener'))).toBe(true);
+    expect(commandLines.filter((line) => line.includes(jitConfig))).toEqual([]);
+  });
+});
+
+it('passes DOCKERD_ARGS to dockerd', async () => {
+  const [stubs, env] = await entrypointEnv({
+    RUNNER_JIT_CONFIG: jitConfigFor('octo-jit-runner-2', 'https://github.com/foo-organisation'),
+    DOCKERD_ARGS: '--bridge=none --iptables=false',
+  });
   expect(await startEntrypoint(env).exited).toBe(3);
-  const calls = await stubs.calls();
-  expect(calls).toContain('run.sh --jitconfig eyJqaXQiOiJjb25maWcifQ==');
-  expect(calls.some((line) => line.startsWith('config.sh'))).toBe(false);
-  expect(api.requests.length).toBe(before);
-  expect(await stubs.runEnv()).not.toContain('RUNNER_JIT_CONFIG');
+  expect(await stubs.calls()).toContain('dockerd started --bridge=none --iptables=false');
 });
 
 it('stops, removes its registration and exits 0 when no job arrives within RUNNER_IDLE_TIMEOUT', async () => {
@@ -134,16 +183,28 @@ it('stops, removes its registration and exits 0 when no job arrives within RUNNE
 it('on SIGTERM stops the runner, removes its registration and stops dockerd', async () => {
   const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, STUB_RUN: 'idle' });
   const run = startEntrypoint(env);
-  await until(async () => (await stubs.calls()).some((line) => line.startsWith('run.sh')));
+  await until(async () => run.output().includes('Listening for Jobs'));
   run.child.kill('SIGTERM');
   expect(await run.exited).toBe(0);
   const calls = await stubs.calls();
-  expect(calls.slice(-3)).toEqual([
+  expect(calls.slice(-4)).toEqual([
     'run.sh stopped',
+    'Runner.Listener stopped',
     'config.sh remove --token REMOVE-TOKEN-1',
     'dockerd stopped',
   ]);
   expect(run.output()).not.toContain(ADMIN_TOKEN);
+});
+
+it('removes its registration at GitHub on SIGTERM', async () => {
+  const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, STUB_RUN: 'idle' });
+  const run = startEntrypoint(env);
+  await until(async () => run.output().includes('Listening for Jobs'));
+  const id = Number((await stubs.runnerFile()).AgentId);
+  expect(api.runners.has(id)).toBe(true);
+  run.child.kill('SIGTERM');
+  expect(await run.exited).toBe(0);
+  expect(api.runners.has(id)).toBe(false);
 });
 
 it('fails without printing the token when GitHub refuses the admin token', async () => {
