@@ -55,6 +55,14 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'the secret being rotated out, also accepted (with `WEBHOOK_SECRET`)',
   },
   {
+    name: 'WEBHOOK_ALLOWED_CIDRS',
+    default: '(any source)',
+    readBy: WEBHOOK,
+    context: 'webhookAllowedCidrs',
+    meaning:
+      "comma list of CIDR blocks deliveries may come from (GitHub's `hooks` ranges of `GET /meta`); others are answered 403",
+  },
+  {
     name: 'DRY_RUN',
     default: '`false` (`true` under `npm start` without `ECS_CLUSTER`)',
     readBy: [...CORE, ...SWEEP],
