@@ -14,6 +14,7 @@ export const entries = {
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',
   doctor: 'bin/doctor.ts',
+  status: 'bin/status.ts',
   bench: 'bench/main.ts',
 };
 

@@ -1,5 +1,6 @@
 import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
 import { createWebhookDependencies } from '../shared/dependencies';
+import { jobStatusRows } from '../shared/status/job-status';
 import { createWebhookHandler } from '../shared/webhook/handle-webhook';
 import { createWebhookServer } from '../shared/webhook/node-http';
 
@@ -12,15 +13,49 @@ env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const host = env.HOST ?? '127.0.0.1';
 const port = Number(env.PORT ?? 3000);
-let handler: ReturnType<typeof createWebhookHandler>;
+let deps: ReturnType<typeof createWebhookDependencies>;
 try {
-  handler = createWebhookHandler(createWebhookDependencies({ env }));
+  deps = createWebhookDependencies({ env });
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 }
+const handler = createWebhookHandler(deps);
+// `npm run status -- --url <this server>`: the local ledger. A dry run has no ECS to ask: its
+// pretend tasks read as RUNNING.
+const status = async () => {
+  const records = await deps.ledger.listOpen();
+  const tasks = new Map(
+    records.flatMap((record) =>
+      record.taskArn === undefined
+        ? []
+        : [
+            [
+              record.taskArn,
+              {
+                taskArn: record.taskArn,
+                lastStatus: 'RUNNING',
+                desiredStatus: 'RUNNING',
+                stoppedReason: undefined,
+                startedAt: record.taskStartedAt,
+                createdAt: record.taskStartedAt,
+                jobId: record.jobId,
+                runnerName: record.runnerName,
+                repository: record.job.repository.fullName,
+              },
+            ] as const,
+          ],
+    ),
+  );
+  return {
+    jobs: jobStatusRows(records, tasks, Date.now(), {
+      capacityWaitSeconds: deps.config.reconcile.capacityWaitSeconds,
+      stuckAfterSeconds: deps.config.reconcile.stuckAfterSeconds,
+    }),
+  };
+};
 
-const server = createWebhookServer(handler);
+const server = createWebhookServer(handler, '/webhook', status);
 server.on('error', (error) => {
   console.error(`cannot listen on ${host}:${port}: ${error.message} (set PORT to use another port)`);
   process.exit(1);

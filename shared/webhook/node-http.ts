@@ -16,13 +16,25 @@ async function readBody(request: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The webhook behind `node:http`, at `POST {path}`: what `npm start` serves on loopback. */
-export function createWebhookServer(handler: WebhookHandler, path = '/webhook'): Server {
+/**
+ * The webhook behind `node:http`, at `POST {path}`: what `npm start` serves on loopback; `GET
+ * /status` answers with `status()` (the local ledger, for `npm run status -- --url`).
+ */
+export function createWebhookServer(
+  handler: WebhookHandler,
+  path = '/webhook',
+  status?: () => Promise<unknown>,
+): Server {
   return createServer(async (request, response) => {
     const send = ({ statusCode, headers, body }: WebhookResponse) => {
       response.writeHead(statusCode, headers).end(body);
     };
     const url = new URL(request.url ?? '/', 'http://localhost');
+    if (status && url.pathname === '/status' && request.method === 'GET') {
+      const body = JSON.stringify(await status());
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      return;
+    }
     if (url.pathname !== path) {
       send(jsonResponse(404, `nothing at ${url.pathname}; the webhook is POST ${path}`));
       return;

@@ -13,7 +13,7 @@ let server: ChildProcess;
 let output = '';
 
 beforeAll(async () => {
-  await run(process.execPath, ['esbuild.config.mjs', '--only', 'serve,replay']);
+  await run(process.execPath, ['esbuild.config.mjs', '--only', 'serve,replay,status']);
   // PORT=0: the server takes a free port and prints its URL.
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO' };
   for (const name of ['WEBHOOK_SECRET', 'WEBHOOK_SECRET_ARN', 'ECS_CLUSTER', 'DRY_RUN']) delete env[name];
@@ -62,6 +62,13 @@ describe('npm start + npm run replay', () => {
     expect(output).toContain('"environmentFiles"');
     expect(output).not.toContain('"RUNNER_CONFIG_ARGS"');
     expect(output).not.toContain(Buffer.from('dry-run-jit-config-1').toString('base64'));
+  });
+
+  it('shows the job in the local ledger to npm run status -- --url', async () => {
+    expect((await replay('test/fixtures/payloads/workflow-job-queued-ours.json')).code).toBe(0);
+    const result = await run(process.execPath, ['dist/status/index.mjs', '--url', url.replace('/webhook', '')]);
+    expect(result.stdout).toMatch(/12877621891\s+octo-org\/elastic-machines-testing\s+task-started\s+1 /);
+    expect(result.stdout).toContain('0 stuck');
   });
 
   it('answers 202 for a GitHub-hosted job and exits 0', async () => {
