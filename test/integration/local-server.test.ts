@@ -66,7 +66,11 @@ describe('npm start + npm run replay', () => {
 
   it('shows the job in the local ledger to npm run status -- --url', async () => {
     expect((await replay('test/fixtures/payloads/workflow-job-queued-ours.json')).code).toBe(0);
-    const result = await run(process.execPath, ['dist/status/index.mjs', '--url', url.replace('/webhook', '')]);
+    const result = await run(process.execPath, [
+      'dist/status/index.mjs',
+      '--url',
+      url.replace('/webhook', ''),
+    ]);
     expect(result.stdout).toMatch(/12877621891\s+octo-org\/elastic-machines-testing\s+task-started\s+1 /);
     expect(result.stdout).toContain('0 stuck');
   });
