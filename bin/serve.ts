@@ -42,6 +42,7 @@ const status = async () => {
                 jobId: record.jobId,
                 runnerName: record.runnerName,
                 repository: record.job.repository.fullName,
+                runId: record.job.job.runId,
               },
             ] as const,
           ],

@@ -18,6 +18,8 @@ export interface TaskFacts {
   readonly runnerName: string | undefined;
   /** `owner/name` of the job's repository (our tag). */
   readonly repository: string | undefined;
+  /** The workflow run of its job (our tag). */
+  readonly runId: number | undefined;
 }
 
 /** The port to the runner tasks on the cluster. */
@@ -52,6 +54,9 @@ export function toTaskFacts(task: Task): TaskFacts | undefined {
     jobId: jobIdOfStartedBy(task.startedBy),
     runnerName: task.tags?.find((tag) => tag.key === TASK_TAGS.runnerName)?.value,
     repository: task.tags?.find((tag) => tag.key === TASK_TAGS.repository)?.value,
+    runId: ((value) => (value === undefined ? undefined : Number(value)))(
+      task.tags?.find((tag) => tag.key === TASK_TAGS.runId)?.value,
+    ),
   };
 }
 

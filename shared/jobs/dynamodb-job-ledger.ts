@@ -21,7 +21,7 @@ type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib
 /**
  * The DynamoDB adapter of {@link JobLedger}: one item per job (partition key `jobId`), written
  * whole under a condition on `version`; `openShard` is set only while the record is open, so the
- * index holds just the open jobs; `expiresAt` is the TTL. The SDK loads on first use; its
+ * index holds just the open jobs; `expiresAt`, the TTL, is set once a record closes. The SDK loads on first use; its
  * endpoint comes only from the SDK's settings (`AWS_ENDPOINT_URL_DYNAMODB`).
  */
 export function createDynamoDbJobLedger(table: string): JobLedger {
@@ -58,7 +58,8 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
         await client.send(
           new lib.PutCommand({
             TableName: table,
-            Item: { ...written, ...(written.open && { openShard: OPEN }), expiresAt: expiresAt(written) },
+            // Only a closed record expires: a job may run for days, and its record protects its runner.
+            Item: { ...written, ...(written.open ? { openShard: OPEN } : { expiresAt: expiresAt(written) }) },
             ...(expectedVersion === undefined
               ? { ConditionExpression: 'attribute_not_exists(jobId)' }
               : {

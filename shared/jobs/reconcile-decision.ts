@@ -26,6 +26,16 @@ export type ReconcileAction =
   /** Nothing is left to do: the record closes. */
   | { readonly kind: 'close' };
 
+/** The reconciler's fixed timings (its bounds that an operator sets are in the configuration). */
+export const RECONCILE_TIMING = {
+  /** A recorded task invisible to DescribeTasks this long counts as lost (eventual consistency). */
+  missingGraceMs: 2 * 60_000,
+  /** An ephemeral runner that ran its job has this long to exit by itself. */
+  exitGraceMs: 5 * 60_000,
+  /** How often GitHub is asked whether a job waiting for approval is queued again. */
+  waitingCheckMs: 2 * 60_000,
+} as const;
+
 export interface ReconcileContext {
   readonly now: number;
   /** How long a task may wait for capacity before it is replaced. */
@@ -34,6 +44,8 @@ export interface ReconcileContext {
   readonly missingGraceMs: number;
   /** How long an ephemeral runner that ran its job has to exit by itself. */
   readonly exitGraceMs: number;
+  /** How often GitHub is asked whether a job waiting for approval is queued again. */
+  readonly waitingCheckMs: number;
 }
 
 /**
@@ -56,13 +68,19 @@ export function reconcileDecision(
 
   switch (record.state) {
     case 'waiting':
-      if (!hasAttempt) return { kind: 'none', reason: 'waits for approval' };
-      return {
-        kind: 'end-attempt',
-        reason: 'the job waits for approval: a waiting job holds no runner',
-        next: 'wait',
-        verifyJob: false,
-      };
+      // GitHub is asked first: a `waiting` delivery may be a late one, after the approval.
+      if (hasAttempt && !gone) {
+        return {
+          kind: 'end-attempt',
+          reason: 'the job waits for approval: a waiting job holds no runner',
+          next: 'wait',
+          verifyJob: true,
+        };
+      }
+      if (since(record.updatedAt) > context.waitingCheckMs) {
+        return { kind: 'check-job', reason: 'waits for approval: is it queued again?' };
+      }
+      return { kind: 'none', reason: 'waits for approval' };
     case 'queued':
       if (record.exhausted)
         return { kind: 'none', reason: `every launch attempt (${record.attempt}) was lost` };

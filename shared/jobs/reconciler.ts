@@ -1,13 +1,14 @@
 import type { Dependencies } from '../dependencies';
 import { isStopped, type TaskFacts } from '../ecs/runner-tasks';
 import { errorMessage } from '../errors';
+import type { JobState } from '../github/ports';
 import { launchJob, settleFromGitHub } from '../launch/launch-job';
 import { METRIC } from '../metrics';
 import { decide } from '../runner/decide';
 import type { RunnerPlan, RunnerScopeRef } from '../runner/runner-plan';
 import { updateRecord } from './job-ledger';
 import type { JobRecord } from './job-record';
-import { isStuck, type ReconcileAction, reconcileDecision } from './reconcile-decision';
+import { isStuck, RECONCILE_TIMING, type ReconcileAction, reconcileDecision } from './reconcile-decision';
 
 /** What one reconcile round did. */
 export interface ReconcileSummary {
@@ -19,18 +20,33 @@ export interface ReconcileSummary {
   stuck: number;
   exhausted: number;
   orphansStopped: number;
+  /** Jobs left for the next round: the round's time ran out. */
+  deferred: number;
   readonly kept: Array<{ readonly jobId: number; readonly reason: string }>;
   readonly errors: Array<{ readonly jobId: number; readonly reason: string }>;
 }
 
-/** How long a recorded task may be invisible to DescribeTasks before it counts as lost. */
-const MISSING_GRACE_MS = 2 * 60_000;
-/** How long an ephemeral runner has to exit after its job. */
-const EXIT_GRACE_MS = 5 * 60_000;
 /** Time for one job's launch within a round. */
 const LAUNCH_DEADLINE_MS = 20_000;
+/** A round's time, under the schedule's minute and the function's timeout. */
+export const ROUND_BUDGET_MS = 45_000;
+/** No launch starts with less than this left in the round. */
+const LAUNCH_MINIMUM_MS = 5_000;
 
 const runKey = (job: JobRecord['job']) => `${job.repository.fullName}#${job.job.runId}#${job.job.runAttempt}`;
+
+/** What {@link stopIfIdle} needs to know of a runner task. */
+interface RunnerRef {
+  readonly jobId: number;
+  readonly runnerName: string | undefined;
+  readonly runnerId: number | undefined;
+  readonly scopeRef: RunnerScopeRef;
+  readonly owner: string;
+  readonly repo: string;
+  readonly runId: number;
+  /** Its labels name the run: only jobs of its run can take it. */
+  readonly labelsBindRun: boolean;
+}
 
 /**
  * The reconciler: every minute it drives each open job of the ledger to its goal, beside what ECS
@@ -40,10 +56,14 @@ const runKey = (job: JobRecord['job']) => `${job.repository.fullName}#${job.job.
  * an idle runner whose job is done or went elsewhere is stopped once no job of its run waits;
  * tasks of ours that no open job knows are stopped once their runner is found idle.
  */
-export function createReconciler(deps: Dependencies) {
+export function createReconciler(deps: Dependencies, options: { readonly budgetMs?: number } = {}) {
   const { config, ledger, tasks, github, logger, metrics, now } = deps;
+  const labelsBindRun = config.profiles.every((profile) =>
+    profile.labels.some((template) => template.includes('<wf_job_run_id>')),
+  );
 
   async function reconcile(signal?: AbortSignal): Promise<ReconcileSummary> {
+    const roundEnd = now() + (options.budgetMs ?? ROUND_BUDGET_MS);
     const summary: ReconcileSummary = {
       open: 0,
       launched: 0,
@@ -53,6 +73,7 @@ export function createReconciler(deps: Dependencies) {
       stuck: 0,
       exhausted: 0,
       orphansStopped: 0,
+      deferred: 0,
       kept: [],
       errors: [],
     };
@@ -71,18 +92,22 @@ export function createReconciler(deps: Dependencies) {
         .filter((r) => r.state === 'queued' || r.state === 'launching' || r.state === 'task-started')
         .map((r) => runKey(r.job)),
     );
+    const timeLeft = () => roundEnd - now();
 
     for (const record of records) {
       const task = record.taskArn ? facts.get(record.taskArn) : undefined;
       if (isStuck(record, task, now(), config.reconcile.stuckAfterSeconds * 1000)) summary.stuck++;
+      if (timeLeft() <= 0 || signal?.aborted) {
+        summary.deferred++;
+        continue;
+      }
       const action = reconcileDecision(record, task, {
         now: now(),
         capacityWaitMs: config.reconcile.capacityWaitSeconds * 1000,
-        missingGraceMs: MISSING_GRACE_MS,
-        exitGraceMs: EXIT_GRACE_MS,
+        ...RECONCILE_TIMING,
       });
       try {
-        await act(record, task, action, summary, { runnersAtWork, runsWaiting });
+        await act(record, task, action, summary, { runnersAtWork, runsWaiting, timeLeft });
       } catch (error) {
         summary.errors.push({ jobId: record.jobId, reason: errorMessage(error) });
         logger.warn('could not reconcile a job', {
@@ -92,9 +117,11 @@ export function createReconciler(deps: Dependencies) {
         });
       }
     }
-    await stopOrphans(records, facts, summary, runnersAtWork, signal).catch((error: unknown) =>
-      summary.errors.push({ jobId: 0, reason: `orphan sweep: ${errorMessage(error)}` }),
-    );
+    if (timeLeft() > LAUNCH_MINIMUM_MS && !signal?.aborted) {
+      await stopOrphans(records, facts, summary, runnersAtWork, signal).catch((error: unknown) =>
+        summary.errors.push({ jobId: 0, reason: `orphan sweep: ${errorMessage(error)}` }),
+      );
+    }
     metrics.addMetric(METRIC.stuck, 'Count', summary.stuck);
     metrics.addMetric(METRIC.relaunched, 'Count', summary.relaunched);
     metrics.addMetric(METRIC.attemptsExhausted, 'Count', summary.exhausted);
@@ -106,19 +133,48 @@ export function createReconciler(deps: Dependencies) {
     const decision = decide(config, { ...record.job, action: 'queued' });
     return decision.kind === 'ours' ? decision.plan : undefined;
   };
+  const refOf = (record: JobRecord, plan: RunnerPlan): RunnerRef => ({
+    jobId: record.jobId,
+    runnerName: record.runnerName,
+    runnerId: record.runnerId,
+    scopeRef: plan.scopeRef,
+    owner: record.job.repository.owner,
+    repo: record.job.repository.name,
+    runId: record.job.job.runId,
+    labelsBindRun: plan.labelsBindRun,
+  });
 
   async function act(
     record: JobRecord,
     task: TaskFacts | undefined,
     action: ReconcileAction,
     summary: ReconcileSummary,
-    context: { readonly runnersAtWork: Set<string>; readonly runsWaiting: Set<string> },
+    context: {
+      readonly runnersAtWork: Set<string>;
+      readonly runsWaiting: Set<string>;
+      readonly timeLeft: () => number;
+    },
   ): Promise<void> {
     const plan = planOf(record);
+    const launch = async (checkQueued: 'always' | 'late') => {
+      if (!plan) return undefined;
+      if (context.timeLeft() < LAUNCH_MINIMUM_MS) {
+        summary.deferred++;
+        return undefined;
+      }
+      const deadline = now() + Math.min(LAUNCH_DEADLINE_MS, context.timeLeft() - 1000);
+      const result = await launchJob(deps, plan, deadline, { checkQueued });
+      if (result.kind === 'failed') {
+        metrics.addMetric(result.setup ? METRIC.setupErrors : METRIC.runTaskFailures, 'Count', 1);
+        summary.errors.push({ jobId: record.jobId, reason: result.reason });
+      }
+      return result;
+    };
     switch (action.kind) {
       case 'none':
         return;
       case 'close':
+        await cleanUp(record, plan);
         await write(record, { open: false });
         summary.closed++;
         return;
@@ -131,12 +187,8 @@ export function createReconciler(deps: Dependencies) {
           });
           return;
         }
-        const result = await launchJob(deps, plan, now() + LAUNCH_DEADLINE_MS, { checkQueued: 'always' });
-        if (result.kind === 'started' && !result.existing) summary.launched++;
-        if (result.kind === 'failed') {
-          metrics.addMetric(result.setup ? METRIC.setupErrors : METRIC.runTaskFailures, 'Count', 1);
-          summary.errors.push({ jobId: record.jobId, reason: result.reason });
-        }
+        const result = await launch('always');
+        if (result?.kind === 'started' && !result.existing) summary.launched++;
         return;
       }
       case 'observe-running': {
@@ -153,7 +205,14 @@ export function createReconciler(deps: Dependencies) {
       }
       case 'check-job': {
         const state = plan && (await jobOnGitHub(record, plan));
-        if (state) await settleFromGitHub(deps, record.jobId, state);
+        if (state?.status === 'in_progress' || state?.status === 'completed') {
+          await settleFromGitHub(deps, record.jobId, state);
+        } else if (record.state === 'waiting' && state?.status === 'queued') {
+          // A `waiting` delivery that came after the approval: the job is queued, and gets its runner.
+          if (await write(record, { state: 'queued', leaseUntil: undefined })) await launch('late');
+        } else {
+          await write(record, {});
+        }
         return;
       }
       case 'stop-spare': {
@@ -164,11 +223,17 @@ export function createReconciler(deps: Dependencies) {
           });
           return;
         }
-        if (!plan || !(await stopIdle(record, task, plan, context.runnersAtWork, action.reason, summary)))
+        if (
+          !plan ||
+          !(await stopIfIdle(refOf(record, plan), task, context.runnersAtWork, action.reason, summary))
+        ) {
           return;
+        }
+        await cleanUp(record, plan);
         await write(record, {
           attemptEnded: true,
           lastStop: action.reason,
+          configKey: undefined,
           ...(record.state === 'done' && { open: false }),
         });
         summary.stopped++;
@@ -178,15 +243,24 @@ export function createReconciler(deps: Dependencies) {
         if (!plan) return;
         if (action.verifyJob) {
           const state = await jobOnGitHub(record, plan);
-          if (state && state.status !== 'queued') {
+          if (state?.status === 'in_progress' || state?.status === 'completed') {
             await settleFromGitHub(deps, record.jobId, state);
             return;
+          }
+          if (action.next === 'wait') {
+            if (state?.status === 'queued' && task && !isStopped(task)) {
+              // A `waiting` delivery that came late: the job is queued and its task is there.
+              await write(record, { state: 'task-started' });
+              return;
+            }
+            // Without GitHub's word that the job waits, its runner is left alone.
+            if (state?.status !== 'waiting') return;
           }
         }
         if (
           task &&
           !isStopped(task) &&
-          !(await stopIdle(record, task, plan, context.runnersAtWork, action.reason, summary))
+          !(await stopIfIdle(refOf(record, plan), task, context.runnersAtWork, action.reason, summary))
         ) {
           return;
         }
@@ -195,6 +269,7 @@ export function createReconciler(deps: Dependencies) {
         const written = await write(record, {
           attemptEnded: true,
           lastStop: action.reason,
+          configKey: undefined,
           ...(action.next === 'relaunch' && { state: 'queued', leaseUntil: undefined, exhausted }),
           ...(record.state === 'done' && { open: false }),
         });
@@ -216,7 +291,7 @@ export function createReconciler(deps: Dependencies) {
           return;
         }
         summary.relaunched++;
-        await launchJob(deps, plan, now() + LAUNCH_DEADLINE_MS, { checkQueued: 'late' });
+        await launch('late');
         return;
       }
     }
@@ -232,7 +307,7 @@ export function createReconciler(deps: Dependencies) {
     return result.written;
   }
 
-  async function jobOnGitHub(record: JobRecord, plan: RunnerPlan) {
+  async function jobOnGitHub(record: JobRecord, plan: RunnerPlan): Promise<JobState | undefined> {
     if (!github) return undefined;
     try {
       return await github.job(
@@ -247,64 +322,66 @@ export function createReconciler(deps: Dependencies) {
     }
   }
 
-  /** Deletes a finished attempt's registration and config object (its task is gone). */
-  async function cleanUp(record: JobRecord, plan: RunnerPlan) {
-    if (record.runnerId !== undefined) await github?.deleteRunner(plan.scopeRef, record.runnerId);
+  /** Deletes a finished attempt's registration and config object (its task is gone or stopped). */
+  async function cleanUp(record: JobRecord, plan: RunnerPlan | undefined) {
+    if (plan && record.runnerId !== undefined) await github?.deleteRunner(plan.scopeRef, record.runnerId);
     if (record.configKey !== undefined) await deps.configStore?.delete(record.configKey);
   }
 
   /**
-   * Stops a live task only when its runner runs no job: not in the ledger's view, not `busy`, and
-   * GitHub agrees to delete its registration (it refuses for a runner at work). A runner GitHub no
-   * longer lists is checked against its run's jobs. Returns whether the task was stopped.
+   * Stops a live task only when its runner runs no job. A task still waiting to run has no runner
+   * process yet. A running one: not in the ledger's view of runners at work, not `busy`, not named
+   * by a job in progress of its run; and GitHub must agree to delete its registration (it refuses
+   * for a runner at work). A runner whose labels do not name its run could be running another run's
+   * job, which its run's list cannot show: while it is online it is left to its own idle timeout.
+   * Returns whether the task was stopped.
    */
-  async function stopIdle(
-    record: Pick<JobRecord, 'jobId' | 'runnerName' | 'runnerId' | 'job'>,
+  async function stopIfIdle(
+    runner: RunnerRef,
     task: TaskFacts | undefined,
-    scope: { readonly scopeRef: RunnerScopeRef },
     runnersAtWork: ReadonlySet<string>,
     reason: string,
     summary: ReconcileSummary,
   ): Promise<boolean> {
     const keep = (why: string) => {
-      summary.kept.push({ jobId: record.jobId, reason: why });
+      summary.kept.push({ jobId: runner.jobId, reason: why });
       return false;
     };
-    const name = record.runnerName ?? task?.runnerName;
+    const name = runner.runnerName ?? task?.runnerName;
     if (!task || isStopped(task)) return true;
-    const waitingForCapacity = task.lastStatus !== 'RUNNING';
     if (name && runnersAtWork.has(name)) return keep(`runner ${name} runs a job (ledger)`);
-    if (!waitingForCapacity) {
+    // Read again: the round's snapshot may be old, and a task that ran since may have a job.
+    const fresh = (await tasks.describe([task.taskArn])).get(task.taskArn) ?? task;
+    if (isStopped(fresh)) return true;
+    if (fresh.lastStatus === 'RUNNING') {
       if (!github || !name) return keep('without GitHub, a running runner cannot be told idle');
-      const runner = await github.findRunner(scope.scopeRef, name);
-      if (runner?.busy) return keep(`runner ${name} is busy`);
-      if (runner === undefined) {
-        const jobs = await github.runJobs(
-          scope.scopeRef,
-          record.job.repository.owner,
-          record.job.repository.name,
-          record.job.job.runId,
+      const registered = await github.findRunner(runner.scopeRef, name);
+      if (registered?.busy) return keep(`runner ${name} is busy`);
+      if (registered?.status === 'online' && !runner.labelsBindRun) {
+        return keep(
+          `runner ${name} is online and other runs may ask for its labels: its own idle timeout ends it`,
         );
-        if (jobs.some((job) => job.status === 'in_progress' && job.runnerName === name)) {
-          return keep(`runner ${name} runs a job of its run (GitHub)`);
-        }
       }
-      const id = runner?.id ?? record.runnerId;
+      const jobs = await github.runJobs(runner.scopeRef, runner.owner, runner.repo, runner.runId);
+      if (jobs.some((job) => job.status === 'in_progress' && job.runnerName === name)) {
+        return keep(`runner ${name} runs a job of its run (GitHub)`);
+      }
+      const id = registered?.id ?? runner.runnerId;
       if (id !== undefined) {
         try {
-          await github.deleteRunner(scope.scopeRef, id);
+          await github.deleteRunner(runner.scopeRef, id);
         } catch (error) {
           // 422: the runner took a job since we looked. It stays.
           return keep(`GitHub did not delete runner ${name}: ${errorMessage(error)}`);
         }
       }
-    } else if (github && record.runnerId !== undefined) {
-      await github.deleteRunner(scope.scopeRef, record.runnerId);
+    } else if (github && runner.runnerId !== undefined) {
+      await github.deleteRunner(runner.scopeRef, runner.runnerId);
     }
-    await tasks.stop(task.taskArn, `github-runners reconciler: ${reason}`);
+    await tasks.stop(fresh.taskArn, `github-runners reconciler: ${reason}`);
     logger.info('runner task stopped', {
-      jobId: record.jobId,
-      taskArn: task.taskArn,
+      jobId: runner.jobId,
+      taskArn: fresh.taskArn,
       runnerName: name,
       reason,
     });
@@ -342,39 +419,31 @@ export function createReconciler(deps: Dependencies) {
     summary: ReconcileSummary,
   ): Promise<boolean> {
     // A second task of a job still waiting for its runner may yet take it: left alone for now.
-    if (
-      record &&
-      (record.state === 'queued' || record.state === 'launching' || record.state === 'task-started')
-    ) {
-      return false;
-    }
-    if (!record) {
-      if (now() - (task.createdAt ?? now()) < idleMs + EXIT_GRACE_MS) return false;
-      // Without a record there is no job to ask GitHub about; only an idle or missing runner goes.
-      const scopeRef = scopeOfOrphan(task);
-      if (!github || !task.runnerName || !scopeRef || runnersAtWork.has(task.runnerName)) return false;
-      const runner = await github.findRunner(scopeRef, task.runnerName);
-      if (runner?.busy) return false;
-      if (runner) await github.deleteRunner(scopeRef, runner.id);
-      await tasks.stop(task.taskArn, 'github-runners reconciler: a runner task no job knows, idle');
-      logger.info('orphan runner task stopped', { taskArn: task.taskArn, runnerName: task.runnerName });
-      return true;
-    }
-    const plan = planOf(record);
-    if (!plan) return false;
-    return stopIdle(
-      { jobId: record.jobId, runnerName: task.runnerName, runnerId: undefined, job: record.job },
+    if (record && ['queued', 'launching', 'task-started', 'waiting'].includes(record.state)) return false;
+    if (!record && now() - (task.createdAt ?? now()) < idleMs + RECONCILE_TIMING.exitGraceMs) return false;
+    const [owner, repo] = (task.repository ?? '').split('/');
+    const scopeRef = scopeOf(owner, repo);
+    if (!scopeRef || !owner || !repo || task.runId === undefined) return false;
+    return stopIfIdle(
+      {
+        jobId: task.jobId ?? 0,
+        runnerName: task.runnerName,
+        runnerId: undefined,
+        scopeRef,
+        owner,
+        repo,
+        runId: task.runId,
+        labelsBindRun,
+      },
       task,
-      plan,
       runnersAtWork,
-      'a second runner task of a job that has its runner',
+      record ? 'a second runner task of a job that has its runner' : 'a runner task no job knows, idle',
       summary,
     );
   }
 
-  /** The scope an orphan's runner registered in, from the configuration (the task names its repository). */
-  function scopeOfOrphan(task: TaskFacts): RunnerScopeRef | undefined {
-    const [owner, repo] = (task.repository ?? '').split('/');
+  /** The scope a runner of a repository registers in, from the configuration. */
+  function scopeOf(owner: string | undefined, repo: string | undefined): RunnerScopeRef | undefined {
     if (!owner || !repo) return undefined;
     if (config.scope === 'repo') return { kind: 'repo', owner, repo };
     if (config.scope === 'org') return { kind: 'org', org: owner };

@@ -117,7 +117,8 @@ export async function launchJob(
     options.checkQueued === 'always' || now() - attempt.queuedAt > config.jobQueuedCheckAfterSeconds * 1000;
   if (github && late) {
     const state = await jobState(deps, plan, signal());
-    if (state !== undefined && state.status !== 'queued') {
+    // Only a job that started or finished needs no runner (GitHub also says `pending`, `requested`, `waiting`).
+    if (state !== undefined && (state.status === 'in_progress' || state.status === 'completed')) {
       await settleFromGitHub(deps, plan.jobId, state);
       return { kind: 'skipped', reason: `the job is ${state.status} on GitHub; nothing to launch` };
     }
@@ -154,8 +155,8 @@ export async function launchJob(
       }
     }
     registration = { kind: 'jit', environmentFileArn: store.arn(configKey) };
-  } else if (attempt.runnerName === undefined) {
-    await advance({ runnerName }).catch(() => false);
+  } else if (attempt.runnerName === undefined && !(await advance({ runnerName }).catch(() => false))) {
+    return { kind: 'skipped', reason: 'another launcher took the attempt over' };
   }
 
   let outcome: LaunchOutcome;

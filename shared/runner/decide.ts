@@ -98,6 +98,7 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       repository: fullName,
       repositoryId: event.repository.id,
       labels,
+      labelsBindRun: profile.labels.some((template) => template.includes('<wf_job_run_id>')),
       name,
       group,
       groupPerRepository: config.templates.group.includes('<detail_repo_name>'),

@@ -39,6 +39,11 @@ export interface RunnerPlan {
   /** The repository id, when the delivery carried it (to restrict a runner group we create). */
   readonly repositoryId: number | undefined;
   readonly labels: readonly string[];
+  /**
+   * Whether the labels name the run (`<wf_job_run_id>`): then only jobs of its run can take the
+   * runner, and the run's job list says for sure whether it runs one.
+   */
+  readonly labelsBindRun: boolean;
   /** The runner name of the first launch attempt; later attempts add a suffix ({@link runnerNameFor}). */
   readonly name: string;
   readonly group: string;

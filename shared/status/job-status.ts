@@ -1,6 +1,6 @@
 import { isStopped, type TaskFacts } from '../ecs/runner-tasks';
 import type { JobRecord } from '../jobs/job-record';
-import { isStuck, reconcileDecision } from '../jobs/reconcile-decision';
+import { isStuck, RECONCILE_TIMING, reconcileDecision } from '../jobs/reconcile-decision';
 
 /** One open job as the operator sees it: the ledger beside ECS, and what happens next. */
 export interface JobStatusRow {
@@ -42,8 +42,7 @@ export function jobStatusRows(
       const action = reconcileDecision(record, task, {
         now,
         capacityWaitMs: settings.capacityWaitSeconds * 1000,
-        missingGraceMs: 2 * 60_000,
-        exitGraceMs: 5 * 60_000,
+        ...RECONCILE_TIMING,
       });
       const next =
         action.kind === 'none' ||

@@ -247,9 +247,11 @@ describe('scenario: deliveries late, twice, out of order', () => {
     const payload = queuedJob();
     await webhook(0, { RUNNER_REGISTRATION: 'token' })(await signedRequest(payload));
     const [first] = tasksOf(payload);
+    github.jobs.set(idOf(payload), 'waiting');
     await deliver(payload, { action: 'waiting', waitingForApproval: true });
     await reconcile();
     expect(first?.desiredStatus).toBe('STOPPED');
+    github.jobs.set(idOf(payload), 'queued');
     const again = await webhook(0, { RUNNER_REGISTRATION: 'token' })(
       await signedRequest(
         jobOfOurs({
@@ -300,4 +302,41 @@ describe('scenario: tasks no job knows', () => {
     expect(liveTasksOf(idle)).toHaveLength(0);
     expect(liveTasksOf(busy)).toHaveLength(1);
   });
+});
+
+describe('scenario: deliveries that contradict each other', () => {
+  it('gives its runner back to a job whose waiting delivery came after its approval', async () => {
+    // What lags: the `waiting` delivery, which GitHub sent before the approved `queued` but arrived after.
+    const payload = queuedJob();
+    expect((await webhook()(await signedRequest(payload))).statusCode).toBe(200);
+    await deliver(payload, { action: 'waiting', waitingForApproval: true });
+    for (const offset of [0, 60_000, 10 * 60_000, HOUR]) await reconcile(offset);
+    expect(liveTasksOf(payload)).toHaveLength(1);
+  });
+
+  it('launches a job whose waiting delivery came after its approval, when no task was started', async () => {
+    const payload = queuedJob({ waitingForApproval: true });
+    await webhook()(await signedRequest(payload));
+    // GitHub's own view: the job is queued (approved), but the approved `queued` delivery was lost.
+    await reconcile(5 * 60_000);
+    expect(liveTasksOf(payload)).toHaveLength(1);
+  });
+
+  it('ends a round within its time, leaving the rest for the next one', async () => {
+    ecsFault = (operation) =>
+      operation === 'RunTask' ? { kind: 'error', type: 'ServerException', status: 500 } : undefined;
+    const jobs = [queuedJob(), queuedJob()];
+    for (const payload of jobs)
+      await webhook(0, { LAUNCH_DEADLINE_MS: '1000' })(await signedRequest(payload));
+    ecsFault = (operation) => (operation === 'RunTask' ? { kind: 'delay', ms: 3000 } : undefined);
+    const started = Date.now();
+    const summary = await createReconciler(
+      createDependencies({ env: env(), now: () => Date.now() + 60_000 }),
+      {
+        budgetMs: 6_000,
+      },
+    ).reconcile();
+    expect(Date.now() - started).toBeLessThan(9_000);
+    expect(summary.deferred).toBeGreaterThan(0);
+  }, 30_000);
 });

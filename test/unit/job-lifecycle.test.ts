@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { TaskFacts } from '../../shared/ecs/runner-tasks';
 import { applyDelivery, claimLaunch, type JobRecord, ownsAttempt } from '../../shared/jobs/job-record';
-import { reconcileDecision } from '../../shared/jobs/reconcile-decision';
+import { RECONCILE_TIMING, reconcileDecision } from '../../shared/jobs/reconcile-decision';
 import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 
@@ -22,9 +22,10 @@ const task = (changes: Partial<TaskFacts> = {}): TaskFacts => ({
   jobId: 42,
   runnerName: 'runner-1',
   repository: 'octo-org/elastic-machines-testing',
+  runId: 4747967848,
   ...changes,
 });
-const context = { now: NOW, capacityWaitMs: 600_000, missingGraceMs: 120_000, exitGraceMs: 300_000 };
+const context = { now: NOW, capacityWaitMs: 600_000, ...RECONCILE_TIMING };
 const started = (changes: Partial<JobRecord> = {}) =>
   record({
     state: 'task-started',
