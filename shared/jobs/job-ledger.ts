@@ -47,24 +47,26 @@ export async function updateRecord(
   throw new Error(`job ${jobId}: the ledger record kept changing under five writes in a row`);
 }
 
-/** The ledger of `npm start` and of tests: in memory, with the same conditional writes. */
+/**
+ * The ledger of `npm start` and of tests: in memory, with the same conditional writes. Records are
+ * frozen when stored (every change makes a new one), so they are shared without copies.
+ */
 export function createMemoryJobLedger(): JobLedger & { readonly records: Map<number, JobRecord> } {
   const records = new Map<number, JobRecord>();
   return {
     records,
     async get(jobId) {
-      const record = records.get(jobId);
-      return record && structuredClone(record);
+      return records.get(jobId);
     },
     async put(next, expectedVersion) {
       const stored = records.get(next.jobId);
       if (stored?.version !== expectedVersion) return undefined;
-      const written = { ...structuredClone(next), version: (expectedVersion ?? 0) + 1 };
+      const written = Object.freeze({ ...next, version: (expectedVersion ?? 0) + 1 });
       records.set(next.jobId, written);
-      return structuredClone(written);
+      return written;
     },
     async listOpen() {
-      return [...records.values()].filter((record) => record.open).map((record) => structuredClone(record));
+      return [...records.values()].filter((record) => record.open);
     },
   };
 }

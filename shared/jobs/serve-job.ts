@@ -43,7 +43,8 @@ export async function serveJob(
   const decision = decide(config, job);
   if (decision.kind === 'ignore') {
     metrics.addMetric(METRIC.ignored, 'Count', 1);
-    logger.info('ignored', { decision: 'ignore', reason: decision.reason });
+    // Most deliveries are not ours (every GitHub-hosted job): their line is for debugging.
+    logger.debug('ignored', { decision: 'ignore', reason: decision.reason });
     return { status: 202, message: decision.reason };
   }
   if (decision.kind === 'refuse') {

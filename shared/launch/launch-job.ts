@@ -85,10 +85,14 @@ export async function launchJob(
   const signal = () => AbortSignal.timeout(Math.max(1, deadlineAt - now()));
   const leaseMs = Math.max(0, deadlineAt - now()) + LEASE_MARGIN_MS;
 
+  // The claim names the attempt's runner in the same write.
   const claim = await updateRecord(
     ledger,
     plan.jobId,
-    (record) => (record === undefined ? undefined : claimLaunch(record, now(), leaseMs)),
+    (record) => {
+      const claimed = record && claimLaunch(record, now(), leaseMs);
+      return claimed && { ...claimed, runnerName: claimed.runnerName ?? runnerNameFor(plan, claimed.attempt) };
+    },
     signal(),
   );
   if (!claim.written || claim.record === undefined) return alreadyHandled(claim.record);
@@ -155,8 +159,6 @@ export async function launchJob(
       }
     }
     registration = { kind: 'jit', environmentFileArn: store.arn(configKey) };
-  } else if (attempt.runnerName === undefined && !(await advance({ runnerName }).catch(() => false))) {
-    return { kind: 'skipped', reason: 'another launcher took the attempt over' };
   }
 
   let outcome: LaunchOutcome;
