@@ -102,7 +102,11 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
           ? ({ kind: 'token', token: settings.credentials.token } as const)
           : parseGitHubCredentials(secretText ?? '');
       const Client = Rest.plugin(retry, throttling);
-      const warn = (message: string) => options.log?.warn(message);
+      // Octokit's request log calls a failure without an answer (DNS, refused) "500 with id UNKNOWN".
+      const warn = (message: string) =>
+        options.log?.warn(
+          message.replace(/ - 500 with id UNKNOWN in (\d+)ms$/, ' - no answer (network error) after $1 ms'),
+        );
       const make = (auth: Record<string, unknown>) =>
         new Client({
           baseUrl: settings.apiUrl,

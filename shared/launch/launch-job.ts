@@ -91,7 +91,9 @@ export async function launchJob(
     plan.jobId,
     (record) => {
       const claimed = record && claimLaunch(record, now(), leaseMs);
-      return claimed && { ...claimed, runnerName: claimed.runnerName ?? runnerNameFor(plan, claimed.attempt) };
+      return (
+        claimed && { ...claimed, runnerName: claimed.runnerName ?? runnerNameFor(plan, claimed.attempt) }
+      );
     },
     signal(),
   );
@@ -142,7 +144,7 @@ export async function launchJob(
         await store.put(configKey, registered.encodedJitConfig, signal());
       } catch (error) {
         // No task can use this registration: nothing was started with it.
-        await github.deleteRunner(plan.scopeRef, registered.runnerId).catch(() => undefined);
+        await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
         return release(
           `could not write the runner's config to S3: ${errorMessage(error)}`,
           isAwsSetupError(error) ? SETUP_FIX.bucket : undefined,
@@ -153,7 +155,7 @@ export async function launchJob(
       );
       if (!recorded) {
         // Another launcher took the attempt over before any task was started with this registration.
-        await github.deleteRunner(plan.scopeRef, registered.runnerId).catch(() => undefined);
+        await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
         await store.delete(configKey).catch(() => undefined);
         return { kind: 'skipped', reason: 'another launcher took the attempt over' };
       }

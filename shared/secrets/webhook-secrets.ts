@@ -13,6 +13,18 @@ export type FetchSecret = (arn: string, maxAgeSeconds: number) => Promise<string
 /** How long a fetched secret is used before it is read again, so a rotation reaches warm functions. */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
+/** The longest a read of the webhook secret may take: it is on the path GitHub gives 10 s. */
+export const SECRET_READ_TIMEOUT_MS = 3000;
+
+/** `promise`, or a rejection after `ms`: a read that hangs must not hold the delivery past its deadline. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Powertools Parameters, loaded on first use: it builds the Secrets Manager client (endpoint
  * from `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set) and caches the value.
@@ -56,7 +68,13 @@ export function createWebhookSecrets(
   return {
     async get() {
       try {
-        lastGood = parseStoredSecret(await fetchSecret(setting.arn, SECRET_MAX_AGE_SECONDS));
+        lastGood = parseStoredSecret(
+          await within(
+            fetchSecret(setting.arn, SECRET_MAX_AGE_SECONDS),
+            SECRET_READ_TIMEOUT_MS,
+            'reading the webhook secret',
+          ),
+        );
       } catch (error) {
         // A failed refresh keeps the last good value; only a cold start without one must fail.
         if (lastGood === undefined) {

@@ -293,6 +293,32 @@ describe('JIT registration', () => {
   });
 });
 
+describe('the GitHub credentials', () => {
+  it('are read again after a failed read: one bad minute of Secrets Manager is not remembered', async () => {
+    let reads = 0;
+    const flaky = createWebhookHandler(
+      createWebhookDependencies({
+        env: {
+          WEBHOOK_SECRET: TEST_SECRET,
+          ECS_CLUSTER: 'runners',
+          GITHUB_AUTH_SECRET_ARN: TOKEN_ARN,
+          GITHUB_API_URL: github.url,
+          RUNNER_CONFIG_BUCKET,
+          RUNNER_SCOPE: 'org',
+        },
+        fetchSecret: async () => {
+          reads++;
+          if (reads === 1) throw new Error('ThrottlingException: Rate exceeded');
+          return JSON.stringify({ token: TOKEN });
+        },
+      }),
+    );
+    expect((await flaky(await signedRequest(queuedJob()))).statusCode).toBe(503);
+    expect((await flaky(await signedRequest(queuedJob()))).statusCode).toBe(200);
+    expect(reads).toBe(2);
+  });
+});
+
 describe('the job-still-queued check', () => {
   let handle: ReturnType<typeof handler>;
   beforeAll(() => {

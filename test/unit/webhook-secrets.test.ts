@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { ServiceUnavailableError } from '../../shared/errors';
-import { createWebhookSecrets, parseStoredSecret } from '../../shared/secrets/webhook-secrets';
+import {
+  createWebhookSecrets,
+  parseStoredSecret,
+  SECRET_READ_TIMEOUT_MS,
+} from '../../shared/secrets/webhook-secrets';
 
 const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf';
 
@@ -52,5 +56,14 @@ describe('createWebhookSecrets', () => {
       throw new Error('AccessDenied');
     });
     await expect(secrets.get()).rejects.toThrow(ServiceUnavailableError);
+  });
+});
+
+describe('a webhook secret read that hangs', () => {
+  it("answers 503 within its bound instead of holding the delivery past GitHub's 10 s", async () => {
+    const secrets = createWebhookSecrets({ kind: 'secrets-manager', arn }, () => new Promise(() => {}));
+    const started = Date.now();
+    await expect(secrets.get()).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(Date.now() - started).toBeLessThan(SECRET_READ_TIMEOUT_MS + 1000);
   });
 });
