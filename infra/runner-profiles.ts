@@ -263,16 +263,26 @@ export function runnerProfilesVariable(
   targets: readonly ProfileTarget[],
   providerFor: (profile: string) => string,
 ): string {
+  // A Spot profile falls back on the On-Demand capacity of its architecture, where a profile has it.
+  const onDemandOf = (architecture: string) =>
+    targets.find((target) => target.profile.architecture === architecture && !target.profile.spot)?.profile
+      .name;
   return JSON.stringify(
-    targets.map(({ profile, family, containerName, cpu, memory }) => ({
-      name: profile.name,
-      labels: profile.labels,
-      taskDefinition: family,
-      containerName,
-      capacityProviderStrategy: [{ capacityProvider: providerFor(profile.name), weight: 1 }],
-      cpu,
-      memory,
-      distinctInstance: profile.distinctInstance,
-    })),
+    targets.map(({ profile, family, containerName, cpu, memory }) => {
+      const fallback = profile.spot ? onDemandOf(profile.architecture) : undefined;
+      return {
+        name: profile.name,
+        labels: profile.labels,
+        taskDefinition: family,
+        containerName,
+        capacityProviderStrategy: [{ capacityProvider: providerFor(profile.name), weight: 1 }],
+        ...(fallback !== undefined && {
+          fallbackCapacityProviderStrategy: [{ capacityProvider: providerFor(fallback), weight: 1 }],
+        }),
+        cpu,
+        memory,
+        distinctInstance: profile.distinctInstance,
+      };
+    }),
   );
 }

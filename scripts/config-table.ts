@@ -256,7 +256,7 @@ export const SETTINGS: readonly Setting[] = [
     readBy: CORE,
     context: 'profiles',
     meaning:
-      'JSON array of runner profiles (`name`, `labels`, `taskDefinition`, `containerName`, `capacityProviderStrategy`, `cpu`, `memory`, `distinctInstance`); a job gets the first whose labels cover it',
+      'JSON array of runner profiles (`name`, `labels`, `taskDefinition`, `containerName`, `capacityProviderStrategy`, `fallbackCapacityProviderStrategy` (after a wait for capacity: Spot → On-Demand), `cpu`, `memory`, `distinctInstance`); a job gets the first whose labels cover it',
   },
   {
     name: 'RUNNER_DISTINCT_INSTANCE',

@@ -54,6 +54,8 @@ export interface JobRecord {
   readonly conclusion?: string | undefined;
   /** Why the last attempt ended without the job starting (ECS's stop reason). */
   readonly lastStop?: string | undefined;
+  /** The last task waited for capacity too long: the next attempt goes to the profile's fallback capacity. */
+  readonly capacityFallback?: boolean | undefined;
   /** Every attempt was lost; the reconciler stopped trying (an alarm says so). */
   readonly exhausted?: boolean | undefined;
   /** The last launch failure, for the operator. */

@@ -16,6 +16,8 @@ export type ReconcileAction =
       readonly kind: 'end-attempt';
       readonly reason: string;
       readonly next: 'relaunch' | 'wait' | 'keep';
+      /** The task waited for capacity too long: the next attempt takes the fallback capacity. */
+      readonly capacity?: true;
       /** Ask GitHub first: the job may have started (an `in_progress` delivery lost or late). */
       readonly verifyJob: boolean;
     }
@@ -105,6 +107,7 @@ export function reconcileDecision(
             reason: `the task waited for capacity longer than ${Math.round(context.capacityWaitMs / 1000)} s`,
             next: 'relaunch',
             verifyJob: true,
+            capacity: true,
           };
         }
         return { kind: 'none', reason: `the task is ${task.lastStatus}` };

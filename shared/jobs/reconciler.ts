@@ -129,9 +129,15 @@ export function createReconciler(deps: Dependencies, options: { readonly budgetM
     return summary;
   }
 
+  /** The job's plan; after a wait for capacity, on its profile's fallback capacity (Spot → On-Demand). */
   const planOf = (record: JobRecord): RunnerPlan | undefined => {
     const decision = decide(config, { ...record.job, action: 'queued' });
-    return decision.kind === 'ours' ? decision.plan : undefined;
+    if (decision.kind !== 'ours') return undefined;
+    const fallback = config.profiles.find(
+      (p) => p.name === decision.plan.target.profile,
+    )?.fallbackCapacityProviderStrategy;
+    if (!record.capacityFallback || fallback === undefined) return decision.plan;
+    return { ...decision.plan, target: { ...decision.plan.target, capacityProviderStrategy: fallback } };
   };
   const refOf = (record: JobRecord, plan: RunnerPlan): RunnerRef => ({
     jobId: record.jobId,
@@ -156,20 +162,21 @@ export function createReconciler(deps: Dependencies, options: { readonly budgetM
     },
   ): Promise<void> {
     const plan = planOf(record);
-    const launch = async (checkQueued: 'always' | 'late') => {
-      if (!plan) return undefined;
+    const launchWith = async (planned: RunnerPlan | undefined, checkQueued: 'always' | 'late') => {
+      if (!planned) return undefined;
       if (context.timeLeft() < LAUNCH_MINIMUM_MS) {
         summary.deferred++;
         return undefined;
       }
       const deadline = now() + Math.min(LAUNCH_DEADLINE_MS, context.timeLeft() - 1000);
-      const result = await launchJob(deps, plan, deadline, { checkQueued });
+      const result = await launchJob(deps, planned, deadline, { checkQueued });
       if (result.kind === 'failed') {
         metrics.addMetric(result.setup ? METRIC.setupErrors : METRIC.runTaskFailures, 'Count', 1);
         summary.errors.push({ jobId: record.jobId, reason: result.reason });
       }
       return result;
     };
+    const launch = (checkQueued: 'always' | 'late') => launchWith(plan, checkQueued);
     switch (action.kind) {
       case 'none':
         return;
@@ -271,6 +278,7 @@ export function createReconciler(deps: Dependencies, options: { readonly budgetM
           lastStop: action.reason,
           configKey: undefined,
           ...(action.next === 'relaunch' && { state: 'queued', leaseUntil: undefined, exhausted }),
+          ...(action.capacity && { capacityFallback: true }),
           ...(record.state === 'done' && { open: false }),
         });
         if (!written) return;
@@ -291,7 +299,8 @@ export function createReconciler(deps: Dependencies, options: { readonly budgetM
           return;
         }
         summary.relaunched++;
-        await launch('late');
+        // Read the plan again: after a wait for capacity, the next attempt takes the fallback capacity.
+        await launchWith(action.capacity ? planOf({ ...record, capacityFallback: true }) : plan, 'late');
         return;
       }
     }

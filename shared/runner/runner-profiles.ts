@@ -1,21 +1,20 @@
-import type { CapacityProviderItem } from './runner-plan';
+import type { CapacityProviderItem, EcsTarget } from './runner-plan';
 import { templateProblems } from './template';
 
 /** One runner shape: the labels that select it and the ECS task that serves it. */
-export interface RunnerProfile {
+export interface RunnerProfile
+  extends Pick<
+    EcsTarget,
+    'taskDefinition' | 'containerName' | 'capacityProviderStrategy' | 'cpu' | 'memory' | 'distinctInstance'
+  > {
   readonly name: string;
   /** Label templates, as `RUNNER_LABELS_TEMPLATE`. */
   readonly labels: readonly string[];
-  /** Family, `family:revision` or ARN. */
-  readonly taskDefinition: string;
-  readonly containerName: string;
-  /** Undefined: RunTask's `launchType: EC2`. */
-  readonly capacityProviderStrategy: readonly CapacityProviderItem[] | undefined;
-  /** RunTask's task-level overrides; undefined: the task definition's. */
-  readonly cpu: number | undefined;
-  readonly memory: number | undefined;
-  /** One runner task per instance (placement constraint `distinctInstance`). */
-  readonly distinctInstance: boolean;
+  /**
+   * Where a job goes whose task waited for capacity past `RECONCILE_CAPACITY_WAIT` (a Spot profile's
+   * On-Demand provider); undefined: the same strategy again.
+   */
+  readonly fallbackCapacityProviderStrategy: readonly CapacityProviderItem[] | undefined;
 }
 
 /** What a profile inherits from the single-profile settings (`ECS_TASK_DEFINITION`, ...). */
@@ -50,6 +49,7 @@ export function parseRunnerProfiles(
         taskDefinition: defaults.taskDefinition,
         containerName: defaults.containerName,
         capacityProviderStrategy: strategyOf(defaults.capacityProvider),
+        fallbackCapacityProviderStrategy: undefined,
         cpu: undefined,
         memory: undefined,
         distinctInstance: defaults.distinctInstance,
@@ -106,9 +106,9 @@ export function parseRunnerProfiles(
       }
       return typeof value === 'number' ? value : undefined;
     };
-    let strategy = strategyOf(defaults.capacityProvider);
-    if (entry.capacityProviderStrategy !== undefined) {
-      const items = entry.capacityProviderStrategy;
+    const readStrategy = (key: 'capacityProviderStrategy' | 'fallbackCapacityProviderStrategy') => {
+      const items = entry[key];
+      if (items === undefined) return undefined;
       const valid =
         Array.isArray(items) &&
         items.length > 0 &&
@@ -120,17 +120,19 @@ export function parseRunnerProfiles(
             (item.base === undefined || (Number.isInteger(item.base) && Number(item.base) >= 0)),
         );
       if (!valid) {
-        problems.push(
-          `${where}.capacityProviderStrategy must be RunTask's shape: [{"capacityProvider", "weight"?, "base"?}]`,
-        );
-      } else {
-        strategy = (items as Array<Record<string, unknown>>).map((item) => ({
+        problems.push(`${where}.${key} must be RunTask's shape: [{"capacityProvider", "weight"?, "base"?}]`);
+        return undefined;
+      }
+      return (items as Array<Record<string, unknown>>).map(
+        (item): CapacityProviderItem => ({
           capacityProvider: item.capacityProvider as string,
           ...(item.weight !== undefined && { weight: item.weight as number }),
           ...(item.base !== undefined && { base: item.base as number }),
-        }));
-      }
-    }
+        }),
+      );
+    };
+    const strategy = readStrategy('capacityProviderStrategy') ?? strategyOf(defaults.capacityProvider);
+    const fallbackStrategy = readStrategy('fallbackCapacityProviderStrategy');
     const distinct = entry.distinctInstance;
     if (distinct !== undefined && typeof distinct !== 'boolean') {
       problems.push(`${where}.distinctInstance must be true or false`);
@@ -147,6 +149,7 @@ export function parseRunnerProfiles(
         taskDefinition,
         containerName,
         capacityProviderStrategy: strategy,
+        fallbackCapacityProviderStrategy: fallbackStrategy,
         cpu,
         memory,
         distinctInstance: typeof distinct === 'boolean' ? distinct : defaults.distinctInstance,

@@ -4,21 +4,17 @@
  * stand-ins; the webhook and the reconciler share one ledger, as they share the table when deployed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
-import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
-import { createReconciler } from '../../shared/jobs/reconciler';
-import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
 import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
+import { functionsInProcess, inParallel } from './functions-in-process';
 
 const TOKEN = 'ghp_fault_suite';
 let ecs: EcsStandIn;
 let github: GitHubStandIn;
 let s3: S3Server;
-const ledger = createMemoryJobLedger();
 
 beforeAll(async () => {
   ecs = await startEcsStandIn({ bucket: { burst: 100, perSecond: 40 } });
@@ -41,26 +37,10 @@ const env = () => ({
   RUNNER_CONFIG_BUCKET,
   RUNNER_SCOPE: 'org',
 });
-const handler = (offsetMs = 0) =>
-  createWebhookHandler(
-    createWebhookDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }),
-  );
-const reconcile = (offsetMs = 0) =>
-  createReconciler(
-    createDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }),
-  ).reconcile();
+const { webhook: handler, reconcile } = functionsInProcess(env);
 const tasksOf = (jobId: number) => ecs.tasks.filter((t) => t.startedBy === `gha-job/${jobId}`);
 type Payload = ReturnType<typeof jobOfOurs>;
 const idOf = (payload: Payload) => payload.workflow_job.id as number;
-
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
 
 describe('fault suite: GitHub lifecycle', () => {
   it('starts nothing new for redeliveries three hours later, whether the job has a runner or is no longer queued', async () => {

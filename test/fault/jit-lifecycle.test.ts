@@ -6,16 +6,13 @@
  * hold: every job exactly one live runner task, and no runner that runs a job stopped.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
-import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
-import { createReconciler } from '../../shared/jobs/reconciler';
-import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import type { WebhookRequest } from '../../shared/webhook/http';
 import { jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import { type EcsStandIn, type EcsTask, startEcsStandIn } from '../support/ecs-stand-in';
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
 import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
+import { functionsInProcess, inParallel } from './functions-in-process';
 
 const JOBS = 1000;
 const TOKEN = 'ghp_jit_fault_suite';
@@ -60,7 +57,6 @@ afterAll(async () => {
   await Promise.all([ecs.close(), github.close(), s3.close()]);
 });
 
-const ledger = createMemoryJobLedger();
 const env = () => ({
   WEBHOOK_SECRET: TEST_SECRET,
   ECS_CLUSTER: 'runners',
@@ -69,23 +65,7 @@ const env = () => ({
   RUNNER_CONFIG_BUCKET,
   LAUNCH_DEADLINE_MS: '2000',
 });
-const webhook = (offsetMs = 0) =>
-  createWebhookHandler(
-    createWebhookDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }),
-  );
-const reconcile = (offsetMs: number) =>
-  createReconciler(
-    createDependencies({ env: env(), now: () => Date.now() + offsetMs, overrides: { ledger } }),
-  ).reconcile();
-
-async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
-}
+const { webhook, reconcile } = functionsInProcess(env);
 
 const MINUTE = 60_000;
 

@@ -196,6 +196,8 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
         taskDefinition: `${SEED.taskFamily}-large`,
         containerName: container,
         capacityProviderStrategy: [{ capacityProvider: provider('X8664SpotCapacityProvider'), weight: 1 }],
+        // A task that waits past the capacity wait goes to the On-Demand capacity of its architecture.
+        fallbackCapacityProviderStrategy: [{ capacityProvider: provider('CapacityProvider'), weight: 1 }],
         cpu: 4096,
         memory: 16384,
         distinctInstance: false,

@@ -52,20 +52,17 @@ afterEach(() => {
   expect(github.violations).toEqual([]);
 });
 
+const jitEnv = (env: Record<string, string> = {}) => ({
+  WEBHOOK_SECRET: TEST_SECRET,
+  ECS_CLUSTER: 'runners',
+  GITHUB_AUTH_SECRET_ARN: TOKEN_ARN,
+  GITHUB_API_URL: github.url,
+  RUNNER_CONFIG_BUCKET,
+  RUNNER_SCOPE: 'org',
+  ...env,
+});
 const handler = (env: Record<string, string> = {}) =>
-  createWebhookHandler(
-    createWebhookDependencies({
-      env: {
-        WEBHOOK_SECRET: TEST_SECRET,
-        ECS_CLUSTER: 'runners',
-        GITHUB_AUTH_SECRET_ARN: TOKEN_ARN,
-        GITHUB_API_URL: github.url,
-        RUNNER_CONFIG_BUCKET,
-        RUNNER_SCOPE: 'org',
-        ...env,
-      },
-    }),
-  );
+  createWebhookHandler(createWebhookDependencies({ env: jitEnv(env) }));
 
 let nextJob = 9_000_000_000;
 /** A job of ours queued just now, and known to GitHub as queued. */
@@ -298,14 +295,7 @@ describe('the GitHub credentials', () => {
     let reads = 0;
     const flaky = createWebhookHandler(
       createWebhookDependencies({
-        env: {
-          WEBHOOK_SECRET: TEST_SECRET,
-          ECS_CLUSTER: 'runners',
-          GITHUB_AUTH_SECRET_ARN: TOKEN_ARN,
-          GITHUB_API_URL: github.url,
-          RUNNER_CONFIG_BUCKET,
-          RUNNER_SCOPE: 'org',
-        },
+        env: jitEnv(),
         fetchSecret: async () => {
           reads++;
           if (reads === 1) throw new Error('ThrottlingException: Rate exceeded');

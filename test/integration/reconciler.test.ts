@@ -198,6 +198,33 @@ describe('scenario: ECS loses tasks', () => {
     expect(liveTasksOf(payload)[0]).not.toBe(first);
   });
 
+  it('moves a Spot job that waited for capacity past the bound onto the On-Demand fallback', async () => {
+    const label = '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>';
+    const profiles = JSON.stringify([
+      {
+        name: 'spot',
+        labels: [label],
+        capacityProviderStrategy: [{ capacityProvider: 'x86-spot', weight: 1 }],
+        fallbackCapacityProviderStrategy: [{ capacityProvider: 'x86-on-demand', weight: 1 }],
+      },
+    ]);
+    // No Spot capacity comes: the first task stays PROVISIONING.
+    capacity = false;
+    const payload = queuedJob();
+    await webhook(0, { RUNNER_PROFILES: profiles })(await signedRequest(payload));
+    const [first] = tasksOf(payload);
+    await reconcile(11 * 60_000, { RUNNER_PROFILES: profiles });
+    const strategies = ecs.calls
+      .filter((call) => call.operation === 'RunTask' && call.input.startedBy === `gha-job/${idOf(payload)}`)
+      .map(
+        (call) =>
+          (call.input.capacityProviderStrategy as Array<{ capacityProvider: string }>)[0]?.capacityProvider,
+      );
+    expect(strategies).toEqual(['x86-spot', 'x86-on-demand']);
+    expect(first?.desiredStatus).toBe('STOPPED');
+    expect(liveTasksOf(payload)).toHaveLength(1);
+  });
+
   it('stops relaunching after the bounded attempts, and says so', async () => {
     const payload = queuedJob();
     await webhook()(await signedRequest(payload));
