@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
+import { createSettingsReader } from '../shared/settings-reader';
 import { architectureOf, CAPACITY_FIELDS, type ProfileSettings, parseProfiles } from './runner-profiles';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 
@@ -351,54 +352,16 @@ export function readSettings(
   const problems: string[] = [];
   const known = new Set(CONTEXT_KEYS.map((entry) => entry.key));
 
-  const text = (key: string): string | undefined => {
+  const reader = createSettingsReader((key) => {
     if (!known.has(key)) throw new Error(`context key "${key}" is missing from CONTEXT_KEYS`);
-    const value = get(key);
-    if (value === undefined || value === null) return undefined;
-    const string = typeof value === 'string' ? value.trim() : JSON.stringify(value);
-    return string === '' ? undefined : string;
-  };
-  const int = (key: string, fallback: number, min: number, max: number): number => {
-    const value = text(key);
-    if (value === undefined) return fallback;
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < min || number > max) {
-      problems.push(`${key} must be a whole number from ${min} to ${max} (got "${value}")`);
-      return fallback;
-    }
-    return number;
-  };
+    return get(key);
+  }, problems);
+  const { text, list, json } = reader;
+  const int = (key: string, fallback: number, min: number, max: number): number =>
+    reader.int(key, fallback, { min, max });
   const optionalInt = (key: string, min: number, max: number): number | undefined =>
     text(key) === undefined ? undefined : int(key, min, min, max);
-  const list = (key: string): string[] => {
-    const value = get(key);
-    const items = Array.isArray(value) ? value.map(String) : (text(key) ?? '').split(',');
-    return items.map((item) => item.trim()).filter((item) => item !== '');
-  };
-  const json = <T>(key: string, check: (value: unknown) => value is T, what: string): T | undefined => {
-    const raw = get(key);
-    if (raw === undefined || raw === null || raw === '') return undefined;
-    let value: unknown = raw;
-    if (typeof raw === 'string') {
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        problems.push(`${key} must be JSON (${what})`);
-        return undefined;
-      }
-    }
-    if (check(value)) return value;
-    problems.push(`${key} must be ${what}`);
-    return undefined;
-  };
-
-  const bool = (key: string, fallback: boolean): boolean => {
-    const value = text(key);
-    if (value === undefined) return fallback;
-    if (value === 'true' || value === 'false') return value === 'true';
-    problems.push(`${key} must be true or false (got "${value}")`);
-    return fallback;
-  };
+  const bool = (key: string, fallback: boolean): boolean => reader.bool(key, fallback);
 
   const names = Object.fromEntries(
     (Object.keys(SEED) as (keyof typeof SEED)[])

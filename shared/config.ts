@@ -3,6 +3,7 @@ import { SEED, TEMPLATE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { parseRunnerProfiles, type RunnerProfile } from './runner/runner-profiles';
 import { SAFE_VALUE, templateProblems } from './runner/template';
+import { createSettingsReader } from './settings-reader';
 
 export type RunnerScope = 'org' | 'repo' | 'enterprise';
 
@@ -97,22 +98,9 @@ const SCOPES: readonly RunnerScope[] = ['org', 'repo', 'enterprise'];
  */
 export function parseConfig(env: Env): Config {
   const problems: string[] = [];
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === '' ? undefined : value;
-  };
-  const list = (name: string): string[] =>
-    (text(name) ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== '');
-  const bool = (name: string): boolean => {
-    const value = text(name)?.toLowerCase();
-    if (value === undefined || value === 'false' || value === '0') return false;
-    if (value === 'true' || value === '1') return true;
-    problems.push(`${name} must be true or false (got "${value}")`);
-    return false;
-  };
+  const reader = createSettingsReader((name) => env[name], problems);
+  const { text, list } = reader;
+  const bool = (name: string, fallback = false): boolean => reader.bool(name, fallback);
 
   const dryRun = bool('DRY_RUN');
 
@@ -153,13 +141,12 @@ export function parseConfig(env: Env): Config {
   for (const problem of templateProblems(templates.name)) problems.push(`RUNNER_NAME_TEMPLATE: ${problem}`);
   for (const problem of templateProblems(templates.group)) problems.push(`RUNNER_GROUP_TEMPLATE: ${problem}`);
 
-  const deadlineText = text('LAUNCH_DEADLINE_MS') ?? '8000';
-  const launchDeadlineMs = Number(deadlineText);
-  if (!Number.isInteger(launchDeadlineMs) || launchDeadlineMs < 1000 || launchDeadlineMs > 9500) {
-    problems.push(
-      `LAUNCH_DEADLINE_MS must be a whole number from 1000 to 9500: GitHub waits 10 s (got "${deadlineText}")`,
-    );
-  }
+  // GitHub waits 10 s for the answer.
+  const launchDeadlineMs = reader.int('LAUNCH_DEADLINE_MS', 8000, {
+    min: 1000,
+    max: 9500,
+    unit: 'milliseconds',
+  });
 
   const ecs: EcsSettings = {
     cluster: cluster ?? 'default',
@@ -182,37 +169,20 @@ export function parseConfig(env: Env): Config {
       'RUNNER_REGISTRATION=jit needs GitHub credentials: set GITHUB_AUTH_SECRET_ARN (or GITHUB_TOKEN)',
     );
   }
-  const checkAfterText = text('JOB_QUEUED_CHECK_AFTER') ?? '30';
-  const jobQueuedCheckAfterSeconds = Number(checkAfterText);
-  if (!Number.isInteger(jobQueuedCheckAfterSeconds) || jobQueuedCheckAfterSeconds < 0) {
-    problems.push(`JOB_QUEUED_CHECK_AFTER must be a whole number of seconds (got "${checkAfterText}")`);
-  }
+  const seconds = (name: string, fallback: number, min: number): number =>
+    reader.int(name, fallback, { min, unit: 'seconds' });
+  const jobQueuedCheckAfterSeconds = seconds('JOB_QUEUED_CHECK_AFTER', 30, 0);
 
   const overflowQueueUrl = text('OVERFLOW_QUEUE_URL');
   if (overflowQueueUrl !== undefined && !/^https?:\/\//.test(overflowQueueUrl)) {
     problems.push(`OVERFLOW_QUEUE_URL must be the queue's URL (got "${overflowQueueUrl}")`);
   }
 
-  const seconds = (name: string, fallback: number, min: number): number => {
-    const raw = text(name) ?? String(fallback);
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min) {
-      problems.push(`${name} must be a whole number of seconds, at least ${min} (got "${raw}")`);
-    }
-    return value;
-  };
   const runnerIdleTimeoutSeconds = seconds('RUNNER_IDLE_TIMEOUT', 900, 60);
   const reconcile: ReconcileSettings = {
     capacityWaitSeconds: seconds('RECONCILE_CAPACITY_WAIT', 600, 60),
     stuckAfterSeconds: seconds('RECONCILE_STUCK_AFTER', 300, 60),
-    maxAttempts: (() => {
-      const raw = text('RECONCILE_MAX_ATTEMPTS') ?? '3';
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < 1 || value > 10) {
-        problems.push(`RECONCILE_MAX_ATTEMPTS must be a whole number from 1 to 10 (got "${raw}")`);
-      }
-      return value;
-    })(),
+    maxAttempts: reader.int('RECONCILE_MAX_ATTEMPTS', 3, { min: 1, max: 10 }),
   };
 
   const hookText = text('GITHUB_HOOK') ?? 'org';
@@ -234,7 +204,7 @@ export function parseConfig(env: Env): Config {
       taskDefinition: text('ECS_TASK_DEFINITION') ?? SEED.taskFamily,
       containerName: text('ECS_CONTAINER_NAME') ?? SEED.containerName,
       capacityProvider: text('ECS_CAPACITY_PROVIDER'),
-      distinctInstance: text('RUNNER_DISTINCT_INSTANCE') === undefined || bool('RUNNER_DISTINCT_INSTANCE'),
+      distinctInstance: bool('RUNNER_DISTINCT_INSTANCE', true),
     },
     problems,
   );
