@@ -57,10 +57,18 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** The settings' names as the user of this command gave them: its flags. */
+const asFlags = (message: string) =>
+  message
+    .replace('GITHUB_ORG and GITHUB_HOOK_ID', '--org and --hook-id')
+    .replace('GITHUB_HOOK=app', '--app')
+    .replace(/REDELIVER_SINCE/g, '--since')
+    .replace(/REDELIVER_MAX(?!_)/g, '--max');
+
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`${error.message}\n\n${usage}`);
+    if (error instanceof ConfigError) console.error(`${asFlags(error.message)}\n\n${usage}`);
     else console.error(`redeliver: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);
   },

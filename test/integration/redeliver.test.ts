@@ -133,9 +133,12 @@ describe('npm run redeliver', () => {
     expect(github.redelivered).toEqual([failed.id]);
   });
 
-  it('exits 2 and says what is missing without a hook', async () => {
-    const result = await cli('--since', '2h').catch((error: { code: number; stderr: string }) => error);
+  it('exits 2 and says what is missing without a hook, naming the flags the user passes', async () => {
+    const result = await cli('--since', 'forever').catch((error: { code: number; stderr: string }) => error);
     expect(result).toMatchObject({ code: 2 });
-    expect((result as { stderr: string }).stderr).toContain('GITHUB_ORG and GITHUB_HOOK_ID');
+    const { stderr } = result as { stderr: string };
+    expect(stderr).toContain('set --org and --hook-id (the organisation webhook), or --app');
+    expect(stderr).toContain('--since: "forever" is not a duration');
+    expect(stderr).not.toContain('GITHUB_ORG');
   });
 });
