@@ -13,7 +13,7 @@ import {
   type ValidationReport,
 } from '../support/synth-stack';
 
-const RUN_LABEL = '<detail_org>-<target_env>-<detail_repo_name>-<wf_job_run_id>-<wf_job_run_attempt>';
+const RUN_LABEL = '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>';
 const PROFILES = [
   { name: 'default', labels: [RUN_LABEL] },
   {
