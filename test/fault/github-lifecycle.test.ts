@@ -5,39 +5,29 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { jobOfOurs } from '../fixtures/payloads';
-import { signedRequest, TEST_SECRET } from '../fixtures/requests';
-import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
-import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
-import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
-import { functionsInProcess, inParallel } from './functions-in-process';
+import { signedRequest } from '../fixtures/requests';
+import type { EcsStandIn } from '../support/ecs-stand-in';
+import type { GitHubStandIn } from '../support/github-stand-in';
+import { inParallel, startLifecycleWorld } from './functions-in-process';
 
-const TOKEN = 'ghp_fault_suite';
+let world: Awaited<ReturnType<typeof startLifecycleWorld>>;
 let ecs: EcsStandIn;
 let github: GitHubStandIn;
-let s3: S3Server;
-
 beforeAll(async () => {
-  ecs = await startEcsStandIn({ bucket: { burst: 100, perSecond: 40 } });
-  github = await startGitHubStandIn({ token: TOKEN });
+  world = await startLifecycleWorld({
+    ecs: { bucket: { burst: 100, perSecond: 40 } },
+    env: { RUNNER_SCOPE: 'org' },
+  });
+  ({ ecs, github } = world);
   github.groups.set('org:octo-org', [{ id: 7, name: 'octo-org-sandpit', allows_public_repositories: false }]);
-  s3 = await startS3Server();
-  process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
-  process.env.AWS_ENDPOINT_URL_S3 = s3.url;
 });
 afterAll(async () => {
   expect(github.violations).toEqual([]);
-  await Promise.all([ecs.close(), github.close(), s3.close()]);
+  await world.close();
 });
+const handler = (offsetMs = 0) => world.webhook(offsetMs);
+const reconcile = (offsetMs = 0) => world.reconcile(offsetMs);
 
-const env = () => ({
-  WEBHOOK_SECRET: TEST_SECRET,
-  ECS_CLUSTER: 'runners',
-  GITHUB_TOKEN: TOKEN,
-  GITHUB_API_URL: github.url,
-  RUNNER_CONFIG_BUCKET,
-  RUNNER_SCOPE: 'org',
-});
-const { webhook: handler, reconcile } = functionsInProcess(env);
 const tasksOf = (jobId: number) => ecs.tasks.filter((t) => t.startedBy === `gha-job/${jobId}`);
 type Payload = ReturnType<typeof jobOfOurs>;
 const idOf = (payload: Payload) => payload.workflow_job.id as number;

@@ -8,64 +8,54 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { WebhookRequest } from '../../shared/webhook/http';
 import { jobOfOurs } from '../fixtures/payloads';
-import { signedRequest, TEST_SECRET } from '../fixtures/requests';
-import { type EcsStandIn, type EcsTask, startEcsStandIn } from '../support/ecs-stand-in';
-import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
-import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
-import { functionsInProcess, inParallel } from './functions-in-process';
+import { signedRequest } from '../fixtures/requests';
+import type { EcsStandIn, EcsTask } from '../support/ecs-stand-in';
+import type { GitHubStandIn } from '../support/github-stand-in';
+import { inParallel, startLifecycleWorld } from './functions-in-process';
 
 const JOBS = 1000;
-const TOKEN = 'ghp_jit_fault_suite';
+let world: Awaited<ReturnType<typeof startLifecycleWorld>>;
 let ecs: EcsStandIn;
 let github: GitHubStandIn;
-let s3: S3Server;
 /** Tasks held in PROVISIONING (no capacity for them), by job. */
 const noCapacityFor = new Set<string>();
 let lateAnswers = 0;
 let runTasks = 0;
 
 beforeAll(async () => {
-  ecs = await startEcsStandIn({
-    bucket: { burst: 100, perSecond: 40 },
-    // No capacity ever comes for the first task of these jobs: the reconciler must replace it.
-    waitsForCapacity: (task) =>
-      noCapacityFor.has(task.startedBy ?? '') &&
-      task.tags.some((tag) => tag.key === 'gha:launch-attempt' && tag.value === '1'),
-    listLagMs: 500,
-    fault: (operation) => {
-      if (operation !== 'RunTask') return undefined;
-      // One RunTask in 20 starts its task but answers after the webhook's deadline.
-      if (++runTasks % 20 === 0) {
-        lateAnswers++;
-        return { kind: 'answer-late', ms: 2500 };
-      }
-      return undefined;
+  world = await startLifecycleWorld({
+    env: { LAUNCH_DEADLINE_MS: '2000' },
+    ecs: {
+      bucket: { burst: 100, perSecond: 40 },
+      // No capacity ever comes for the first task of these jobs: the reconciler must replace it.
+      waitsForCapacity: (task) =>
+        noCapacityFor.has(task.startedBy ?? '') &&
+        task.tags.some((tag) => tag.key === 'gha:launch-attempt' && tag.value === '1'),
+      listLagMs: 500,
+      fault: (operation) => {
+        if (operation !== 'RunTask') return undefined;
+        // One RunTask in 20 starts its task but answers after the webhook's deadline.
+        if (++runTasks % 20 === 0) {
+          lateAnswers++;
+          return { kind: 'answer-late', ms: 2500 };
+        }
+        return undefined;
+      },
     },
   });
-  github = await startGitHubStandIn({ token: TOKEN });
+  ({ ecs, github } = world);
   let jitCalls = 0;
   github.fault = (request) =>
     request.operation.endsWith('/generate-jitconfig') && ++jitCalls % 25 === 0
       ? { status: 502, body: { message: 'Bad Gateway' } }
       : undefined;
-  s3 = await startS3Server();
-  process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
-  process.env.AWS_ENDPOINT_URL_S3 = s3.url;
 });
 afterAll(async () => {
   expect(github.violations).toEqual([]);
-  await Promise.all([ecs.close(), github.close(), s3.close()]);
+  await world.close();
 });
-
-const env = () => ({
-  WEBHOOK_SECRET: TEST_SECRET,
-  ECS_CLUSTER: 'runners',
-  GITHUB_TOKEN: TOKEN,
-  GITHUB_API_URL: github.url,
-  RUNNER_CONFIG_BUCKET,
-  LAUNCH_DEADLINE_MS: '2000',
-});
-const { webhook, reconcile } = functionsInProcess(env);
+const webhook = (offsetMs = 0) => world.webhook(offsetMs);
+const reconcile = (offsetMs: number) => world.reconcile(offsetMs);
 
 const MINUTE = 60_000;
 
