@@ -16,7 +16,10 @@ describe('fault suite: lifecycle', () => {
     // The outage: the first 3 s from the first RunTask (not from the test's start: on a loaded
     // machine, setting up and signing take seconds of their own).
     let start: number | undefined;
-    const outage = () => Date.now() - (start ??= Date.now()) < 3000;
+    const outage = () => {
+      start ??= Date.now();
+      return Date.now() - start < 3000;
+    };
     const result = await runScenario({
       name: 'queue outage',
       jobs: 200,
