@@ -5,7 +5,7 @@ import { formatReport, reportJson } from '../shared/doctor/doctor-report';
 import { hasProblems } from '../shared/doctor/finding';
 import { createGitHubDoctor } from '../shared/doctor/github-doctor';
 import { runDoctor } from '../shared/doctor/run-doctor';
-import { ConfigError } from '../shared/errors';
+import { ConfigError, errorMessage } from '../shared/errors';
 
 const usage = `usage: npm run doctor -- [--stack GitHubRunners] [--region R] [--org ORG [--hook-id ID] | --app] [--json]
 
@@ -67,7 +67,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof ConfigError) console.error(`${error.message}\n\n${usage}`);
-    else console.error(`doctor: ${error instanceof Error ? error.message : String(error)}`);
+    else console.error(`doctor: ${errorMessage(error)}`);
     process.exit(2);
   },
 );

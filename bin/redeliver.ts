@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatTable, progressBar } from '../shared/cli/terminal';
-import { ConfigError } from '../shared/errors';
+import { ConfigError, errorMessage } from '../shared/errors';
 import { parseRedeliverSettings, runRedeliverSweep } from '../shared/github/redeliver';
 
 const usage = `usage: npm run redeliver -- (--org ORG --hook-id ID | --app) [--since 6h] [--max 50] [--dry-run]
@@ -69,7 +69,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof ConfigError) console.error(`${asFlags(error.message)}\n\n${usage}`);
-    else console.error(`redeliver: ${error instanceof Error ? error.message : String(error)}`);
+    else console.error(`redeliver: ${errorMessage(error)}`);
     process.exit(2);
   },
 );

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { formatTable, progressBar } from '../shared/cli/terminal';
 import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
+import { errorMessage } from '../shared/errors';
 import { type DeliveryResult, deliver, readDeliveries } from '../shared/replay/replay-deliveries';
 
 const usage = `usage: npm run replay -- <payload.json | folder | file.jsonl>... [--url URL] [--secret S] [--event NAME] [--concurrency N]
@@ -69,7 +70,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`replay: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`replay: ${errorMessage(error)}`);
     process.exit(2);
   },
 );

@@ -1,4 +1,5 @@
 import { LOCAL_WEBHOOK_SECRET } from '../defaults';
+import { errorMessage } from '../errors';
 import { parseGitHubCredentials } from '../github/credentials';
 import { parseStoredSecret } from '../secrets/webhook-secrets';
 import { type Finding, type Gathered, ok, problem, skipped, warning } from './finding';
@@ -75,7 +76,7 @@ export function checkGitHubCredentials(facts: SecretFacts): Finding {
       'github-credentials',
       stillGenerated
         ? 'the GitHub credentials secret still holds the placeholder the stack generated'
-        : (error as Error).message,
+        : errorMessage(error),
       `write {"token": "..."} or {"appId": 123, "privateKey": "-----BEGIN ...", "installationId": 456} to github-auth.json, then ${putValue(secret.arn, 'file://github-auth.json')}`,
     );
   }

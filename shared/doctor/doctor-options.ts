@@ -1,6 +1,6 @@
 import { parseDuration } from '../cli/terminal';
 import { TEMPLATE_DEFAULTS } from '../defaults';
-import { ConfigError } from '../errors';
+import { ConfigError, errorMessage } from '../errors';
 import type { HookRef } from '../github/hook-deliveries';
 
 /** What the user asked the doctor to check, from the command's flags. */
@@ -71,7 +71,7 @@ export function parseDoctorOptions(
     if (sinceMs > DELIVERY_RETENTION_MS)
       problems.push('--since may be at most 3d: GitHub keeps deliveries for 3 days');
   } catch (error) {
-    problems.push(`--since: ${(error as Error).message}`);
+    problems.push(`--since: ${errorMessage(error)}`);
   }
   const apiUrl = (text('github-api-url') ?? env.GITHUB_API_URL ?? 'https://api.github.com').replace(
     /\/+$/,

@@ -134,7 +134,6 @@ export function createEcsLauncher(options: {
   }
 
   return {
-    findTask,
     async launch(
       request: RunTaskRequest,
       deadlineAt: number,

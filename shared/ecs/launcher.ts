@@ -21,8 +21,6 @@ export interface LaunchOptions {
 export interface RunnerLauncher {
   /** Starts the task of a request (or finds the one already started for that job) by `deadlineAt`. */
   launch(request: RunTaskRequest, deadlineAt: number, options?: LaunchOptions): Promise<LaunchOutcome>;
-  /** The running (or starting) task of a job's request, if there is one. */
-  findTask(request: RunTaskRequest, deadlineAt: number): Promise<string | undefined>;
 }
 
 /**
@@ -38,9 +36,6 @@ export function createDryRunLauncher(print: (line: string) => void): RunnerLaunc
         taskArn: `arn:aws:ecs:dry-run:000000000000:task/dry-run/${request.input.clientToken.slice(0, 32)}`,
         existing: false,
       };
-    },
-    async findTask() {
-      return undefined;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors';
 import type { HookDeliveries, HookDelivery } from './hook-deliveries';
 
 /** Settings of one sweep over a webhook's delivery log. */
@@ -92,7 +93,7 @@ export async function sweepFailedDeliveries(
       if (!options.dryRun) await deliveries.redeliver(newest.id);
       summary.redelivered.push(guid);
     } catch (error) {
-      skip(guid, `GitHub refused the redelivery: ${error instanceof Error ? error.message : String(error)}`);
+      skip(guid, `GitHub refused the redelivery: ${errorMessage(error)}`);
     }
   }
   options.onProgress?.(done, failed.length);

@@ -1,6 +1,6 @@
 import { parseDuration } from '../cli/terminal';
 import { type Env, type GitHubSettings, parseGitHubSettings } from '../config';
-import { ConfigError } from '../errors';
+import { ConfigError, errorMessage } from '../errors';
 import { parseWorkflowJob } from '../runner/workflow-job';
 import type { FetchSecret } from '../secrets/webhook-secrets';
 import { createGitHubRunners } from './github-runners';
@@ -44,7 +44,7 @@ export function parseRedeliverSettings(env: Env): RedeliverSettings {
   try {
     sinceMs = Math.min(parseDuration(value('REDELIVER_SINCE') ?? '6h'), 3 * 86_400_000);
   } catch (error) {
-    problems.push(`REDELIVER_SINCE: ${(error as Error).message}`);
+    problems.push(`REDELIVER_SINCE: ${errorMessage(error)}`);
   }
   const count = (name: string, fallback: number) => {
     const n = Number(value(name) ?? fallback);

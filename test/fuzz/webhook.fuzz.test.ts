@@ -34,9 +34,6 @@ const launcher: RunnerLauncher = {
       existing: false,
     };
   },
-  async findTask() {
-    return undefined;
-  },
 };
 
 /** Everything the handler logs during a case (INFO to stdout, WARN and ERROR to stderr). */
