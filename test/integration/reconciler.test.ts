@@ -7,6 +7,8 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
+import type { JobLedger } from '../../shared/jobs/job-ledger';
 import { createReconciler } from '../../shared/jobs/reconciler';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
@@ -257,6 +259,34 @@ describe('scenario: ECS loses tasks', () => {
     expect(liveTasksOf(payload)).toEqual([task]);
     expect(github.runners.has(runner?.id ?? -1)).toBe(true);
     expect(github.requests.filter((r) => r.operation.startsWith('DELETE'))).toHaveLength(deletesBefore);
+  });
+});
+
+describe('scenario: the ledger answers late', () => {
+  it('finishes a launch whose claim was written but never answered: the lease runs out, then one task', async () => {
+    // What dies: DynamoDB's answer to the claim. The write landed; the webhook never hears so.
+    const ledger = createDynamoDbJobLedger(table);
+    const lossy: JobLedger = {
+      ...ledger,
+      async put(next, expected, signal) {
+        const written = await ledger.put(next, expected, signal);
+        if (next.state === 'launching') throw new Error('TimeoutError: the answer never came');
+        return written;
+      },
+    };
+    const payload = queuedJob();
+    const lost = createWebhookHandler(
+      createWebhookDependencies({ env: env(), overrides: { ledger: lossy } }),
+    );
+    expect((await lost(await signedRequest(payload))).statusCode).toBe(500);
+    expect(tasksOf(payload)).toHaveLength(0);
+    // GitHub redelivers at once: the claim's lease still holds, so nothing starts twice.
+    expect((await webhook()(await signedRequest(payload))).statusCode).toBe(202);
+    await reconcile(10_000);
+    expect(tasksOf(payload)).toHaveLength(0);
+    // Past the lease, the reconciler takes the attempt over.
+    await reconcile(60_000);
+    expect(liveTasksOf(payload)).toHaveLength(1);
   });
 });
 

@@ -35,6 +35,14 @@ beforeAll(async () => {
       tags: {},
       resources: [],
     },
+    // A stack deployed before the ledger: no JobsTableName output.
+    {
+      name: 'OlderRunners',
+      status: 'UPDATE_COMPLETE',
+      outputs: { ClusterName: 'runners' },
+      tags: {},
+      resources: [],
+    },
   ]);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
   const ledger = createDynamoDbJobLedger(table);
@@ -113,10 +121,18 @@ describe('npm run status', () => {
     expect(result.stdout).toContain('next: launch: queued without a task');
   });
 
-  it('names the flag to pass when the stack has no such output', async () => {
+  it('names the flags to pass when the stack has no ledger output', async () => {
+    const result = await status('--stack', 'OlderRunners');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'stack OlderRunners has no JobsTableName or ClusterName output: pass --table and --cluster',
+    );
+  });
+
+  it("passes on CloudFormation's word for a stack that does not exist", async () => {
     const result = await status('--stack', 'NoSuchStack');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('NoSuchStack');
+    expect(result.stderr).toContain('Stack with id NoSuchStack does not exist');
   });
 
   it('answers a wrong flag with the usage and exit code 2', async () => {

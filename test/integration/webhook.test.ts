@@ -211,9 +211,8 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const request = await signedRequest(payload);
     const [first, second] = await Promise.all([handle(request), handle(request)]);
     // One claims the launch; the other finds the task, or the launch in flight (the ledger's lock).
-    expect([first.statusCode, second.statusCode].sort()).toEqual(
-      second.statusCode === 202 || first.statusCode === 202 ? [200, 202] : [200, 200],
-    );
+    expect([first.statusCode, second.statusCode]).toContain(200);
+    for (const { statusCode } of [first, second]) expect([200, 202]).toContain(statusCode);
     expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
     const replay = await handle(request);
     expect(body(replay)).toMatchObject({
