@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { AwsError, type StandIn } from './aws-stand-in';
+import { AwsError, listenOnLoopback, type StandIn } from './aws-stand-in';
 
 export type QueryOperation = (input: URLSearchParams) => unknown | Promise<unknown>;
 
@@ -89,16 +88,5 @@ export async function startAwsQueryStandIn(options: QueryStandInOptions): Promis
       fail(error instanceof AwsError ? error : new AwsError('InternalFailure', String(error), 500));
     }
   });
-  server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), calls };
 }

@@ -103,12 +103,16 @@ export async function startAwsStandIn(options: StandInOptions): Promise<StandIn>
       else error(new AwsError('InternalFailure', String(e), 500));
     }
   });
+  return { ...(await listenOnLoopback(server)), calls };
+}
+
+/** Starts a stand-in's server on 127.0.0.1 with a free port; `close` drops its kept-alive connections. */
+export async function listenOnLoopback(server: Server): Promise<Pick<StandIn, 'url' | 'close'>> {
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    calls,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
