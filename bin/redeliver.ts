@@ -26,15 +26,24 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const settings = parseRedeliverSettings({
-    ...process.env,
-    GITHUB_HOOK: values.app ? 'app' : '',
-    GITHUB_ORG: values.org,
-    GITHUB_HOOK_ID: values['hook-id'],
-    REDELIVER_SINCE: values.since,
-    REDELIVER_MAX: values.max,
-    DRY_RUN: String(values['dry-run']),
-  });
+  const settings = parseRedeliverSettings(
+    {
+      ...process.env,
+      GITHUB_HOOK: values.app ? 'app' : '',
+      GITHUB_ORG: values.org,
+      GITHUB_HOOK_ID: values['hook-id'],
+      REDELIVER_SINCE: values.since,
+      REDELIVER_MAX: values.max,
+      DRY_RUN: String(values['dry-run']),
+    },
+    {
+      GITHUB_ORG: '--org',
+      GITHUB_HOOK_ID: '--hook-id',
+      GITHUB_HOOK: '--app',
+      REDELIVER_SINCE: '--since',
+      REDELIVER_MAX: '--max',
+    },
+  );
   let bar: ((done: number) => void) | undefined;
   const summary = await runRedeliverSweep(settings, {
     onProgress: (done, total) => {
@@ -57,18 +66,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-/** The settings' names as the user of this command gave them: its flags. */
-const asFlags = (message: string) =>
-  message
-    .replace('GITHUB_ORG and GITHUB_HOOK_ID', '--org and --hook-id')
-    .replace('GITHUB_HOOK=app', '--app')
-    .replace(/REDELIVER_SINCE/g, '--since')
-    .replace(/REDELIVER_MAX(?!_)/g, '--max');
-
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`${asFlags(error.message)}\n\n${usage}`);
+    if (error instanceof ConfigError) console.error(`${error.message}\n\n${usage}`);
     else console.error(`redeliver: ${errorMessage(error)}`);
     process.exit(2);
   },

@@ -18,14 +18,28 @@ export interface RedeliverSettings {
   readonly dryRun: boolean;
 }
 
+/** The sweep's own settings, whose names a command may give as flags. */
+type RedeliverSetting =
+  | 'GITHUB_ORG'
+  | 'GITHUB_HOOK_ID'
+  | 'GITHUB_HOOK'
+  | 'REDELIVER_SINCE'
+  | 'REDELIVER_MAX'
+  | 'REDELIVER_MAX_ATTEMPTS';
+
 /**
  * Reads `GITHUB_AUTH_SECRET_ARN` (or `GITHUB_TOKEN`), `GITHUB_API_URL`, `GITHUB_HOOK` (`app` for the
  * GitHub App's hook) or `GITHUB_ORG` + `GITHUB_HOOK_ID`, `REDELIVER_SINCE` (default 6h, at most GitHub's
  * 3 days), `REDELIVER_MAX` (default 50 a sweep), `REDELIVER_MAX_ATTEMPTS` (default 5 a delivery).
  * @throws ConfigError listing every problem.
  */
-export function parseRedeliverSettings(env: Env): RedeliverSettings {
+export function parseRedeliverSettings(
+  env: Env,
+  /** How the user gave each setting, for the messages (a command's flags); default the variables. */
+  names: Partial<Record<RedeliverSetting, string>> = {},
+): RedeliverSettings {
   const problems: string[] = [];
+  const named = (setting: RedeliverSetting) => names[setting] ?? setting;
   const github = parseGitHubSettings(env, problems);
   if (github === undefined)
     problems.push('GitHub credentials are required: GITHUB_AUTH_SECRET_ARN or GITHUB_TOKEN');
@@ -35,7 +49,9 @@ export function parseRedeliverSettings(env: Env): RedeliverSettings {
     const org = value('GITHUB_ORG');
     const hookId = Number(value('GITHUB_HOOK_ID'));
     if (org === undefined || !Number.isInteger(hookId) || hookId <= 0) {
-      problems.push('set GITHUB_ORG and GITHUB_HOOK_ID (the organisation webhook), or GITHUB_HOOK=app');
+      problems.push(
+        `set ${named('GITHUB_ORG')} and ${named('GITHUB_HOOK_ID')} (the organisation webhook), or ${names.GITHUB_HOOK ?? 'GITHUB_HOOK=app'}`,
+      );
     } else {
       hook = { kind: 'org', org, hookId };
     }
@@ -44,11 +60,11 @@ export function parseRedeliverSettings(env: Env): RedeliverSettings {
   try {
     sinceMs = Math.min(parseDuration(value('REDELIVER_SINCE') ?? '6h'), 3 * 86_400_000);
   } catch (error) {
-    problems.push(`REDELIVER_SINCE: ${errorMessage(error)}`);
+    problems.push(`${named('REDELIVER_SINCE')}: ${errorMessage(error)}`);
   }
-  const count = (name: string, fallback: number) => {
+  const count = (name: RedeliverSetting, fallback: number) => {
     const n = Number(value(name) ?? fallback);
-    if (!Number.isInteger(n) || n < 1) problems.push(`${name} must be a whole number ≥ 1`);
+    if (!Number.isInteger(n) || n < 1) problems.push(`${named(name)} must be a whole number ≥ 1`);
     return n;
   };
   const max = count('REDELIVER_MAX', 50);
