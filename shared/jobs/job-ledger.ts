@@ -29,16 +29,19 @@ export interface UpdateResult {
 
 /**
  * Reads a record, computes its next version with `change` (undefined: leave it), and writes it
- * conditionally; on a conflict reads again and recomputes, a few times.
+ * conditionally; on a conflict reads again and recomputes, a few times. A caller that has just
+ * written the record passes it as `known`, to spare the first read (the write's condition still
+ * checks it is current).
  */
 export async function updateRecord(
   ledger: JobLedger,
   jobId: number,
   change: (record: JobRecord | undefined) => JobRecord | undefined,
   signal?: AbortSignal,
+  known?: JobRecord,
 ): Promise<UpdateResult> {
   for (let tries = 0; tries < 5; tries++) {
-    const record = await ledger.get(jobId, signal);
+    const record = tries === 0 && known !== undefined ? known : await ledger.get(jobId, signal);
     const next = change(record);
     if (next === undefined) return { record, written: false };
     const written = await ledger.put(next, record?.version, signal);

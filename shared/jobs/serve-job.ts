@@ -8,7 +8,7 @@ import { decide } from '../runner/decide';
 import type { RunnerPlan } from '../runner/runner-plan';
 import type { WorkflowJobEvent } from '../runner/workflow-job';
 import { updateRecord } from './job-ledger';
-import { applyDelivery } from './job-record';
+import { applyDelivery, type JobRecord } from './job-record';
 
 /** The answer to a delivery: status, a message an operator can act on, and details. */
 export interface JobAnswer {
@@ -86,7 +86,7 @@ export async function serveJob(
     logger.info('job recorded', { decision: 'record', state: record?.state, note });
     return { status: 200, message: `job ${plan.jobId} ${note}`, detail: { state: record?.state } };
   }
-  return launch(deps, plan, job, context);
+  return launch(deps, plan, job, context, record);
 }
 
 async function launch(
@@ -94,12 +94,13 @@ async function launch(
   plan: RunnerPlan,
   job: WorkflowJobEvent,
   context: { readonly deliveryId: string | undefined; readonly deadlineAt: number },
+  record: JobRecord,
 ): Promise<JobAnswer> {
   const { logger, metrics, now } = deps;
   logger.appendKeys({ runnerName: plan.name });
   // With an overflow queue, leave time to put the job on it if ECS does not start the task.
   const launchDeadline = context.deadlineAt - (deps.overflow ? QUEUE_RESERVE_MS : 0);
-  const result = await launchJob(deps, plan, launchDeadline);
+  const result = await launchJob(deps, plan, launchDeadline, { checkQueued: 'late', record });
   if (result.kind === 'started') {
     metrics.addMetric(METRIC.served, 'Count', 1);
     logger.info('runner task started', { decision: 'launch', ...result });

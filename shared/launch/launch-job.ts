@@ -79,7 +79,11 @@ export async function launchJob(
   deps: LaunchDependencies,
   plan: RunnerPlan,
   deadlineAt: number,
-  options: { readonly checkQueued: 'late' | 'always' } = { checkQueued: 'late' },
+  options: {
+    readonly checkQueued: 'late' | 'always';
+    /** The record as the caller just wrote or read it: the claim skips a read. */
+    readonly record?: JobRecord | undefined;
+  } = { checkQueued: 'late' },
 ): Promise<LaunchResult> {
   const { config, ledger, github, logger, now } = deps;
   const signal = () => AbortSignal.timeout(Math.max(1, deadlineAt - now()));
@@ -96,6 +100,7 @@ export async function launchJob(
       );
     },
     signal(),
+    options.record,
   );
   if (!claim.written || claim.record === undefined) return alreadyHandled(claim.record);
   let attempt: JobRecord = claim.record;
@@ -104,8 +109,14 @@ export async function launchJob(
   /** Writes the attempt's progress while this launcher still owns it; false when it lost the lease. */
   const advance = async (changes: Partial<JobRecord>): Promise<boolean> => {
     const owned = attempt;
-    const result = await updateRecord(ledger, plan.jobId, (record) =>
-      record && ownsAttempt(record, owned) ? { ...record, ...changes, updatedAt: now() } : undefined,
+    // The launcher wrote `attempt` last: the write's condition catches anyone since.
+    const result = await updateRecord(
+      ledger,
+      plan.jobId,
+      (record) =>
+        record && ownsAttempt(record, owned) ? { ...record, ...changes, updatedAt: now() } : undefined,
+      undefined,
+      owned,
     );
     if (result.written && result.record) attempt = result.record;
     return result.written;

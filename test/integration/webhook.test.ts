@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createWebhookDependencies } from '../../shared/dependencies';
+import { createMemoryJobLedger, type JobLedger } from '../../shared/jobs/job-ledger';
 import { createWebhookHandler, type WebhookHandler } from '../../shared/webhook/handle-webhook';
 import { githubHostedQueued, jobOfOurs, realPing } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
@@ -219,6 +220,22 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
       message: 'the job already has a runner task',
       taskArn: tasksFor(payload.workflow_job.id as number)[0]?.taskArn,
     });
+  });
+
+  it("reads a new job's ledger record once and writes it three times: recorded, claimed, started", async () => {
+    const ledger = createMemoryJobLedger();
+    const calls: string[] = [];
+    const counting: JobLedger = {
+      ...ledger,
+      get: (...args) => (calls.push('get'), ledger.get(...args)),
+      put: (...args) => (calls.push(`put ${args[0].state}`), ledger.put(...args)),
+    };
+    const response = await handlerWith(
+      {},
+      { overrides: { ledger: counting } },
+    )(await signedRequest(freshJob()));
+    expect(response.statusCode).toBe(200);
+    expect(calls).toEqual(['get', 'put queued', 'put launching', 'put task-started']);
   });
 
   it('starts one task when the same job is queued twice in two deliveries', async () => {
