@@ -227,8 +227,14 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const calls: string[] = [];
     const counting: JobLedger = {
       ...ledger,
-      get: (...args) => (calls.push('get'), ledger.get(...args)),
-      put: (...args) => (calls.push(`put ${args[0].state}`), ledger.put(...args)),
+      get: (...args) => {
+        calls.push('get');
+        return ledger.get(...args);
+      },
+      put: (...args) => {
+        calls.push(`put ${args[0].state}`);
+        return ledger.put(...args);
+      },
     };
     const response = await handlerWith(
       {},
