@@ -1,5 +1,6 @@
 // One bundler for the whole project: every deployable function and every CLI becomes
 // dist/<name>/index.mjs (ESM, minified, source maps). `--only a,b` builds just those.
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -26,7 +27,7 @@ for (const name of names) {
   if (!entry) throw new Error(`unknown build target "${name}"; known: ${Object.keys(entries).join(', ')}`);
   const outdir = `dist/${name}`;
   await rm(outdir, { recursive: true, force: true });
-  await build({
+  const result = await build({
     entryPoints: { index: entry },
     outdir,
     outExtension: { '.js': '.mjs' },
@@ -46,7 +47,17 @@ for (const name of names) {
     sourcemap: true,
     legalComments: 'none',
     logLevel: 'warning',
-    // Some CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
-    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+    // No `createRequire` banner: it would load node:module in every cold start, and no bundled
+    // dependency needs it. A CommonJS dependency that calls require() would get esbuild's shim,
+    // which throws at run time: refuse such a build here instead.
+    metafile: true,
   });
+  const shimmed = Object.keys(result.metafile.outputs).filter(
+    (file) => file.endsWith('.mjs') && readFileSync(file, 'utf8').includes('Dynamic require of'),
+  );
+  if (shimmed.length > 0) {
+    throw new Error(
+      `${name}: a bundled dependency calls require() (${shimmed.join(', ')}); import it, or mark it external`,
+    );
+  }
 }

@@ -16,6 +16,8 @@ export const STORED_SECRETS = { [SECRET_ARN]: TEST_SECRET };
 export interface Endpoints {
   readonly ecs?: string;
   readonly secretsManager?: string;
+  /** The Parameters and Secrets extension, as every function of the stack has it. */
+  readonly secretsExtension?: { readonly port: number; readonly token: string };
 }
 
 /** The environment of a webhook process: the secret from Secrets Manager unless `plainSecret`. */
@@ -31,6 +33,10 @@ export function webhookEnv(endpoints: Endpoints, plainSecret = false): NodeJS.Pr
     ...(plainSecret ? { WEBHOOK_SECRET: TEST_SECRET } : { WEBHOOK_SECRET_ARN: SECRET_ARN }),
     ...(endpoints.ecs && { AWS_ENDPOINT_URL_ECS: endpoints.ecs }),
     ...(endpoints.secretsManager && { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager }),
+    ...(endpoints.secretsExtension && {
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(endpoints.secretsExtension.port),
+      AWS_SESSION_TOKEN: endpoints.secretsExtension.token,
+    }),
     BENCH_MODULE: WEBHOOK_MODULE,
   };
 }

@@ -8,10 +8,11 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { githubHostedQueued, jobOfOurs } from '../test/fixtures/payloads';
 import { httpApiEvent, signedRequest } from '../test/fixtures/requests';
 import { startEcsStandIn } from '../test/support/ecs-stand-in';
+import { startSecretsExtensionStandIn } from '../test/support/secrets-extension-stand-in';
 import { startSecretsManagerStandIn } from '../test/support/secrets-manager-stand-in';
 import { STORED_SECRETS, WEBHOOK_MODULE, webhookEnv } from './bench-env';
 import { type Figure, ratioAtMost, type Scenario } from './figures';
@@ -64,13 +65,21 @@ export function bundleBytes(entry = WEBHOOK_MODULE): { total: number; atImport: 
 export const coldStart: Scenario = {
   name: 'cold-start',
   async run({ runs, progress }) {
-    const [ecs, secretsManager, folder] = await Promise.all([
+    const [ecs, secretsManager, secretsExtension, folder] = await Promise.all([
       startEcsStandIn(),
       startSecretsManagerStandIn(STORED_SECRETS),
+      startSecretsExtensionStandIn(STORED_SECRETS),
       mkdtemp(join(tmpdir(), 'bench-cold-')),
     ]);
     try {
       const endpoints = { ecs: ecs.url, secretsManager: secretsManager.url };
+      const deployed = { ...endpoints, secretsExtension };
+      // Floors: what any webhook in an ES module pays, whatever it is written with.
+      const floorModule = (name: string, code: string) => {
+        const path = join(folder, `${name}.mjs`);
+        writeFileSync(path, code);
+        return { ...webhookEnv(endpoints, true), BENCH_MODULE: pathToFileURL(path).href };
+      };
       const writeEvent = async (name: string, payload: unknown) => {
         const path = join(folder, `${name}.json`);
         writeFileSync(path, JSON.stringify(httpApiEvent(await signedRequest(payload))));
@@ -79,7 +88,20 @@ export const coldStart: Scenario = {
       const notOurs = await writeEvent('not-ours', githubHostedQueued());
       const kinds: Kind[] = [
         { name: 'B: bare node -e 0', code: '0', env: webhookEnv(endpoints) },
-        { name: 'import dist/webhook/index.mjs', code: IMPORT_ONLY, env: webhookEnv(endpoints), budget: 0.5 },
+        {
+          name: 'floor: import an empty .mjs (the ES module loader)',
+          code: IMPORT_ONLY,
+          env: floorModule('empty', ''),
+        },
+        {
+          name: 'floor: an .mjs that checks one HMAC and writes one line',
+          code: IMPORT_ONLY,
+          env: floorModule(
+            'hmac',
+            `import{createHmac}from'node:crypto';createHmac('sha256','k').update('body').digest('hex');process.stdout.write('{}\\n');`,
+          ),
+        },
+        { name: 'import dist/webhook/index.mjs', code: IMPORT_ONLY, env: webhookEnv(deployed), budget: 0.5 },
         {
           name: 'first answer: not ours, WEBHOOK_SECRET',
           code: FIRST_ANSWER,
@@ -89,17 +111,24 @@ export const coldStart: Scenario = {
           budget: 0.75,
         },
         {
-          name: 'first answer: not ours, WEBHOOK_SECRET_ARN (as deployed)',
+          name: 'first answer: not ours, WEBHOOK_SECRET_ARN through the extension (as deployed)',
           code: FIRST_ANSWER,
-          env: webhookEnv(endpoints),
+          env: webhookEnv(deployed),
           event: async () => notOurs,
           status: 202,
           budget: 1.0,
         },
         {
-          name: 'first answer: queued job of ours',
+          name: 'first answer: not ours, WEBHOOK_SECRET_ARN through the SDK (no extension)',
           code: FIRST_ANSWER,
           env: webhookEnv(endpoints),
+          event: async () => notOurs,
+          status: 202,
+        },
+        {
+          name: 'first answer: queued job of ours (as deployed)',
+          code: FIRST_ANSWER,
+          env: webhookEnv(deployed),
           event: (i) => writeEvent(`ours-${i}`, jobOfOurs({ jobId: 8_000_000_000 + i })),
           status: 200,
         },
@@ -145,7 +174,12 @@ export const coldStart: Scenario = {
         },
       ];
     } finally {
-      await Promise.all([ecs.close(), secretsManager.close(), rm(folder, { recursive: true, force: true })]);
+      await Promise.all([
+        ecs.close(),
+        secretsManager.close(),
+        secretsExtension.close(),
+        rm(folder, { recursive: true, force: true }),
+      ]);
     }
   },
 };

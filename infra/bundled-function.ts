@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SECRET_MAX_AGE_SECONDS } from '../shared/secrets/webhook-secrets';
 
 /** The project's esbuild output (`npm run build`): one folder per function. */
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
@@ -28,7 +29,8 @@ export type FunctionPlacement = Pick<BundledFunctionProps, 'distDir' | 'logReten
 
 /**
  * One of our functions: the esbuild bundle (one bundler for the project, not NodejsFunction's),
- * Node.js 24 on arm64, its own log group with retention, and a role that may only write to it.
+ * Node.js 24 on arm64, the Parameters and Secrets extension, its own log group with retention,
+ * and a role that may only write to it.
  * Callers add their permissions to `role`.
  */
 export class BundledFunction extends Construct {
@@ -70,7 +72,19 @@ export class BundledFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(15),
       role: this.role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // Secrets read through AWS's Parameters and Secrets extension: no SDK client to load at a
+      // cold start, and a cache shared by the sandbox's invocations (shared/secrets/secrets-extension.ts).
+      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
+        lambda.ParamsAndSecretsVersions.V1_0_103,
+        {
+          secretsManagerTtl: Duration.seconds(SECRET_MAX_AGE_SECONDS),
+          logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+        },
+      ),
+      // No NODE_OPTIONS=--enable-source-maps: Node 20+ reads and parses every loaded chunk's map
+      // at load, a cold-start cost on every delivery that finds a new instance (docs/performance.md).
+      // Stack traces keep the real function names (esbuild keepNames); the maps ship beside the code.
+      environment: { ...props.environment },
       ...(props.reservedConcurrentExecutions !== undefined && {
         reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       }),

@@ -405,6 +405,20 @@ export const SETTINGS: readonly Setting[] = [
     library: true,
   },
   {
+    name: 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+    default: '(set by the stack)',
+    readBy: [...CORE, 'redeliver'],
+    meaning:
+      "the AWS Parameters and Secrets extension's port, set by CDK with its layer: secrets are read through it (no AWS SDK at cold start), and through the SDK when it is unset or fails",
+  },
+  {
+    name: 'AWS_SESSION_TOKEN',
+    default: '(Lambda)',
+    readBy: [...CORE, 'redeliver'],
+    meaning: 'the token the secrets extension asks for; Lambda sets it',
+    library: true,
+  },
+  {
     name: 'HOST',
     default: '`127.0.0.1`',
     readBy: ['npm start'],

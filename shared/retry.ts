@@ -33,12 +33,14 @@ export async function retryWithinDeadline<T>(
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const windowMs = deadlineAt - now();
+  // One signal for every try: each must end by the same deadline (a timer per try costs on the hot path).
+  let signal: AbortSignal | undefined;
   let lastError: unknown;
   for (let attemptNumber = 1; ; attemptNumber++) {
     const remaining = deadlineAt - now();
     // After a failed try, its error says more than the deadline does (e.g. ThrottlingException).
     if (remaining <= 0) throw attemptNumber > 1 ? lastError : new DeadlineExceededError(0);
-    const signal = AbortSignal.timeout(remaining);
+    signal ??= AbortSignal.timeout(remaining);
     try {
       return await attempt(signal, attemptNumber);
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Octokit } from '@octokit/rest';
 import type { GitHubSettings } from '../config';
 import type { FetchSecret } from '../secrets/webhook-secrets';
-import { fetchWithPowertools, SECRET_MAX_AGE_SECONDS } from '../secrets/webhook-secrets';
+import { fetchSecretValue, SECRET_MAX_AGE_SECONDS } from '../secrets/webhook-secrets';
 import { type GitHubCredentials, parseGitHubCredentials } from './credentials';
 import type { RunnerScopeRef } from './ports';
 
@@ -56,7 +56,7 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
     ) {
       const arn = settings.credentials.arn;
       const previous = base;
-      base = (options.fetchSecret ?? fetchWithPowertools)(arn, SECRET_MAX_AGE_SECONDS).then(
+      base = (options.fetchSecret ?? fetchSecretValue)(arn, SECRET_MAX_AGE_SECONDS).then(
         (text) => {
           loadedAt = Date.now();
           if (text === credentialsText) return previous;
@@ -70,7 +70,7 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
       const text =
         settings.credentials.kind === 'token'
           ? undefined
-          : await (options.fetchSecret ?? fetchWithPowertools)(
+          : await (options.fetchSecret ?? fetchSecretValue)(
               settings.credentials.arn,
               SECRET_MAX_AGE_SECONDS,
             );

@@ -86,7 +86,12 @@ export async function launchJob(
   } = { checkQueued: 'late' },
 ): Promise<LaunchResult> {
   const { config, ledger, github, logger, now } = deps;
-  const signal = () => AbortSignal.timeout(Math.max(1, deadlineAt - now()));
+  // One timer for the launch's deadline, made when a call first needs it.
+  let deadlineSignal: AbortSignal | undefined;
+  const signal = () => {
+    deadlineSignal ??= AbortSignal.timeout(Math.max(1, deadlineAt - now()));
+    return deadlineSignal;
+  };
   const leaseMs = Math.max(0, deadlineAt - now()) + LEASE_MARGIN_MS;
 
   // The claim names the attempt's runner in the same write.

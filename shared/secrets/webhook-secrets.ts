@@ -1,5 +1,6 @@
 import type { WebhookSecretSetting } from '../config';
-import { ServiceUnavailableError } from '../errors';
+import { errorMessage, ServiceUnavailableError } from '../errors';
+import { readFromExtension, secretsExtensionFrom } from './secrets-extension';
 
 /** The port through which the handler gets the secrets a delivery may be signed with. */
 export interface WebhookSecrets {
@@ -37,6 +38,27 @@ export const fetchWithPowertools: FetchSecret = async (arn, maxAge) => {
 };
 
 /**
+ * How every function reads a secret: through the Parameters and Secrets extension when the
+ * function has it (no AWS SDK loaded), else, or when the extension fails, through Powertools.
+ */
+export const fetchSecretValue: FetchSecret = async (arn, maxAge) => {
+  const extension = secretsExtensionFrom();
+  if (extension === undefined) return fetchWithPowertools(arn, maxAge);
+  try {
+    return await readFromExtension(extension, arn);
+  } catch (extensionError) {
+    try {
+      return await fetchWithPowertools(arn, maxAge);
+    } catch (sdkError) {
+      throw new Error(
+        `${errorMessage(sdkError)} (through the secrets extension first: ${errorMessage(extensionError)})`,
+        { cause: sdkError },
+      );
+    }
+  }
+};
+
+/**
  * Reads a stored webhook secret: either the secret itself, or JSON `{"secret": "...",
  * "previous": "..."}` while GitHub still signs some deliveries with the previous one.
  */
@@ -58,15 +80,19 @@ export function parseStoredSecret(value: string): string[] {
 /** Builds the {@link WebhookSecrets} for a configuration; the Secrets Manager one keeps its last good value. */
 export function createWebhookSecrets(
   setting: WebhookSecretSetting,
-  fetchSecret: FetchSecret = fetchWithPowertools,
+  fetchSecret: FetchSecret = fetchSecretValue,
+  now: () => number = Date.now,
 ): WebhookSecrets {
   if (setting.kind === 'plain') {
     const secrets = Object.freeze([...setting.secrets]);
     return { get: async () => secrets };
   }
   let lastGood: readonly string[] | undefined;
+  let readAt = 0;
   return {
     async get() {
+      // Within its age the value is used as it is: no call, no timer, on the path of every delivery.
+      if (lastGood !== undefined && now() - readAt < SECRET_MAX_AGE_SECONDS * 1000) return lastGood;
       try {
         lastGood = parseStoredSecret(
           await within(
@@ -75,6 +101,7 @@ export function createWebhookSecrets(
             'reading the webhook secret',
           ),
         );
+        readAt = now();
       } catch (error) {
         // A failed refresh keeps the last good value; only a cold start without one must fail.
         if (lastGood === undefined) {

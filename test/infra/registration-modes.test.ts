@@ -153,7 +153,6 @@ describe('the redelivery sweep of an organisation webhook (JIT)', () => {
 
   it('runs with the GitHub credentials, the hook and the sweep settings', () => {
     expect(environmentOf(json, 'Redeliver')).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
       GITHUB_ORG: 'octo-org',
       GITHUB_HOOK_ID: '123456',
@@ -225,7 +224,6 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
       'github-actions-runner-webhook-secret',
     ]);
     expect(environmentOf(json, 'Redeliver')).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       GITHUB_AUTH_SECRET_ARN: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth') },
       GITHUB_HOOK: 'app',
     });

@@ -15,10 +15,13 @@ import { CONTEXT_KEYS, DEFAULT_IMAGE_TAG, GITHUB_AUTH_SECRET_NAME } from '../../
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
 import { METRIC } from '../../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
+import { SECRET_MAX_AGE_SECONDS } from '../../shared/secrets/webhook-secrets';
 import { expectedStatements } from '../support/expected-statements';
 import {
   environmentOf,
+  extensionOf,
   functionOf,
+  hasFunction,
   idOf,
   only,
   statementsOf,
@@ -249,12 +252,28 @@ describe('capacity', () => {
   });
 });
 
+describe('every function', () => {
+  it('reads its secrets through the Parameters and Secrets extension, cached as long as the code caches them', () => {
+    const ids = ['Webhook', 'Launcher', 'Reaper', 'Redeliver'].filter((id) => hasFunction(json, id));
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    for (const id of ids) {
+      const { layers, variables } = extensionOf(json, id);
+      // The layer's ARN comes from CDK's table of AWS's regional layer ARNs (arm64).
+      expect(JSON.stringify(layers)).toMatch(/:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:/);
+      expect(variables).toMatchObject({
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '2773',
+        SECRETS_MANAGER_TTL: String(SECRET_MAX_AGE_SECONDS),
+        PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL: 'warn',
+      });
+    }
+  });
+});
+
 describe('webhook function', () => {
   it('runs our esbuild bundle on Node.js 24, arm64, with the stack environment', () => {
     const fn = functionOf(json, 'Webhook').Properties;
     expect(fn).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler' });
     expect(environmentOf(json, 'Webhook')).toEqual({
-      NODE_OPTIONS: '--enable-source-maps',
       WEBHOOK_SECRET_ARN: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret') },
       ECS_CLUSTER: ref('AWS::ECS::Cluster'),
       ECS_TASK_DEFINITION: SEED.taskFamily,

@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { webhookEnv } from '../../bench/bench-env';
+import { STORED_SECRETS, webhookEnv } from '../../bench/bench-env';
 import { FIRST_ANSWER, runFresh } from '../../bench/fresh-process';
-import { jobOfOurs } from '../fixtures/payloads';
+import { githubHostedQueued, jobOfOurs } from '../fixtures/payloads';
 import { httpApiEvent, signedRequest } from '../fixtures/requests';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { startSecretsExtensionStandIn } from '../support/secrets-extension-stand-in';
+import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
 
 let ecs: EcsStandIn;
 let folder: string;
@@ -36,5 +38,26 @@ describe('the built webhook bundle', () => {
     });
     expect(run.status).toBe(200);
     expect(ecs.tasks.map((task) => task.startedBy)).toEqual([`gha-job/${payload.workflow_job.id}`]);
+  });
+
+  it('reads the webhook secret through the Parameters and Secrets extension, as deployed, not Secrets Manager', async () => {
+    const [extension, secretsManager] = await Promise.all([
+      startSecretsExtensionStandIn(STORED_SECRETS),
+      startSecretsManagerStandIn(STORED_SECRETS),
+    ]);
+    try {
+      const eventPath = join(folder, 'not-ours.json');
+      writeFileSync(eventPath, JSON.stringify(httpApiEvent(await signedRequest(githubHostedQueued()))));
+      const run = await runFresh(FIRST_ANSWER, {
+        ...webhookEnv({ ecs: ecs.url, secretsManager: secretsManager.url, secretsExtension: extension }),
+        BENCH_MODULE: pathToFileURL(resolve('dist/webhook/index.mjs')).href,
+        BENCH_EVENT: eventPath,
+      });
+      expect(run.status).toBe(202);
+      expect(extension.calls).toEqual(Object.keys(STORED_SECRETS));
+      expect(secretsManager.calls).toEqual([]);
+    } finally {
+      await Promise.all([extension.close(), secretsManager.close()]);
+    }
   });
 });

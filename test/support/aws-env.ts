@@ -8,3 +8,6 @@ for (const name of Object.keys(process.env)) {
 }
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+// Nor a Parameters and Secrets extension: a test that wants one starts its stand-in.
+delete process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;
+delete process.env.AWS_SESSION_TOKEN;

@@ -79,9 +79,24 @@ export const hasFunction = (json: TemplateJson, id: string): boolean =>
       resource.Type === 'AWS::Lambda::Function' && logicalId.startsWith(`${id}Function`),
   );
 
-/** A function's environment variables. */
-export const environmentOf = (json: TemplateJson, id: string) =>
+const allVariables = (json: TemplateJson, id: string) =>
   (functionOf(json, id).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+/** Variables CDK sets for the Parameters and Secrets extension, not read by our code but its port. */
+const isExtensionVariable = (name: string) =>
+  /^(PARAMETERS_SECRETS_EXTENSION_|SECRETS_MANAGER_|SSM_PARAMETER_STORE_)/.test(name);
+
+/** A function's own environment variables (without the extension's, see {@link extensionOf}). */
+export const environmentOf = (json: TemplateJson, id: string) =>
+  Object.fromEntries(Object.entries(allVariables(json, id)).filter(([name]) => !isExtensionVariable(name)));
+
+/** A function's Parameters and Secrets extension: its layers and the variables that set it up. */
+export const extensionOf = (json: TemplateJson, id: string) => ({
+  layers: functionOf(json, id).Properties.Layers as unknown[] | undefined,
+  variables: Object.fromEntries(
+    Object.entries(allVariables(json, id)).filter(([name]) => isExtensionVariable(name)),
+  ),
+});
 
 /** The statements of the one policy on a function's role. */
 export function statementsOf(json: TemplateJson, id: string): Array<Record<string, unknown>> {

@@ -40,15 +40,41 @@ describe('createWebhookSecrets', () => {
     expect(seen).toEqual([[arn, 300]]);
   });
 
-  it('keeps the last good value when a refresh fails', async () => {
+  it('reads again only once the value is older than its cache age', async () => {
+    let clock = 0;
+    let reads = 0;
+    const secrets = createWebhookSecrets(
+      { kind: 'secrets-manager', arn },
+      async () => `value-${++reads}`,
+      () => clock,
+    );
+    await expect(secrets.get()).resolves.toEqual(['value-1']);
+    clock = 299_999;
+    await expect(secrets.get()).resolves.toEqual(['value-1']);
+    clock = 300_000;
+    await expect(secrets.get()).resolves.toEqual(['value-2']);
+    expect(reads).toBe(2);
+  });
+
+  it('keeps the last good value when a refresh fails, and tries again at the next delivery', async () => {
+    let clock = 0;
     let fail = false;
-    const secrets = createWebhookSecrets({ kind: 'secrets-manager', arn }, async () => {
-      if (fail) throw new Error('throttled');
-      return 'good';
-    });
+    let reads = 0;
+    const secrets = createWebhookSecrets(
+      { kind: 'secrets-manager', arn },
+      async () => {
+        reads++;
+        if (fail) throw new Error('throttled');
+        return 'good';
+      },
+      () => clock,
+    );
     await secrets.get();
     fail = true;
+    clock = 400_000;
     await expect(secrets.get()).resolves.toEqual(['good']);
+    await expect(secrets.get()).resolves.toEqual(['good']);
+    expect(reads).toBe(3);
   });
 
   it('answers 503 when the secret was never read', async () => {

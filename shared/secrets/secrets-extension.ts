@@ -1,0 +1,102 @@
+/**
+ * The AWS Parameters and Secrets Lambda Extension: a process beside the function, in the same
+ * sandbox, that answers `GetSecretValue` over local HTTP from its own cache. AWS recommends it over
+ * the SDK in Lambda; for us it matters at cold start, where reading the webhook secret through the
+ * SDK loads a Secrets Manager client, most of a cold start's cost (docs/performance.md).
+ */
+
+/** Where the extension listens, and the token it asks for (the function's session token). */
+export interface SecretsExtension {
+  /** Tried in order while nothing listens at one (connection refused). */
+  readonly hosts: readonly string[];
+  readonly port: number;
+  readonly token: string;
+}
+
+/** How long the extension may take, before the SDK is asked instead (it reads a cold cache from Secrets Manager). */
+export const EXTENSION_TIMEOUT_MS = 1000;
+
+/**
+ * The extension, when the function has its layer: CDK sets `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`
+ * with the layer, and Lambda sets `AWS_SESSION_TOKEN`. Undefined elsewhere (a laptop, a test).
+ */
+export function secretsExtensionFrom(env: NodeJS.ProcessEnv = process.env): SecretsExtension | undefined {
+  const port = Number(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT);
+  const token = env.AWS_SESSION_TOKEN;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535 || !token) return undefined;
+  return { hosts: EXTENSION_HOSTS, port, token };
+}
+
+/**
+ * The IPv4 loopback first: naming `localhost` costs a resolver lookup (about a quarter of a bare
+ * node start, measured in docs/performance.md) before the first byte. AWS documents only
+ * `localhost`, which is tried when nothing listens on 127.0.0.1.
+ */
+const EXTENSION_HOSTS = ['127.0.0.1', 'localhost'];
+
+/** `GET /secretsmanager/get?secretId=…` with the token header: the secret's string. */
+export async function readFromExtension(
+  extension: SecretsExtension,
+  secretId: string,
+  timeoutMs = EXTENSION_TIMEOUT_MS,
+): Promise<string> {
+  const { status, body } = await firstListening(extension, secretId, timeoutMs);
+  if (status !== 200) throw new Error(`the secrets extension answered ${status}: ${body.slice(0, 300)}`);
+  let secretString: unknown;
+  try {
+    secretString = (JSON.parse(body) as { SecretString?: unknown }).SecretString;
+  } catch {
+    throw new Error('the secrets extension answered 200 without JSON');
+  }
+  if (typeof secretString !== 'string') throw new Error(`secret ${secretId} holds no string`);
+  return secretString;
+}
+
+async function firstListening(
+  extension: SecretsExtension,
+  secretId: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  const [host = 'localhost', ...others] = extension.hosts;
+  try {
+    return await get(host, extension, secretId, timeoutMs);
+  } catch (error) {
+    const refused = (error as { code?: string }).code === 'ECONNREFUSED';
+    if (!refused || others.length === 0) throw error;
+    return firstListening({ ...extension, hosts: others }, secretId, timeoutMs);
+  }
+}
+
+async function get(
+  host: string,
+  extension: SecretsExtension,
+  secretId: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string }> {
+  // Loaded on first use: node:http is not on the path of a delivery that reads no secret.
+  const http = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const request = http.get(
+      {
+        host,
+        port: extension.port,
+        path: `/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`,
+        headers: { 'X-Aws-Parameters-Secrets-Token': extension.token },
+        timeout: timeoutMs,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(new Error(`the secrets extension did not answer within ${timeoutMs} ms`)),
+    );
+    request.on('error', reject);
+  });
+}
