@@ -10,7 +10,6 @@ export const METRIC = {
   refused: 'JobsRefused',
   runTaskFailures: 'RunTaskFailures',
   rejected: 'DeliveriesRejected',
-  duration: 'HandlerDuration',
   /** A launch failed in a way only the operator can fix (missing group, access denied, no cluster). */
   setupErrors: 'SetupErrors',
   /** Open jobs queued longer than the stuck threshold without a live runner task (per reconciler run). */

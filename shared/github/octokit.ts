@@ -70,10 +70,7 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
       const text =
         settings.credentials.kind === 'token'
           ? undefined
-          : await (options.fetchSecret ?? fetchSecretValue)(
-              settings.credentials.arn,
-              SECRET_MAX_AGE_SECONDS,
-            );
+          : await (options.fetchSecret ?? fetchSecretValue)(settings.credentials.arn, SECRET_MAX_AGE_SECONDS);
       loadedAt = Date.now();
       return build(text);
     })();

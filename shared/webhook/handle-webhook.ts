@@ -66,8 +66,8 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
       }
       return response;
     } finally {
-      metrics.addMetric(METRIC.duration, 'Milliseconds', now() - receivedAt);
-      metrics.publishStoredMetrics();
+      // A delivery's time is Lambda's own `Duration` metric; a ping adds no metric and writes no line.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.resetKeys();
     }
   };
