@@ -53,6 +53,7 @@ export async function burstWorker(jobs: number): Promise<never> {
 
 export const burst: Scenario = {
   name: 'burst',
+  // The webhook alone, without the overflow queue.
   async run({ jobs, progress }) {
     const [ecs, secretsManager] = await Promise.all([
       startEcsStandIn({ bucket: RUN_TASK_BUCKET }),
@@ -74,7 +75,8 @@ export const burst: Scenario = {
       const seconds = (lastTaskAt - result.startedAt) / 1000;
       const latency = summarize(result.latencies);
       const runTasks = ecs.calls.filter((call) => call.operation === 'RunTask').length;
-      const row = (figure: Omit<Figure, 'scenario'>): Figure => ({ scenario: 'burst', ...figure });
+      const answered503 = result.answers[503] ?? 0;
+      const row = (figure: Omit<Figure, 'scenario'>): Figure => ({ scenario: 'burst, no overflow queue', ...figure });
       return [
         row({
           name: lost === 0 ? 'seconds until every job has a task' : 'seconds until the last task started',
@@ -85,9 +87,17 @@ export const burst: Scenario = {
           name: `ratio to the bucket floor (${floor} s)`,
           unit: 'ratio',
           value: seconds / floor,
-          budget: { text: '≤ 1.15, every job with a task', pass: lost === 0 && seconds / floor <= 1.15 },
+          budget: atMost(seconds / floor, 1.15, '≤ 1.15'),
         }),
-        row({ name: 'jobs without a task (lost)', unit: 'count', value: lost, budget: atMost(lost, 0, '0') }),
+        // Without the overflow queue (the stack always deploys one: see burst-overflow) a job the
+        // bucket cannot serve within GitHub's 10 s is answered 503, which the redelivery sweep
+        // and the reconciler take up later. None may be answered 200 without a task.
+        row({
+          name: 'jobs without a task yet, each answered 503 (left to the sweep and the reconciler)',
+          unit: 'count',
+          value: lost,
+          budget: atMost(lost, answered503, `≤ the 503 answers (${answered503})`),
+        }),
         row({
           name: 'jobs with two tasks or more',
           unit: 'count',

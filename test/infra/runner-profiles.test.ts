@@ -1,4 +1,5 @@
 /** Runner profiles: a task definition each, a capacity provider per architecture and purchase option. */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
 import { capacityGroups, DEFAULT_INSTANCE_TYPES, parseProfiles } from '../../infra/runner-profiles';
@@ -338,4 +339,18 @@ it('synthesizes the committed runners.config.example.json: arm64 on a warm pool,
   expect(resources(json, 'AWS::ECS::CapacityProvider')).toHaveLength(3);
   expect(resources(json, 'AWS::AutoScaling::WarmPool')).toHaveLength(1);
   expect(report.pluginReports[0]?.violations).toEqual([]);
+});
+
+it("takes README's profile example as it is written", () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const block = /### Runner profiles[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(block).toBeDefined();
+  const problems: string[] = [];
+  const profiles = parseProfiles((JSON.parse(block as string) as { profiles: unknown }).profiles, problems);
+  expect(problems).toEqual([]);
+  expect(profiles.map((p) => [p.name, p.architecture, p.spot, p.warmPool])).toEqual([
+    ['default', 'x86_64', false, 0],
+    ['arm64', 'arm64', false, 1],
+    ['large', 'arm64', true, 0],
+  ]);
 });
