@@ -2,6 +2,7 @@
 // dist/<name>/index.mjs (ESM, minified, source maps). `--only a,b` builds just those.
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
@@ -17,6 +18,32 @@ export const entries = {
   doctor: 'bin/doctor.ts',
   status: 'bin/status.ts',
   bench: 'bench/main.ts',
+};
+
+const BUILTINS = new Set(builtinModules);
+
+/**
+ * Node's built-ins through `process.getBuiltinModule` instead of an ES import. An ES import of a
+ * built-in builds its namespace by reading every export, and on Node 24 (the Lambda runtime)
+ * reading `node:http`'s loads undici: about 50 ms of a cold start that makes an HTTP call (the
+ * secrets extension, every AWS SDK client over HTTPS), against 4 ms through getBuiltinModule
+ * (docs/performance-bench.md). A statically imported built-in becomes a CommonJS module whose
+ * exports are read when used. Dynamic imports stay ES imports: a split bundle would give a dynamic
+ * import() of a CommonJS module only its `default`.
+ */
+const builtinsWithoutNamespace = {
+  name: 'builtins-without-namespace',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^(node:)?[a-z][a-z0-9_/]*$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      if (args.kind !== 'import-statement' || !BUILTINS.has(name)) return undefined;
+      return { path: name, namespace: 'node-builtin' };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
 };
 
 const { values } = parseArgs({ options: { only: { type: 'string' } } });
@@ -51,6 +78,7 @@ for (const name of names) {
     // dependency needs it. A CommonJS dependency that calls require() would get esbuild's shim,
     // which throws at run time: refuse such a build here instead.
     metafile: true,
+    plugins: [builtinsWithoutNamespace],
   });
   const shimmed = Object.keys(result.metafile.outputs).filter(
     (file) => file.endsWith('.mjs') && readFileSync(file, 'utf8').includes('Dynamic require of'),

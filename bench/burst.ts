@@ -76,7 +76,10 @@ export const burst: Scenario = {
       const latency = summarize(result.latencies);
       const runTasks = ecs.calls.filter((call) => call.operation === 'RunTask').length;
       const answered503 = result.answers[503] ?? 0;
-      const row = (figure: Omit<Figure, 'scenario'>): Figure => ({ scenario: 'burst, no overflow queue', ...figure });
+      const row = (figure: Omit<Figure, 'scenario'>): Figure => ({
+        scenario: 'burst, no overflow queue',
+        ...figure,
+      });
       return [
         row({
           name: lost === 0 ? 'seconds until every job has a task' : 'seconds until the last task started',

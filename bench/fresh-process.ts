@@ -2,7 +2,23 @@
  * A fresh `node` process running a tiny CommonJS `-e` script, so it loads nothing but what is
  * measured: the module in `BENCH_MODULE`, and for an answer the Lambda event in `BENCH_EVENT`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+
+/**
+ * The node that runs the measured processes: `BENCH_NODE` (e.g. a Node 24 binary, as Lambda runs
+ * the functions), else this one.
+ */
+export const benchNode = (): string => process.env.BENCH_NODE || process.execPath;
+
+/** The version of {@link benchNode}. */
+export function benchNodeVersion(): string {
+  const node = benchNode();
+  if (node === process.execPath) return process.version;
+  const run = spawnSync(node, ['--version'], { encoding: 'utf8' });
+  if (run.status !== 0)
+    throw new Error(`BENCH_NODE=${node} does not run: ${run.stderr || run.error?.message}`);
+  return run.stdout.trim();
+}
 
 /** Imports the module and exits. */
 export const IMPORT_ONLY = `import(process.env.BENCH_MODULE).then(()=>process.exit(0),(e)=>{console.error(e);process.exit(1)})`;
@@ -22,7 +38,7 @@ export interface FreshRun {
 /** Runs `code` in a fresh process with exactly `env`; rejects when it exits other than 0. */
 export async function runFresh(code: string, env: NodeJS.ProcessEnv): Promise<FreshRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['-e', code], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(benchNode(), ['-e', code], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString();

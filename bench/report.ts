@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import type { Figure } from './figures';
+import { benchNodeVersion } from './fresh-process';
 
 export interface Machine {
   readonly nproc: number;
@@ -16,7 +17,7 @@ export function describeMachine(): Machine {
   } catch {
     // Not Linux: the model os.cpus() gives.
   }
-  return { nproc: availableParallelism(), node: process.version, cpu };
+  return { nproc: availableParallelism(), node: benchNodeVersion(), cpu };
 }
 
 const number = (value: number, unit: Figure['unit']) => {
@@ -59,6 +60,6 @@ export function formatTable(figures: readonly Figure[], machine: Machine): strin
     ...rows.map(line),
     '',
     'B: a bare node process from spawn to exit; S: one RunTask call of our own ECS client to the same stand-in.',
-    `Machine: ${machine.nproc} CPUs (${machine.cpu}), node ${machine.node}.`,
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}); measured processes: node ${machine.node} (BENCH_NODE to choose).`,
   ].join('\n');
 }

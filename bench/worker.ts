@@ -3,6 +3,7 @@
  * stdout (dropped, as Lambda ships them elsewhere) and its figures come back over IPC.
  */
 import { fork } from 'node:child_process';
+import { benchNode } from './fresh-process';
 
 /** Forks this bench as `--worker name`, returns the one message the worker sends. */
 export async function runWorker<T>(name: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<T> {
@@ -11,6 +12,7 @@ export async function runWorker<T>(name: string, env: NodeJS.ProcessEnv, args: s
   // stdout and stderr both to /dev/null: the webhook logs every delivery, on both.
   const child = fork(script, ['--worker', name, ...args], {
     env,
+    execPath: benchNode(),
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
   let message: WorkerMessage<T> | undefined;

@@ -73,8 +73,9 @@ async function get(
   secretId: string,
   timeoutMs: number,
 ): Promise<{ status: number; body: string }> {
-  // Loaded on first use: node:http is not on the path of a delivery that reads no secret.
-  const http = await import('node:http');
+  // Loaded on first use, and not as an ES import: on Node 24 an ES import of node:http reads its
+  // undici-backed exports, about 50 ms of a cold start (docs/performance-bench.md).
+  const http = process.getBuiltinModule('node:http');
   return new Promise((resolve, reject) => {
     const request = http.get(
       {

@@ -1,6 +1,7 @@
 /** The webhook as it ships: dist/webhook/index.mjs, built by esbuild, in a fresh node process. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -59,5 +60,25 @@ describe('the built webhook bundle', () => {
     } finally {
       await Promise.all([extension.close(), secretsManager.close()]);
     }
+  });
+
+  it("imports Node's built-ins through process.getBuiltinModule, never as a static ES import", () => {
+    const chunks = readdirSync('dist/webhook').filter((file) => file.endsWith('.mjs'));
+    const staticImports = chunks.flatMap((file) =>
+      [
+        ...readFileSync(join('dist/webhook', file), 'utf8').matchAll(
+          /(?:from|import)\s*"((?:node:)?[a-z_/]+)"/g,
+        ),
+      ]
+        .map((match) => match[1] as string)
+        .filter((id) => id.startsWith('node:') || builtinModules.includes(id))
+        .map((id) => `${file}: ${id}`),
+    );
+    expect(staticImports).toEqual([]);
+    expect(
+      chunks.some((file) =>
+        readFileSync(join('dist/webhook', file), 'utf8').includes('getBuiltinModule("node:http")'),
+      ),
+    ).toBe(true);
   });
 });
