@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import { SECRET_MAX_AGE_SECONDS } from '../shared/secrets/webhook-secrets';
 
@@ -23,6 +24,16 @@ export interface BundledFunctionProps {
   /** Where the esbuild output is; tests point it elsewhere. */
   readonly distDir?: string;
 }
+
+const EXTENSION_VERSION = lambda.ParamsAndSecretsVersions.V1_0_103;
+
+/** Whether CDK knows the Parameters and Secrets extension's arm64 layer in `region` (not every region has it). */
+export const secretsExtensionKnown = (region: string): boolean =>
+  !Token.isUnresolved(region) &&
+  RegionInfo.get(region).paramsAndSecretsLambdaLayerArn(
+    EXTENSION_VERSION,
+    lambda.Architecture.ARM_64.name,
+  ) !== undefined;
 
 /** Where a function's code is and how long its logs are kept: the same for every function of the stack. */
 export type FunctionPlacement = Pick<BundledFunctionProps, 'distDir' | 'logRetention'>;
@@ -74,13 +85,13 @@ export class BundledFunction extends Construct {
       logGroup: this.logGroup,
       // Secrets read through AWS's Parameters and Secrets extension: no SDK client to load at a
       // cold start, and a cache shared by the sandbox's invocations (shared/secrets/secrets-extension.ts).
-      paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(
-        lambda.ParamsAndSecretsVersions.V1_0_103,
-        {
+      // In a region whose layer CDK does not know, the functions read Secrets Manager through the SDK.
+      ...(secretsExtensionKnown(Stack.of(this).region) && {
+        paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(EXTENSION_VERSION, {
           secretsManagerTtl: Duration.seconds(SECRET_MAX_AGE_SECONDS),
           logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
-        },
-      ),
+        }),
+      }),
       // No NODE_OPTIONS=--enable-source-maps: Node 20+ reads and parses every loaded chunk's map
       // at load, a cold-start cost on every delivery that finds a new instance (docs/performance.md).
       // Stack traces keep the real function names (esbuild keepNames); the maps ship beside the code.

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BundledFunction } from '../../infra/bundled-function';
+import { BundledFunction, secretsExtensionKnown } from '../../infra/bundled-function';
 import { contextTable } from '../../infra/context-table';
 import { agentSettings, blockInstanceMetadataFromTasks, pullRunnerImage } from '../../infra/runner-capacity';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
@@ -266,6 +266,16 @@ describe('every function', () => {
         PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL: 'warn',
       });
     }
+  });
+});
+
+describe('a region without the extension in CDK', () => {
+  it('synthesizes functions that read Secrets Manager through the SDK', async () => {
+    expect(secretsExtensionKnown('eu-central-2')).toBe(false);
+    const { json: zurich } = await synthesize({ region: 'eu-central-2' });
+    const { layers, variables } = extensionOf(zurich, 'Webhook');
+    expect(layers).toBeUndefined();
+    expect(variables).toEqual({});
   });
 });
 
