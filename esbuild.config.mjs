@@ -40,7 +40,12 @@ const builtinsWithoutNamespace = {
       return { path: name, namespace: 'node-builtin' };
     });
     pluginBuild.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      contents: [
+        // Node.js 20.16 and 22.3 added it: say so, instead of "is not a function".
+        'if (typeof process.getBuiltinModule !== "function")',
+        '  throw new Error("Node.js " + process.version + " is too old: 20.16, 22.3 or later is needed");',
+        `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      ].join('\n'),
       loader: 'js',
     }));
   },

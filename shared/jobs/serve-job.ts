@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { errorMessage, ServiceUnavailableError } from '../errors';
-import { type LaunchDependencies, launchJob } from '../launch/launch-job';
+import { claimAttempt, type LaunchDependencies, launchJob } from '../launch/launch-job';
 import { METRIC } from '../metrics';
 import type { OverflowQueue } from '../queue/overflow-queue';
 import { decide } from '../runner/decide';
@@ -56,13 +56,23 @@ export async function serveJob(
   logger.appendKeys({ profile: plan.target.profile });
 
   let note = '';
+  let claimed = false;
+  // With an overflow queue, leave time to put the job on it if ECS does not start the task.
+  const launchDeadline = context.deadlineAt - (deps.overflow ? QUEUE_RESERVE_MS : 0);
   const recorded = await updateRecord(
     deps.ledger,
     plan.jobId,
     (record) => {
       const effect = applyDelivery(record, job, plan.target.profile, now());
       note = effect.note;
-      return effect.next;
+      // A queued job is recorded and its launch claimed in one write: one conditional write fewer per job.
+      const current = effect.next ?? record;
+      const claim =
+        job.action === 'queued' && current?.state === 'queued'
+          ? claimAttempt(current, plan, launchDeadline, now())
+          : undefined;
+      claimed = claim !== undefined;
+      return claim ?? effect.next;
     },
     AbortSignal.timeout(Math.max(1, context.deadlineAt - now())),
   );
@@ -86,7 +96,7 @@ export async function serveJob(
     logger.info('job recorded', { decision: 'record', state: record?.state, note });
     return { status: 200, message: `job ${plan.jobId} ${note}`, detail: { state: record?.state } };
   }
-  return launch(deps, plan, job, context, record);
+  return launch(deps, plan, job, context, record, launchDeadline, claimed && recorded.written);
 }
 
 async function launch(
@@ -95,12 +105,12 @@ async function launch(
   job: WorkflowJobEvent,
   context: { readonly deliveryId: string | undefined; readonly deadlineAt: number },
   record: JobRecord,
+  launchDeadline: number,
+  claimed: boolean,
 ): Promise<JobAnswer> {
   const { logger, metrics, now } = deps;
   logger.appendKeys({ runnerName: plan.name });
-  // With an overflow queue, leave time to put the job on it if ECS does not start the task.
-  const launchDeadline = context.deadlineAt - (deps.overflow ? QUEUE_RESERVE_MS : 0);
-  const result = await launchJob(deps, plan, launchDeadline, { checkQueued: 'late', record });
+  const result = await launchJob(deps, plan, launchDeadline, { checkQueued: 'late', record, claimed });
   if (result.kind === 'started') {
     metrics.addMetric(METRIC.served, 'Count', 1);
     logger.info('runner task started', { decision: 'launch', ...result });

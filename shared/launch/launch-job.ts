@@ -52,6 +52,21 @@ export interface LaunchDependencies {
 /** A launcher's lease outlives its deadline by this much, so nobody takes over a launch in flight. */
 const LEASE_MARGIN_MS = 30_000;
 
+/**
+ * The claim of a launch attempt as a change to the job's record: the attempt, its lease (the
+ * launch's deadline and a margin) and its runner's name. Undefined when the record cannot be
+ * claimed (not queued, another launcher's lease still runs, attempts exhausted).
+ */
+export function claimAttempt(
+  record: JobRecord,
+  plan: RunnerPlan,
+  deadlineAt: number,
+  at: number,
+): JobRecord | undefined {
+  const claimed = claimLaunch(record, at, Math.max(0, deadlineAt - at) + LEASE_MARGIN_MS);
+  return claimed && { ...claimed, runnerName: claimed.runnerName ?? runnerNameFor(plan, claimed.attempt) };
+}
+
 /** GitHub statuses no retry can change: the credentials, the permissions or the request are wrong. */
 const SETUP_STATUSES = new Set([401, 403, 404, 422]);
 
@@ -83,6 +98,8 @@ export async function launchJob(
     readonly checkQueued: 'late' | 'always';
     /** The record as the caller just wrote or read it: the claim skips a read. */
     readonly record?: JobRecord | undefined;
+    /** The caller claimed the attempt ({@link claimAttempt}) in the write it just made: no claim here. */
+    readonly claimed?: boolean;
   } = { checkQueued: 'late' },
 ): Promise<LaunchResult> {
   const { config, ledger, github, logger, now } = deps;
@@ -92,21 +109,17 @@ export async function launchJob(
     deadlineSignal ??= AbortSignal.timeout(Math.max(1, deadlineAt - now()));
     return deadlineSignal;
   };
-  const leaseMs = Math.max(0, deadlineAt - now()) + LEASE_MARGIN_MS;
-
   // The claim names the attempt's runner in the same write.
-  const claim = await updateRecord(
-    ledger,
-    plan.jobId,
-    (record) => {
-      const claimed = record && claimLaunch(record, now(), leaseMs);
-      return (
-        claimed && { ...claimed, runnerName: claimed.runnerName ?? runnerNameFor(plan, claimed.attempt) }
-      );
-    },
-    signal(),
-    options.record,
-  );
+  const claim =
+    options.claimed && options.record
+      ? { record: options.record, written: true }
+      : await updateRecord(
+          ledger,
+          plan.jobId,
+          (record) => record && claimAttempt(record, plan, deadlineAt, now()),
+          signal(),
+          options.record,
+        );
   if (!claim.written || claim.record === undefined) return alreadyHandled(claim.record);
   let attempt: JobRecord = claim.record;
   const runnerName = attempt.runnerName ?? runnerNameFor(plan, attempt.attempt);

@@ -77,27 +77,43 @@ async function get(
   // undici-backed exports, about 50 ms of a cold start (docs/performance-bench.md).
   const http = process.getBuiltinModule('node:http');
   return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const request = http.get(
       {
         host,
         port: extension.port,
         path: `/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`,
         headers: { 'X-Aws-Parameters-Secrets-Token': extension.token },
-        timeout: timeoutMs,
       },
       (response) => {
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
           text += chunk;
+          if (text.length > MAX_ANSWER_CHARS) {
+            request.destroy(
+              new Error(`the secrets extension's answer is longer than ${MAX_ANSWER_CHARS} characters`),
+            );
+          }
         });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        response.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: response.statusCode ?? 0, body: text });
+        });
         response.on('error', reject);
       },
     );
-    request.on('timeout', () =>
-      request.destroy(new Error(`the secrets extension did not answer within ${timeoutMs} ms`)),
+    // A bound on the whole exchange, not on silence: an answer that trickles in is cut off too.
+    timer = setTimeout(
+      () => request.destroy(new Error(`the secrets extension did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
     );
-    request.on('error', reject);
+    request.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
+
+/** Secrets Manager keeps at most 64 KiB a secret; its JSON answer is some of that again. */
+const MAX_ANSWER_CHARS = 256 * 1024;

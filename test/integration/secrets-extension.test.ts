@@ -34,6 +34,7 @@ beforeAll(async () => {
 afterEach(() => {
   extension.notReady = false;
   extension.delayMs = 0;
+  extension.trickle = false;
   failSecretsManager = false;
 });
 afterAll(async () => {
@@ -98,6 +99,16 @@ describe('the extension protocol', () => {
     } finally {
       await onIpv6Only.close();
     }
+  });
+
+  it('gives up on an answer that trickles in, at its bound for the whole exchange', async () => {
+    extension.trickle = true;
+    const endpoint = { hosts: ['127.0.0.1'], port: extension.port, token: extension.token };
+    const started = Date.now();
+    await expect(readFromExtension(endpoint, arn('direct'), 500)).rejects.toThrow(
+      /did not answer within 500 ms/,
+    );
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('is used only with a port and a session token', () => {

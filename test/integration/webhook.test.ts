@@ -222,7 +222,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     });
   });
 
-  it("reads a new job's ledger record once and writes it three times: recorded, claimed, started", async () => {
+  it("reads a new job's ledger record once and writes it twice: recorded with its launch claimed, then started", async () => {
     const ledger = createMemoryJobLedger();
     const calls: string[] = [];
     const counting: JobLedger = {
@@ -241,7 +241,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
       { overrides: { ledger: counting } },
     )(await signedRequest(freshJob()));
     expect(response.statusCode).toBe(200);
-    expect(calls).toEqual(['get', 'put queued', 'put launching', 'put task-started']);
+    expect(calls).toEqual(['get', 'put launching', 'put task-started']);
   });
 
   it('starts one task when the same job is queued twice in two deliveries', async () => {

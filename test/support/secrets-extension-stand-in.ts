@@ -16,6 +16,8 @@ export interface SecretsExtensionStandIn {
   notReady: boolean;
   /** Milliseconds before each answer. */
   delayMs: number;
+  /** Answers 200 and then one space every 100 ms, never ending (a silence timeout never fires). */
+  trickle: boolean;
   close(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export async function startSecretsExtensionStandIn(
   /** Where it listens: the real extension's address is not documented, only `localhost`. */
   address = '127.0.0.1',
 ): Promise<SecretsExtensionStandIn> {
-  const standIn = { notReady: false, delayMs: 0, calls: [] as string[] };
+  const standIn = { notReady: false, delayMs: 0, trickle: false, calls: [] as string[] };
   const server = createServer((request, response) => {
     const answer = (status: number, body: unknown) => {
       const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -33,6 +35,12 @@ export async function startSecretsExtensionStandIn(
         if (!response.destroyed) response.writeHead(status, { 'content-type': 'application/json' }).end(text);
       }, standIn.delayMs);
     };
+    if (standIn.trickle) {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const drip = setInterval(() => (response.destroyed ? clearInterval(drip) : response.write(' ')), 100);
+      response.on('close', () => clearInterval(drip));
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (request.headers['x-aws-parameters-secrets-token'] !== token) {
       answer(401, 'missing or wrong X-Aws-Parameters-Secrets-Token');
