@@ -41,19 +41,30 @@ export async function serveJob(
 ): Promise<JobAnswer> {
   const { config, logger, metrics, now } = deps;
   const decision = decide(config, job);
+  const jobKeys = {
+    action: job.action,
+    jobId: job.job.id,
+    runId: job.job.runId,
+    runAttempt: job.job.runAttempt,
+    repository: job.repository.fullName,
+  };
   if (decision.kind === 'ignore') {
     metrics.addMetric(METRIC.ignored, 'Count', 1);
-    // Most deliveries are not ours (every GitHub-hosted job): their line is for debugging.
-    logger.debug('ignored', { decision: 'ignore', reason: decision.reason });
+    // Most deliveries are not ours (every GitHub-hosted job): their line is for debugging, and
+    // they set no keys on the logger (the cheapest answer the webhook gives).
+    logger.debug('ignored', { ...jobKeys, decision: 'ignore', reason: decision.reason });
     return { status: 202, message: decision.reason };
   }
+  logger.appendKeys({
+    ...jobKeys,
+    ...(decision.kind === 'ours' && { profile: decision.plan.target.profile }),
+  });
   if (decision.kind === 'refuse') {
     metrics.addMetric(METRIC.refused, 'Count', 1);
     logger.warn('refused', { decision: 'refuse', reason: decision.reason });
     return { status: 422, message: `refused: ${decision.reason}` };
   }
   const { plan } = decision;
-  logger.appendKeys({ profile: plan.target.profile });
 
   let note = '';
   let claimed = false;

@@ -34,13 +34,6 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
       );
     }
     const { job } = delivery;
-    logger.appendKeys({
-      action: job.action,
-      jobId: job.job.id,
-      runId: job.job.runId,
-      runAttempt: job.job.runAttempt,
-      repository: job.repository.fullName,
-    });
     const answer = await serveJob(deps, job, {
       deliveryId: request.headers['x-github-delivery'],
       deadlineAt: receivedAt + config.launchDeadlineMs,
