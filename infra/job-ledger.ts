@@ -2,10 +2,9 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+// The functions' table shape (key, the index of open jobs the reconciler walks, TTL), written once.
+import { JOBS_TABLE_SCHEMA as SCHEMA } from '../shared/jobs/dynamodb-job-ledger';
 import { SystemPart } from './system-part';
-
-/** The index of the jobs not yet done, by shard and time queued: what the reconciler walks each minute. */
-export const OPEN_JOBS_INDEX = 'open-jobs';
 
 /**
  * The job ledger: one item per job of ours, its lifecycle state, attempts, task and timestamps.
@@ -19,16 +18,16 @@ export class JobLedger extends SystemPart {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Jobs', {
-      partitionKey: { name: 'jobId', type: dynamodb.AttributeType.NUMBER },
+      partitionKey: { name: SCHEMA.partitionKey, type: dynamodb.AttributeType.NUMBER },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'expiresAt',
+      timeToLiveAttribute: SCHEMA.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table.addGlobalSecondaryIndex({
-      indexName: OPEN_JOBS_INDEX,
-      partitionKey: { name: 'openShard', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'queuedAt', type: dynamodb.AttributeType.NUMBER },
+      indexName: SCHEMA.openIndex,
+      partitionKey: { name: SCHEMA.openPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: SCHEMA.openSortKey, type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.ALL,
     });
     new CfnOutput(this, 'JobsTableName', {
@@ -45,7 +44,7 @@ export class JobLedger extends SystemPart {
     return new iam.PolicyStatement({
       sid: 'UseJobLedger',
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-      resources: [this.table.tableArn, `${this.table.tableArn}/index/${OPEN_JOBS_INDEX}`],
+      resources: [this.table.tableArn, `${this.table.tableArn}/index/${SCHEMA.openIndex}`],
     });
   }
 }
