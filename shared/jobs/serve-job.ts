@@ -42,6 +42,8 @@ export async function serveJob(
   const { config, logger, metrics, now } = deps;
   const decision = decide(config, job);
   const jobKeys = {
+    delivery: context.deliveryId,
+    event: 'workflow_job',
     action: job.action,
     jobId: job.job.id,
     runId: job.job.runId,
@@ -67,7 +69,6 @@ export async function serveJob(
   const { plan } = decision;
 
   let note = '';
-  let claimed = false;
   // With an overflow queue, leave time to put the job on it if ECS does not start the task.
   const launchDeadline = context.deadlineAt - (deps.overflow ? QUEUE_RESERVE_MS : 0);
   const recorded = await updateRecord(
@@ -78,12 +79,8 @@ export async function serveJob(
       note = effect.note;
       // A queued job is recorded and its launch claimed in one write: one conditional write fewer per job.
       const current = effect.next ?? record;
-      const claim =
-        job.action === 'queued' && current?.state === 'queued'
-          ? claimAttempt(current, plan, launchDeadline, now())
-          : undefined;
-      claimed = claim !== undefined;
-      return claim ?? effect.next;
+      const claim = job.action === 'queued' && current && claimAttempt(current, plan, launchDeadline, now());
+      return claim || effect.next;
     },
     AbortSignal.timeout(Math.max(1, context.deadlineAt - now())),
   );
@@ -107,7 +104,9 @@ export async function serveJob(
     logger.info('job recorded', { decision: 'record', state: record?.state, note });
     return { status: 200, message: `job ${plan.jobId} ${note}`, detail: { state: record?.state } };
   }
-  return launch(deps, plan, job, context, record, launchDeadline, claimed && recorded.written);
+  // Only a claim writes `launching`: a record written so was claimed by this delivery.
+  const claimed = recorded.written && record.state === 'launching';
+  return launch(deps, plan, job, context, record, launchDeadline, claimed);
 }
 
 async function launch(
@@ -120,7 +119,9 @@ async function launch(
   claimed: boolean,
 ): Promise<JobAnswer> {
   const { logger, metrics, now } = deps;
-  logger.appendKeys({ runnerName: plan.name });
+  // The attempt's runner name when this delivery claimed it (from the second attempt on it is not the plan's).
+  const runnerName = record.runnerName ?? plan.name;
+  logger.appendKeys({ runnerName });
   const result = await launchJob(deps, plan, launchDeadline, { checkQueued: 'late', record, claimed });
   if (result.kind === 'started') {
     metrics.addMetric(METRIC.served, 'Count', 1);
@@ -166,7 +167,7 @@ async function launch(
     return {
       status: 202,
       message: 'queued for launch: the runner task did not start in time',
-      detail: { runnerName: plan.name },
+      detail: { runnerName },
     };
   }
   metrics.addMetric(METRIC.runTaskFailures, 'Count', 1);

@@ -43,19 +43,21 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
 
   return async (request) => {
     const receivedAt = now();
-    logger.appendKeys({
+    // On the answer's own lines only: a delivery of ours sets them on the logger (serveJob), one
+    // that is not ours (most of them) sets nothing.
+    const delivery = {
       delivery: request.headers['x-github-delivery'],
       event: request.headers['x-github-event'],
-    });
+    };
     try {
       return await handle(request, receivedAt);
     } catch (error) {
       const response = errorResponse(error);
       if (error instanceof HttpError && error.statusCode < 500) {
         metrics.addMetric(METRIC.rejected, 'Count', 1);
-        logger.warn('delivery rejected', { status: error.statusCode, reason: error.message });
+        logger.warn('delivery rejected', { ...delivery, status: error.statusCode, reason: error.message });
       } else {
-        logger.error('delivery failed', { status: response.statusCode, error: error as Error });
+        logger.error('delivery failed', { ...delivery, status: response.statusCode, error: error as Error });
       }
       return response;
     } finally {
