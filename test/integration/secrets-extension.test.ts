@@ -63,9 +63,11 @@ describe('reading a secret in a function that has the extension', () => {
 
   it('falls back to Secrets Manager when the extension answers after its bound', async () => {
     extension.delayMs = 1500;
+    const before = secretsManagerCalls();
     const started = Date.now();
     await expect(fetchSecretValue(arn('slow'), 300)).resolves.toBe('value-of-slow');
     expect(Date.now() - started).toBeLessThan(1400);
+    expect(secretsManagerCalls()).toBe(before + 1);
   });
 
   it('names both failures when the extension and Secrets Manager both fail', async () => {
