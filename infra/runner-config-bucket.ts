@@ -2,11 +2,9 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { RUNNER_CONFIG_PREFIX } from '../shared/ecs/runner-config-store';
 import { acknowledge, wildcardResource } from './acknowledge';
 import { SystemPart } from './system-part';
-
-/** Where the functions write a runner's JIT config (`<prefix><name>.env`: ECS wants `.env`). */
-export const RUNNER_CONFIG_PREFIX = 'runner-config/';
 
 /**
  * The runner configs: each job's JIT config as an environment file that the ECS agent reads with

@@ -13,9 +13,12 @@ export interface RunnerConfigStore {
   delete(key: string, signal?: AbortSignal): Promise<void>;
 }
 
+/** Where the JIT configs are in the bucket: the functions' S3 permissions are on this prefix alone. */
+export const RUNNER_CONFIG_PREFIX = 'runner-config/';
+
 /** The object of one launch attempt's JIT config (ECS wants the name to end in `.env`). */
 export const runnerConfigKey = (jobId: number, attempt: number): string =>
-  `runner-config/${jobId}-${attempt}.env`;
+  `${RUNNER_CONFIG_PREFIX}${jobId}-${attempt}.env`;
 
 /** The partition of a region's ARNs (`aws`, `aws-cn`, `aws-us-gov`). */
 const partitionOf = (region: string | undefined) =>
