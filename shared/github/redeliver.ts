@@ -3,6 +3,7 @@ import { type Env, type GitHubSettings, parseGitHubSettings } from '../config';
 import { ConfigError, errorMessage } from '../errors';
 import { parseWorkflowJob } from '../runner/workflow-job';
 import type { FetchSecret } from '../secrets/webhook-secrets';
+import { createSettingsReader } from '../settings-reader';
 import { createGitHubRunners } from './github-runners';
 import { createHookDeliveries, type HookRef } from './hook-deliveries';
 import { createOctokitProvider } from './octokit';
@@ -43,7 +44,9 @@ export function parseRedeliverSettings(
   const github = parseGitHubSettings(env, problems);
   if (github === undefined)
     problems.push('GitHub credentials are required: GITHUB_AUTH_SECRET_ARN or GITHUB_TOKEN');
-  const value = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
+  // The functions' own reader: the same trimming, and the same true/false words as DRY_RUN elsewhere.
+  const reader = createSettingsReader((name) => env[name], problems);
+  const value = reader.text;
   let hook: HookRef = { kind: 'app' };
   if (value('GITHUB_HOOK') !== 'app') {
     const org = value('GITHUB_ORG');
@@ -69,8 +72,9 @@ export function parseRedeliverSettings(
   };
   const max = count('REDELIVER_MAX', 50);
   const maxRedeliveries = count('REDELIVER_MAX_ATTEMPTS', 5);
+  const dryRun = reader.bool('DRY_RUN', false);
   if (problems.length > 0 || github === undefined) throw new ConfigError(problems);
-  return { github, hook, sinceMs, max, maxRedeliveries, dryRun: value('DRY_RUN') === 'true' };
+  return { github, hook, sinceMs, max, maxRedeliveries, dryRun };
 }
 
 /** One sweep: list the hook's deliveries, skip jobs no longer queued, redeliver the failed ones. */

@@ -102,6 +102,17 @@ describe('parseRedeliverSettings', () => {
     expect(parseRedeliverSettings({ GITHUB_TOKEN: 't', GITHUB_HOOK: 'app' }).hook).toEqual({ kind: 'app' });
   });
 
+  it('reads DRY_RUN with the same words as the functions (1, true, any case), and refuses others', () => {
+    const base = { GITHUB_TOKEN: 't', GITHUB_HOOK: 'app' };
+    expect(parseRedeliverSettings({ ...base, DRY_RUN: '1' }).dryRun).toBe(true);
+    expect(parseRedeliverSettings({ ...base, DRY_RUN: 'TRUE' }).dryRun).toBe(true);
+    expect(parseRedeliverSettings({ ...base, DRY_RUN: 'false' }).dryRun).toBe(false);
+    expect(parseRedeliverSettings(base).dryRun).toBe(false);
+    expect(() => parseRedeliverSettings({ ...base, DRY_RUN: 'yes' })).toThrow(
+      /DRY_RUN must be true or false/,
+    );
+  });
+
   it('caps the window at the 3 days GitHub keeps', () => {
     expect(
       parseRedeliverSettings({ GITHUB_TOKEN: 't', GITHUB_HOOK: 'app', REDELIVER_SINCE: '10d' }).sinceMs,
