@@ -293,9 +293,12 @@ describe('scenario: the ledger answers late', () => {
 describe('scenario: deliveries late, twice, out of order', () => {
   it('gives a job that waits for approval no runner, and one once approved', async () => {
     const payload = queuedJob({ waitingForApproval: true });
+    github.jobs.set(idOf(payload), 'waiting');
     await webhook()(await signedRequest(payload));
-    await reconcile();
+    // Past the reconciler's wait before it asks GitHub: GitHub says waiting, so still no runner.
+    await reconcile(5 * 60_000);
     expect(tasksOf(payload)).toHaveLength(0);
+    github.jobs.set(idOf(payload), 'queued');
     await deliver(payload, {});
     expect(liveTasksOf(payload)).toHaveLength(1);
   });

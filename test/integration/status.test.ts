@@ -25,7 +25,8 @@ let table = '';
 beforeAll(async () => {
   await run(process.execPath, ['esbuild.config.mjs', '--only', 'status']);
   dynamodb = await startDynamoDbServer();
-  ecs = await startEcsStandIn();
+  // Job 3's task waits for capacity for good: ECS keeps it PROVISIONING.
+  ecs = await startEcsStandIn({ waitsForCapacity: (task) => task.startedBy === 'gha-job/3' });
   table = await dynamodb.createJobsTable();
   cloudFormation = await startCloudFormationStandIn([
     {
@@ -104,12 +105,15 @@ describe('npm run status', () => {
     expect(result.code).toBe(1);
     const { jobs } = JSON.parse(result.stdout) as { jobs: JobStatusRow[] };
     expect(jobs.map((job) => [job.jobId, job.state, job.task])).toEqual([
-      [3, 'task-started', 'RUNNING'],
+      [3, 'task-started', 'PROVISIONING'],
       [2, 'queued', '-'],
       [1, 'queued', '-'],
     ]);
     expect(jobs.find((job) => job.jobId === 2)?.stuck).toContain(
       'last launch failed: ECS could not place the task',
+    );
+    expect(jobs.find((job) => job.jobId === 3)?.stuck).toContain(
+      'its task is PROVISIONING (waiting for capacity or its image) after 30 min',
     );
     expect(jobs.find((job) => job.jobId === 1)?.stuck).toBeUndefined();
   });
@@ -117,7 +121,7 @@ describe('npm run status', () => {
   it('prints a table for a terminal, the stuck jobs explained under it', async () => {
     const result = await status();
     expect(result.stdout).toMatch(/^job\s+repository\s+state\s+try\s+age\s+task\s+runner/);
-    expect(result.stdout).toContain('3 open job(s), 1 stuck');
+    expect(result.stdout).toContain('3 open job(s), 2 stuck');
     expect(result.stdout).toContain('next: launch: queued without a task');
   });
 
