@@ -306,12 +306,17 @@ export function createReconciler(deps: Dependencies, options: { readonly budgetM
     }
   }
 
-  /** Writes changes over the record as read, unless someone else changed it since. */
+  /** Writes changes over the record as read, unless someone else changed it since (no read first: the write's condition checks). */
   async function write(record: JobRecord, changes: Partial<JobRecord>): Promise<boolean> {
-    const result = await updateRecord(ledger, record.jobId, (current) =>
-      current && current.version === record.version
-        ? { ...current, ...changes, updatedAt: now() }
-        : undefined,
+    const result = await updateRecord(
+      ledger,
+      record.jobId,
+      (current) =>
+        current && current.version === record.version
+          ? { ...current, ...changes, updatedAt: now() }
+          : undefined,
+      undefined,
+      record,
     );
     return result.written;
   }
