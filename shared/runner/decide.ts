@@ -57,15 +57,22 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
     wf_job_run_attempt: String(event.job.runAttempt),
     target_env: config.targetEnv,
   };
-  const render = (templates: readonly string[]) => templates.map((t) => renderTemplate(t, values));
-  const profile = config.profiles.find((candidate) =>
-    runnerCoversJob(render(candidate.labels), event.job.labels),
-  );
+  // Each profile's labels rendered once, when first needed (the match, then the not-ours reason).
+  const rendered = new Map<(typeof config.profiles)[number], string[]>();
+  const labelsOf = (profile: (typeof config.profiles)[number]) => {
+    let labels = rendered.get(profile);
+    if (labels === undefined) {
+      labels = profile.labels.map((t) => renderTemplate(t, values));
+      rendered.set(profile, labels);
+    }
+    return labels;
+  };
+  const profile = config.profiles.find((candidate) => runnerCoversJob(labelsOf(candidate), event.job.labels));
   if (profile === undefined) {
-    const offers = config.profiles.map((p) => `${p.name}: [${render(p.labels).join(', ')}]`).join('; ');
+    const offers = config.profiles.map((p) => `${p.name}: [${labelsOf(p).join(', ')}]`).join('; ');
     return ignore(`not ours: the job asks for [${event.job.labels.join(', ')}]; our runners have ${offers}`);
   }
-  const labels = render(profile.labels);
+  const labels = labelsOf(profile);
 
   const unsafe = Object.entries(values)
     .filter(([, value]) => !SAFE_VALUE.test(value))
