@@ -42,7 +42,7 @@ async function timeProcess(kind: Kind, eventPath: string | undefined): Promise<n
 }
 
 /** Bytes of the function's .mjs files: all of them, and those loaded by the import itself. */
-export function bundleBytes(entry = WEBHOOK_MODULE): { total: number; atImport: number } {
+function bundleBytes(entry = WEBHOOK_MODULE): { total: number; atImport: number } {
   const file = fileURLToPath(entry);
   const dir = join(file, '..');
   const total = readdirSync(dir)

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { SECRET_MAX_AGE_SECONDS } from '../shared/secrets/webhook-secrets';
 
 /** The project's esbuild output (`npm run build`): one folder per function. */
-export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
+const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
 
 export interface BundledFunctionProps {
   /** The esbuild target (an `entries` key of esbuild.config.mjs): the code is `dist/<name>/`. */

@@ -45,7 +45,7 @@ export function checkEnvironment(
 }
 
 /** Lambda's limit on a function's environment: all keys and values together. */
-export const LAMBDA_ENVIRONMENT_LIMIT = 4096;
+const LAMBDA_ENVIRONMENT_LIMIT = 4096;
 
 /** The environment's size as Lambda counts it, a deploy-time value (an ARN, a URL, a name) counted as 100 bytes. */
 function estimatedSize(environment: Readonly<Record<string, string>>): number {

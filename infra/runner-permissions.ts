@@ -15,15 +15,15 @@ export interface RunnerTaskScope {
 }
 
 /** Every task of the cluster (task ARNs carry the cluster's name; a task's own id exists only after RunTask). */
-export const clusterTasksArn = (scope: RunnerTaskScope): string =>
+const clusterTasksArn = (scope: RunnerTaskScope): string =>
   `arn:${scope.partition}:ecs:${scope.region}:${scope.account}:task/${scope.clusterName}/*`;
 
 /** A runner family, without a revision (RunTask's resource also takes `family:*`). */
-export const taskFamilyArn = (scope: RunnerTaskScope, family: string): string =>
+const taskFamilyArn = (scope: RunnerTaskScope, family: string): string =>
   `arn:${scope.partition}:ecs:${scope.region}:${scope.account}:task-definition/${family}`;
 
 /** Every revision of every profile's family: what RunTask may start, and nothing more. */
-export const taskFamilyArns = (scope: RunnerTaskScope): string[] =>
+const taskFamilyArns = (scope: RunnerTaskScope): string[] =>
   scope.taskFamilies.flatMap((family) => [taskFamilyArn(scope, family), `${taskFamilyArn(scope, family)}:*`]);
 
 /** The cdk-nag findings of the launch permissions' wildcards (task ARNs, family revisions). */
@@ -66,7 +66,7 @@ export function launchRunnerStatements(scope: RunnerTaskScope): iam.PolicyStatem
 }
 
 /** ListTasks has no resource of its own to name; the cluster condition scopes it. */
-export function listRunnerTasksStatement(scope: RunnerTaskScope, sid: string): iam.PolicyStatement {
+function listRunnerTasksStatement(scope: RunnerTaskScope, sid: string): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid,
     actions: ['ecs:ListTasks'],

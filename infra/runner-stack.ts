@@ -16,7 +16,6 @@ import { PartTransparentIds } from './system-part';
 import { WebhookApi } from './webhook-api';
 
 export { LAUNCHER_BATCH_SIZE } from './overflow-launcher';
-export { RECONCILE_RATE, SWEEP_RATE } from './sweeps';
 
 export interface RunnerStackProps extends StackProps {
   readonly settings: InfraSettings;

@@ -9,7 +9,7 @@ import { parseEcrImage } from './ecr-image';
 import type { Gathered } from './finding';
 
 /** A failed call as the doctor reports it: GitHub's HTTP status, or the AWS error's name, and its message. */
-export function describeFailure(error: unknown): { ok: false; error: string; code: string } {
+function describeFailure(error: unknown): { ok: false; error: string; code: string } {
   const { status, name, message } = error as { status?: unknown; name?: unknown; message?: unknown };
   const text = String(message ?? error).split('\n')[0] ?? '';
   const code = typeof status === 'number' ? `HTTP ${status}` : typeof name === 'string' ? name : 'Error';

@@ -14,7 +14,7 @@ export interface SecretsExtension {
 }
 
 /** How long the extension may take, before the SDK is asked instead (it reads a cold cache from Secrets Manager). */
-export const EXTENSION_TIMEOUT_MS = 1000;
+const EXTENSION_TIMEOUT_MS = 1000;
 
 /**
  * The extension, when the function has its layer: CDK sets `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`

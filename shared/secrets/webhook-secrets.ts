@@ -30,7 +30,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
  * Powertools Parameters, loaded on first use: it builds the Secrets Manager client (endpoint
  * from `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set) and caches the value.
  */
-export const fetchWithPowertools: FetchSecret = async (arn, maxAge) => {
+const fetchWithPowertools: FetchSecret = async (arn, maxAge) => {
   const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
   const value = await getSecret(arn, { maxAge });
   if (typeof value !== 'string') throw new Error(`secret ${arn} holds no string`);

@@ -3,7 +3,7 @@ import type { WebhookHandler } from './handle-webhook';
 import { jsonResponse, lowerCaseHeaders, type WebhookResponse } from './http';
 
 /** GitHub caps a webhook payload at 25 MB; a larger body is not from GitHub. */
-export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+const MAX_BODY_BYTES = 25 * 1024 * 1024;
 
 async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
