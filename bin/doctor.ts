@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
+import { runCommand } from '../shared/cli/terminal';
 import { createAwsDoctor } from '../shared/doctor/aws-doctor';
 import { parseDoctorOptions } from '../shared/doctor/doctor-options';
 import { formatReport, reportJson } from '../shared/doctor/doctor-report';
 import { hasProblems } from '../shared/doctor/finding';
 import { createGitHubDoctor } from '../shared/doctor/github-doctor';
 import { runDoctor } from '../shared/doctor/run-doctor';
-import { ConfigError, errorMessage } from '../shared/errors';
 
 const usage = `usage: npm run doctor -- [--stack GitHubRunners] [--region R] [--org ORG [--hook-id ID] | --app] [--json]
 
@@ -63,11 +63,4 @@ async function main(): Promise<number> {
   return hasProblems(report.findings) ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`${error.message}\n\n${usage}`);
-    else console.error(`doctor: ${errorMessage(error)}`);
-    process.exit(2);
-  },
-);
+runCommand('doctor', usage, main);

@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { formatTable, progressBar } from '../shared/cli/terminal';
-import { ConfigError, errorMessage } from '../shared/errors';
+import { formatTable, progressBar, runCommand } from '../shared/cli/terminal';
 import { parseRedeliverSettings, runRedeliverSweep } from '../shared/github/redeliver';
 
 const usage = `usage: npm run redeliver -- (--org ORG --hook-id ID | --app) [--since 6h] [--max 50] [--dry-run]
@@ -66,11 +65,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`${error.message}\n\n${usage}`);
-    else console.error(`redeliver: ${errorMessage(error)}`);
-    process.exit(2);
-  },
-);
+runCommand('redeliver', usage, main);

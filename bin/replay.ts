@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { formatTable, progressBar } from '../shared/cli/terminal';
+import { formatTable, progressBar, runCommand } from '../shared/cli/terminal';
 import { LOCAL_WEBHOOK_SECRET } from '../shared/defaults';
-import { errorMessage } from '../shared/errors';
 import { type DeliveryResult, deliver, readDeliveries } from '../shared/replay/replay-deliveries';
 
 const usage = `usage: npm run replay -- <payload.json | folder | file.jsonl>... [--url URL] [--secret S] [--event NAME] [--concurrency N]
@@ -67,10 +66,4 @@ async function main(): Promise<number> {
   return results.every((result) => result.status >= 200 && result.status <= 299) ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`replay: ${errorMessage(error)}`);
-    process.exit(2);
-  },
-);
+runCommand('replay', usage, main);

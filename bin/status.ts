@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
+import { runCommand } from '../shared/cli/terminal';
 import { lazyEcsApi } from '../shared/ecs/ecs-launcher';
 import { createEcsRunnerTasks } from '../shared/ecs/runner-tasks';
-import { errorMessage } from '../shared/errors';
+import { ConfigError, errorMessage } from '../shared/errors';
 import { createDynamoDbJobLedger } from '../shared/jobs/dynamodb-job-ledger';
 import { formatJobStatus, type JobStatusRow, jobStatusRows } from '../shared/status/job-status';
 
@@ -12,7 +13,7 @@ const usage = `usage: npm run status -- [--stack GitHubRunners] [--region R] [--
 Shows the open jobs of the job ledger beside ECS: each job's state, launch attempt, age, task and
 runner, and for the jobs that look stuck, why and what the reconciler does next. Reads the stack's
 outputs (JobsTableName, ClusterName) with your AWS credentials; read-only calls.
-Exits 0 when no job looks stuck, 1 when one does, 2 on a usage error.
+Exits 0 when no job looks stuck, 1 when one does, 2 when it could not tell (a wrong flag, AWS's refusal).
 
   --stack NAME           the deployed stack (default GitHubRunners)
   --region R             its region (default: your AWS configuration's)
@@ -21,8 +22,6 @@ Exits 0 when no job looks stuck, 1 when one does, 2 on a usage error.
   --stuck-after SEC      the reconciler's RECONCILE_STUCK_AFTER (default 300)
   --url URL              a local \`npm start\` server instead of AWS
   --json                 the rows as JSON, for scripts`;
-
-class UsageError extends Error {}
 
 async function stackOutputs(stack: string, region: string | undefined): Promise<Record<string, string>> {
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
@@ -50,7 +49,7 @@ async function main(): Promise<number> {
   try {
     values = parse();
   } catch (error) {
-    throw new UsageError(errorMessage(error));
+    throw new ConfigError([errorMessage(error)]);
   }
   if (values.help) {
     console.log(usage);
@@ -59,7 +58,7 @@ async function main(): Promise<number> {
   const seconds = (flag: 'capacity-wait' | 'stuck-after') => {
     const value = Number(values[flag]);
     if (!Number.isInteger(value) || value < 0)
-      throw new UsageError(`--${flag} takes a whole number of seconds`);
+      throw new ConfigError([`--${flag} takes a whole number of seconds`]);
     return value;
   };
   const settings = {
@@ -70,9 +69,9 @@ async function main(): Promise<number> {
   let rows: JobStatusRow[];
   if (values.url !== undefined) {
     const response = await fetch(new URL('/status', values.url)).catch((error: unknown) => {
-      throw new UsageError(`--url ${values.url}: ${errorMessage(error)} (is npm start running there?)`);
+      throw new Error(`--url ${values.url}: ${errorMessage(error)} (is npm start running there?)`);
     });
-    if (!response.ok) throw new UsageError(`--url ${values.url}: answered ${response.status}`);
+    if (!response.ok) throw new Error(`--url ${values.url}: answered ${response.status}`);
     rows = ((await response.json()) as { jobs: JobStatusRow[] }).jobs;
   } else {
     if (values.region !== undefined) process.env.AWS_REGION = values.region;
@@ -82,9 +81,9 @@ async function main(): Promise<number> {
       table ??= outputs.JobsTableName;
       cluster ??= outputs.ClusterName;
       if (table === undefined || cluster === undefined) {
-        throw new UsageError(
+        throw new ConfigError([
           `stack ${values.stack} has no JobsTableName or ClusterName output: pass --table and --cluster`,
-        );
+        ]);
       }
     }
     const records = await createDynamoDbJobLedger(table).listOpen();
@@ -99,11 +98,4 @@ async function main(): Promise<number> {
   return rows.some((row) => row.stuck !== undefined) ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(errorMessage(error));
-    if (error instanceof UsageError) console.error(usage.split('\n')[0]);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  },
-);
+runCommand('status', usage, main);

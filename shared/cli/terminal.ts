@@ -1,3 +1,5 @@
+import { ConfigError, errorMessage } from '../errors';
+
 /** A one-line progress bar on stderr, drawn only when stderr is a terminal (never in CI logs). */
 export function progressBar(
   total: number,
@@ -24,4 +26,20 @@ export function parseDuration(text: string): number {
 export function formatTable(rows: ReadonlyArray<readonly [string, string | number]>): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/**
+ * Runs a command's `main` and exits with its code: 0 and 1 are the command's own answers (all
+ * well, something found); 2 is what it could not do. A ConfigError (a wrong flag or setting) is
+ * printed with the usage under it, any other error as `<name>: <message>`.
+ */
+export function runCommand(name: string, usage: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof ConfigError) console.error(`${error.message}\n\n${usage}`);
+      else console.error(`${name}: ${errorMessage(error)}`);
+      process.exit(2);
+    },
+  );
 }

@@ -135,7 +135,8 @@ describe('npm run status', () => {
 
   it("passes on CloudFormation's word for a stack that does not exist", async () => {
     const result = await status('--stack', 'NoSuchStack');
-    expect(result.code).toBe(1);
+    // 2, not 1: it could not tell, which is not "a job looks stuck".
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('Stack with id NoSuchStack does not exist');
   });
 
