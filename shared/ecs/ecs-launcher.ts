@@ -1,4 +1,5 @@
 import type { ECSClient, RunTaskCommandInput, RunTaskCommandOutput } from '@aws-sdk/client-ecs';
+import { boundedRequestHandler } from '../call-timeout';
 import { retryWithinDeadline } from '../retry';
 import type { LaunchOptions, LaunchOutcome, RunnerLauncher } from './launcher';
 import type { RunTaskRequest } from './run-task-input';
@@ -22,7 +23,7 @@ export function lazyEcsApi(): () => Promise<EcsApi> {
   let api: Promise<EcsApi> | undefined;
   return () => {
     api ??= import('@aws-sdk/client-ecs').then((sdk) => ({
-      client: new sdk.ECSClient({ maxAttempts: 1 }),
+      client: new sdk.ECSClient({ maxAttempts: 1, requestHandler: boundedRequestHandler }),
       sdk,
     }));
     return api;

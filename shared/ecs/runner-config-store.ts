@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { boundedRequestHandler } from '../call-timeout';
 
 /**
  * Where a JIT config waits for its task: an environment file the ECS agent reads with the task
@@ -36,7 +37,11 @@ export function createS3RunnerConfigStore(bucket: string): RunnerConfigStore {
   let loaded: Promise<{ client: S3Client; sdk: S3Module }> | undefined;
   const s3 = () => {
     loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({
-      client: new sdk.S3Client({ forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined, maxAttempts: 2 }),
+      client: new sdk.S3Client({
+        forcePathStyle: env.AWS_ENDPOINT_URL_S3 !== undefined,
+        maxAttempts: 2,
+        requestHandler: boundedRequestHandler,
+      }),
       sdk,
     }));
     return loaded;

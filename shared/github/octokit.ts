@@ -1,4 +1,5 @@
 import type { Octokit } from '@octokit/rest';
+import { boundedFetch } from '../call-timeout';
 import type { GitHubSettings } from '../config';
 import type { FetchSecret } from '../secrets/webhook-secrets';
 import { fetchSecretValue, SECRET_MAX_AGE_SECONDS } from '../secrets/webhook-secrets';
@@ -108,6 +109,7 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
         new Client({
           baseUrl: settings.apiUrl,
           userAgent: 'ecs-github-runners',
+          request: { fetch: boundedFetch },
           ...auth,
           // 409 (a runner name taken) is an answer, not a fault. The base delay is short for the
           // webhook: plugin-retry waits (attempt²) × base, and GitHub waits only 10 s for us.

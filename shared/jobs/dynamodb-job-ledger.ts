@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { boundedRequestHandler } from '../call-timeout';
 import type { JobLedger } from './job-ledger';
 import { expiresAt, type JobRecord } from './job-record';
 
@@ -29,9 +30,12 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
   const load = () => {
     loaded ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]).then(
       ([dynamodb, lib]) => ({
-        client: lib.DynamoDBDocumentClient.from(new dynamodb.DynamoDBClient({ maxAttempts: 2 }), {
-          marshallOptions: { removeUndefinedValues: true },
-        }),
+        client: lib.DynamoDBDocumentClient.from(
+          new dynamodb.DynamoDBClient({ maxAttempts: 2, requestHandler: boundedRequestHandler }),
+          {
+            marshallOptions: { removeUndefinedValues: true },
+          },
+        ),
         lib,
       }),
     );

@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { boundedRequestHandler } from '../call-timeout';
 import { parseWorkflowJob, type WorkflowJobEvent } from '../runner/workflow-job';
 
 /** A job the webhook could not start a task for in time, handed to `functions/launcher`. */
@@ -29,7 +30,10 @@ export function lazySqs(): () => Promise<{ client: SQSClient; sdk: SqsModule }> 
   return () => {
     loaded ??= import('@aws-sdk/client-sqs').then((sdk) => ({
       // The SDK reads its endpoint settings from the process environment: so does this check.
-      client: new sdk.SQSClient({ useQueueUrlAsEndpoint: process.env.AWS_ENDPOINT_URL_SQS === undefined }),
+      client: new sdk.SQSClient({
+        useQueueUrlAsEndpoint: process.env.AWS_ENDPOINT_URL_SQS === undefined,
+        requestHandler: boundedRequestHandler,
+      }),
       sdk,
     }));
     return loaded;
