@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { lazyEcsApi } from '../shared/ecs/ecs-launcher';
+import { lazyEcsApi } from '../shared/ecs/ecs-api';
 import type { WebhookResponse } from '../shared/webhook/http';
 import { githubHostedQueued, jobOfOurs } from '../test/fixtures/payloads';
 import { httpApiEvent, signedRequest } from '../test/fixtures/requests';

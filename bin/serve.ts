@@ -40,6 +40,7 @@ const status = async () => {
                 startedAt: record.taskStartedAt,
                 createdAt: record.taskStartedAt,
                 jobId: record.jobId,
+                attempt: record.attempt,
                 runnerName: record.runnerName,
                 repository: record.job.repository.fullName,
                 runId: record.job.job.runId,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runCommand } from '../shared/cli/terminal';
-import { lazyEcsApi } from '../shared/ecs/ecs-launcher';
+import { lazyEcsApi } from '../shared/ecs/ecs-api';
 import { createEcsRunnerTasks } from '../shared/ecs/runner-tasks';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { createDynamoDbJobLedger } from '../shared/jobs/dynamodb-job-ledger';

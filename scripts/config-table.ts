@@ -286,7 +286,21 @@ export const SETTINGS: readonly Setting[] = [
     readBy: CORE,
     context: 'reconcileMaxAttempts',
     meaning:
-      'launch attempts per job (a task lost before its job started gets a new one) before the reconciler gives up and alarms',
+      'failed launch attempts per job (a task that stopped by itself before its job started) before the reconciler alarms and retries at its longest backoff (15 min); a job GitHub calls queued is never abandoned, and a task replaced after a wait for capacity is no failed attempt',
+  },
+  {
+    name: 'RECONCILE_UNKNOWN_RELAUNCH',
+    default: '`1800`',
+    readBy: CORE,
+    meaning:
+      'seconds GitHub may leave unanswered whether a job whose task ran and stopped is still queued (its `in_progress` may be lost) before the reconciler relaunches it anyway',
+  },
+  {
+    name: 'RECONCILE_GITHUB_REQUESTS',
+    default: '`60`',
+    readBy: CORE,
+    meaning:
+      "the most GitHub API requests one reconcile round makes (an App installation has 5,000 an hour; rounds run every minute; the rest is the webhook's); the round's spend is the `ReconcilerGitHubRequests` metric",
   },
   {
     name: 'RECONCILE_STUCK_AFTER',
@@ -432,6 +446,7 @@ export const SETTINGS: readonly Setting[] = [
  * and constants of other APIs. A new name found by the scan must be described or listed here.
  */
 export const NOT_SETTINGS: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
   'RUNNER_CONFIG_ARGS',
   'RUNNER_JIT_CONFIG',
   'RUNNER_LABELS',

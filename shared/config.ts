@@ -48,6 +48,10 @@ export interface ReconcileSettings {
   readonly maxAttempts: number;
   /** Seconds a job may wait without a live runner task before it counts as stuck. */
   readonly stuckAfterSeconds: number;
+  /** Seconds GitHub may leave unanswered whether a job whose task ran and stopped is queued, before it is relaunched anyway. */
+  readonly unknownRelaunchSeconds: number;
+  /** The most GitHub API requests one reconcile round makes (an App installation has 5,000 an hour). */
+  readonly githubRequestsPerRound: number;
 }
 
 /** The whole configuration, parsed and validated once per cold start. */
@@ -183,6 +187,8 @@ export function parseConfig(env: Env): Config {
     capacityWaitSeconds: seconds('RECONCILE_CAPACITY_WAIT', 600, 60),
     stuckAfterSeconds: seconds('RECONCILE_STUCK_AFTER', 300, 60),
     maxAttempts: reader.int('RECONCILE_MAX_ATTEMPTS', 3, { min: 1, max: 10 }),
+    unknownRelaunchSeconds: seconds('RECONCILE_UNKNOWN_RELAUNCH', 1800, 60),
+    githubRequestsPerRound: reader.int('RECONCILE_GITHUB_REQUESTS', 60, { min: 5, max: 5000 }),
   };
 
   const hookText = text('GITHUB_HOOK') ?? 'org';

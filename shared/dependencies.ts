@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type Config, type Env, parseConfig, readAllowedSources, readWebhookSecretSetting } from './config';
 import { WEBHOOK_METRICS } from './defaults';
-import { createEcsLauncher, type EcsApi, lazyEcsApi } from './ecs/ecs-launcher';
+import { type EcsApi, lazyEcsApi } from './ecs/ecs-api';
+import { createEcsLauncher } from './ecs/ecs-launcher';
 import { createDryRunLauncher, type RunnerLauncher } from './ecs/launcher';
 import {
   createPrintingRunnerConfigStore,
@@ -36,6 +37,8 @@ export interface Dependencies {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
+  /** GitHub HTTP requests made since the cold start (the reconciler's budget reads it). */
+  readonly githubRequests: () => number;
 }
 
 export interface DependencyOptions {
@@ -88,6 +91,7 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
   const serviceName = env.POWERTOOLS_SERVICE_NAME ?? WEBHOOK_METRICS.service;
   const logger = overrides.logger ?? new Logger({ serviceName });
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let githubRequests = 0;
   const printing = config.dryRun && !config.dryRunRegister;
   const github =
     'github' in overrides
@@ -100,6 +104,9 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
               settings: config.github,
               ...(options.fetchSecret && { fetchSecret: options.fetchSecret }),
               log: { warn: (message) => logger.warn(message) },
+              onRequest: () => {
+                githubRequests++;
+              },
             }),
           );
   const ecsApi: () => Promise<EcsApi> = lazyEcsApi();
@@ -120,6 +127,7 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
   return {
     config,
     github,
+    githubRequests: overrides.githubRequests ?? (() => githubRequests),
     configStore,
     overflow,
     logger,

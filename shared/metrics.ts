@@ -16,8 +16,10 @@ export const METRIC = {
   stuck: 'JobsStuck',
   /** Jobs given a new attempt after their task was lost before the job started. */
   relaunched: 'JobsRelaunched',
-  /** Jobs whose every launch attempt was lost; the reconciler stops trying. */
+  /** Jobs whose launch attempts failed `RECONCILE_MAX_ATTEMPTS` times; they are retried at the longest backoff. */
   attemptsExhausted: 'LaunchAttemptsExhausted',
+  /** GitHub API requests one reconcile round made (its ceiling: `RECONCILE_GITHUB_REQUESTS`). */
+  reconcilerGitHubRequests: 'ReconcilerGitHubRequests',
   /** Milliseconds from the job queued to its runner task RUNNING. */
   timeToTaskRunning: 'TimeToTaskRunning',
   /** Milliseconds from the job queued to the job started on a runner. */

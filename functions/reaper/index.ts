@@ -1,5 +1,5 @@
 import { createDependencies } from '../../shared/dependencies';
-import { createReconciler, type ReconcileSummary } from '../../shared/jobs/reconciler';
+import { createReconciler, type ReconcileSummary } from '../../shared/reconcile/reconciler';
 
 // Built at cold start: a wrong environment fails here, with every problem in one message.
 const deps = createDependencies({

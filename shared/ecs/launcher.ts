@@ -1,26 +1,36 @@
+import type { FailureKind } from '../failure-kind';
 import type { RunTaskRequest } from './run-task-input';
 
-/** What became of a launch: a task exists for the job, or it could not be started in time. */
+/** What became of one RunTask under one token. */
 export type LaunchOutcome =
-  | { readonly kind: 'started'; readonly taskArn: string; readonly existing: boolean }
-  /** `retryable`: time can fix it (throttling, capacity, 5xx, network); else the setup is wrong. */
-  | { readonly kind: 'failed'; readonly reason: string; readonly retryable: boolean }
-  /** No task was started because `stillWanted` said the job no longer needs one. */
-  | { readonly kind: 'not-needed'; readonly reason: string };
-
-/** Options of one launch. */
-export interface LaunchOptions {
+  /** A task exists under the token: started now, or started before and answered again. */
+  | { readonly kind: 'started'; readonly taskArn: string }
+  /** ECS answered `failures[]` (no capacity, no agent): no task under this token, ever. */
+  | { readonly kind: 'placement-failed'; readonly reason: string }
   /**
-   * Asked before a second placement attempt (after `failures[]` or a token conflict), when no task
-   * of the job is running: false means the job no longer needs a runner.
+   * The token was used before by another request (ConflictException): a task may exist under it
+   * that only a look-up can find.
    */
-  readonly stillWanted?: () => Promise<boolean>;
+  | { readonly kind: 'conflict'; readonly reason: string }
+  /** No answer in time, or a refusal: `failure` says whether time (`retryable`, `unknown`) or the operator (`setup`) fixes it. */
+  | { readonly kind: 'failed'; readonly reason: string; readonly failure: FailureKind };
+
+/** Which attempt's task to look for. */
+export interface AttemptTask {
+  readonly cluster: string;
+  readonly jobId: number;
+  readonly attempt: number;
 }
 
 /** The port through which the core starts a runner task. */
 export interface RunnerLauncher {
-  /** Starts the task of a request (or finds the one already started for that job) by `deadlineAt`. */
-  launch(request: RunTaskRequest, deadlineAt: number, options?: LaunchOptions): Promise<LaunchOutcome>;
+  /** One RunTask under the request's token, retried within `deadlineAt` while that is safe. */
+  launch(request: RunTaskRequest, deadlineAt: number): Promise<LaunchOutcome>;
+  /**
+   * A live task of one attempt: listed by the attempt's `startedBy` and confirmed by DescribeTasks
+   * (not stopped or stopping, with the attempt's tag), whatever ListTasks still lists.
+   */
+  findTask(attempt: AttemptTask, deadlineAt: number): Promise<string | undefined>;
 }
 
 /**
@@ -34,8 +44,10 @@ export function createDryRunLauncher(print: (line: string) => void): RunnerLaunc
       return {
         kind: 'started',
         taskArn: `arn:aws:ecs:dry-run:000000000000:task/dry-run/${request.input.clientToken.slice(0, 32)}`,
-        existing: false,
       };
+    },
+    async findTask() {
+      return undefined;
     },
   };
 }

@@ -6,13 +6,22 @@ import type { RunnerPlan } from '../runner/runner-plan';
 /** ECS refuses container overrides whose JSON is longer than this (RunTask `overrides`). */
 export const OVERRIDES_MAX_CHARS = 8192;
 
-/** The `startedBy` of a job's task: lets `ListTasks` find it (ECS: ≤ 128 of [A-Za-z0-9_/-]). */
-export const startedByForJob = (jobId: number): string => `gha-job/${jobId}`;
+/**
+ * The `startedBy` of an attempt's task: `ListTasks` finds the tasks of one attempt by it, never a
+ * task of another attempt of the job (ECS: ≤ 128 of [A-Za-z0-9_/-]).
+ */
+export const startedByForAttempt = (jobId: number, attempt: number): string => `gha-job/${jobId}/${attempt}`;
 
-/** The job id a task was started for, from its `startedBy`; undefined for any other task. */
-export const jobIdOfStartedBy = (startedBy: string | undefined): number | undefined => {
-  const match = /^gha-job\/(\d+)$/.exec(startedBy ?? '');
-  return match ? Number(match[1]) : undefined;
+/**
+ * The job (and attempt) a task was started for, from its `startedBy`; undefined for any other
+ * task. Tasks started before attempts were named (`gha-job/<id>`) have no attempt.
+ */
+export const parseStartedBy = (
+  startedBy: string | undefined,
+): { readonly jobId: number; readonly attempt: number | undefined } | undefined => {
+  const match = /^gha-job\/(\d+)(?:\/(\d+))?$/.exec(startedBy ?? '');
+  if (!match) return undefined;
+  return { jobId: Number(match[1]), attempt: match[2] === undefined ? undefined : Number(match[2]) };
 };
 
 /** Tag keys on every runner task, so an operator (and the reconciler) can find a job's task. */
@@ -39,12 +48,32 @@ export type Registration =
 /** The variable that carries a JIT config to the runner container (from the environment file). */
 export const RUNNER_JIT_CONFIG = 'RUNNER_JIT_CONFIG';
 
-/** A RunTask request together with the token that makes it idempotent. */
+/** A RunTask request with the token that makes it idempotent, and the attempt it starts. */
 export interface RunTaskRequest {
-  readonly input: RunTaskCommandInput & { clientToken: string };
-  /** The same request under another token, for a retry after ECS answered `failures[]`. */
-  readonly withToken: (salt: string) => RunTaskCommandInput & { clientToken: string };
+  readonly input: RunTaskCommandInput & { clientToken: string; cluster: string };
+  readonly jobId: number;
+  readonly attempt: number;
 }
+
+/** One RunTask of a launch attempt: its number, its runner, and its token number (placement). */
+export interface AttemptRef {
+  readonly number: number;
+  readonly runnerName: string;
+  /** Moves on only after ECS answered `failures[]` under the token before it. */
+  readonly placement?: number | undefined;
+}
+
+/**
+ * The clientToken of one placement of one attempt of a job: a function of these alone (and the
+ * cluster), never of the request. A retry after a lost answer reuses it, so ECS answers with the
+ * task it started; a request changed in between (a new task definition revision, a setting) meets
+ * ECS's ConflictException instead of starting a second task. sha256 in hex is 64 characters:
+ * exactly ECS's clientToken limit.
+ */
+export const clientTokenFor = (cluster: string, jobId: number, attempt: AttemptRef): string =>
+  createHash('sha256')
+    .update(`${cluster}\0${jobId}\0${attempt.number}\0${attempt.placement ?? 0}`)
+    .digest('hex');
 
 /** `RUNNER_CONFIG_ARGS` of the token registration: the seed's flags with this runner's labels, name and group. */
 export function runnerConfigArgs(plan: RunnerPlan, runnerName: string): string {
@@ -56,16 +85,13 @@ export function runnerConfigArgs(plan: RunnerPlan, runnerName: string): string {
 }
 
 /**
- * Builds the RunTask request of one launch attempt of a planned runner. Deterministic: the same
- * job, attempt and settings give the same `clientToken` (ECS keeps a token 24 h, and answers a
- * reused token with a different request by ConflictException), so a retry of an attempt whose
- * answer was lost or late returns the task it started instead of a second one; a new attempt (a
- * task lost before its job started) gets a new token.
+ * Builds the RunTask request of one launch attempt of a planned runner, under the token of
+ * {@link clientTokenFor} (ECS keeps a token 24 h).
  * @throws Error when the container overrides exceed ECS's 8,192-character limit.
  */
 export function buildRunTaskRequest(
   plan: RunnerPlan,
-  attempt: { readonly number: number; readonly runnerName: string },
+  attempt: AttemptRef,
   registration: Registration = { kind: 'token' },
 ): RunTaskRequest {
   const { target } = plan;
@@ -97,7 +123,7 @@ export function buildRunTaskRequest(
       `container overrides are ${overridesLength} characters; ECS accepts at most ${OVERRIDES_MAX_CHARS}: shorten the templates`,
     );
   }
-  const base: RunTaskCommandInput = {
+  const input: RunTaskRequest['input'] = {
     cluster: target.cluster,
     taskDefinition: target.taskDefinition,
     count: 1,
@@ -115,7 +141,7 @@ export function buildRunTaskRequest(
       },
     }),
     overrides,
-    startedBy: startedByForJob(plan.jobId),
+    startedBy: startedByForAttempt(plan.jobId, attempt.number),
     enableECSManagedTags: true,
     propagateTags: 'TASK_DEFINITION',
     tags: [
@@ -127,12 +153,7 @@ export function buildRunTaskRequest(
       { key: TASK_TAGS.launchAttempt, value: String(attempt.number) },
       { key: TASK_TAGS.profile, value: target.profile },
     ],
+    clientToken: clientTokenFor(target.cluster, plan.jobId, attempt),
   };
-  // sha256 in hex is 64 characters: exactly ECS's clientToken limit.
-  const identity = JSON.stringify(base);
-  const withToken = (salt: string) => ({
-    ...base,
-    clientToken: createHash('sha256').update(identity).update(salt).digest('hex'),
-  });
-  return { input: withToken(''), withToken };
+  return { input, jobId: plan.jobId, attempt: attempt.number };
 }

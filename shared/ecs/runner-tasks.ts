@@ -1,7 +1,7 @@
 import type { Task } from '@aws-sdk/client-ecs';
 import type { Config } from '../config';
-import type { EcsApi } from './ecs-launcher';
-import { jobIdOfStartedBy, TASK_TAGS } from './run-task-input';
+import type { EcsApi } from './ecs-api';
+import { parseStartedBy, TASK_TAGS } from './run-task-input';
 
 /** What ECS says of a runner task. */
 export interface TaskFacts {
@@ -15,6 +15,8 @@ export interface TaskFacts {
   readonly createdAt: number | undefined;
   /** The job it was started for (`startedBy`); undefined for a task that is not ours. */
   readonly jobId: number | undefined;
+  /** The launch attempt it was started for (our tag). */
+  readonly attempt: number | undefined;
   readonly runnerName: string | undefined;
   /** `owner/name` of the job's repository (our tag). */
   readonly repository: string | undefined;
@@ -42,8 +44,11 @@ export const isWaiting = (task: TaskFacts): boolean =>
 
 const time = (value: Date | undefined) => (value instanceof Date ? value.getTime() : undefined);
 
+const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+
 export function toTaskFacts(task: Task): TaskFacts | undefined {
   if (!task.taskArn) return undefined;
+  const tag = (key: string) => task.tags?.find((t) => t.key === key)?.value;
   return {
     taskArn: task.taskArn,
     lastStatus: task.lastStatus ?? 'PROVISIONING',
@@ -51,12 +56,11 @@ export function toTaskFacts(task: Task): TaskFacts | undefined {
     stoppedReason: task.stoppedReason,
     startedAt: time(task.startedAt),
     createdAt: time(task.createdAt),
-    jobId: jobIdOfStartedBy(task.startedBy),
-    runnerName: task.tags?.find((tag) => tag.key === TASK_TAGS.runnerName)?.value,
-    repository: task.tags?.find((tag) => tag.key === TASK_TAGS.repository)?.value,
-    runId: ((value) => (value === undefined ? undefined : Number(value)))(
-      task.tags?.find((tag) => tag.key === TASK_TAGS.runId)?.value,
-    ),
+    jobId: parseStartedBy(task.startedBy)?.jobId,
+    attempt: number(tag(TASK_TAGS.launchAttempt)),
+    runnerName: tag(TASK_TAGS.runnerName),
+    repository: tag(TASK_TAGS.repository),
+    runId: number(tag(TASK_TAGS.runId)),
   };
 }
 

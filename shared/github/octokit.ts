@@ -24,6 +24,8 @@ export interface OctokitOptions {
   /** Longest rate-limit wait worth taking: short for the webhook (GitHub's 10 s), longer for sweeps. */
   readonly maxRateLimitWaitSeconds?: number;
   readonly log?: { warn(message: string): void };
+  /** Called once per HTTP request to GitHub (retries and token exchanges included): the reconciler's budget counts them. */
+  readonly onRequest?: () => void;
 }
 
 /**
@@ -81,6 +83,12 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
     return base;
   };
 
+  const countedFetch: typeof boundedFetch = options.onRequest
+    ? (input, init) => {
+        options.onRequest?.();
+        return boundedFetch(input, init);
+      }
+    : boundedFetch;
   const build = async (secretText: string | undefined) => {
     credentialsText = secretText;
     {
@@ -109,7 +117,7 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
         new Client({
           baseUrl: settings.apiUrl,
           userAgent: 'ecs-github-runners',
-          request: { fetch: boundedFetch },
+          request: { fetch: countedFetch },
           ...auth,
           // 409 (a runner name taken) is an answer, not a fault. The base delay is short for the
           // webhook: plugin-retry waits (attempt²) × base, and GitHub waits only 10 s for us.

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { boundedRequestHandler } from '../call-timeout';
 import type { JobLedger } from './job-ledger';
@@ -46,7 +47,7 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
     const { openShard: _, expiresAt: __, ...record } = item;
     return record as unknown as JobRecord;
   };
-  return {
+  const ledger: JobLedger = {
     async get(jobId, signal) {
       const { client, lib } = await load();
       const { Item } = await client.send(
@@ -57,7 +58,7 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
     },
     async put(next, expectedVersion, signal) {
       const { client, lib } = await load();
-      const written: JobRecord = { ...next, version: (expectedVersion ?? 0) + 1 };
+      const written: JobRecord = { ...next, version: (expectedVersion ?? 0) + 1, writeId: randomUUID() };
       try {
         await client.send(
           new lib.PutCommand({
@@ -76,8 +77,11 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
         );
         return written;
       } catch (error) {
-        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return undefined;
-        throw error;
+        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+        // The SDK's retry of a write that landed (its answer lost) fails its own condition: a
+        // consistent read tells our write from another writer's by the write id.
+        const stored = await ledger.get(next.jobId, signal);
+        return stored?.writeId === written.writeId ? stored : undefined;
       }
     },
     async listOpen(signal) {
@@ -101,4 +105,5 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
       return records;
     },
   };
+  return ledger;
 }

@@ -62,136 +62,59 @@ export interface JobRecord {
   readonly lastError?: string | undefined;
   /** False once nothing is left to do (job done, task gone, registration and config deleted). */
   readonly open: boolean;
+  /** A random id of the write that made this version: a writer whose answer was lost knows its own write. */
+  readonly writeId?: string | undefined;
+  /**
+   * The current attempt's RunTask token number: the token is a function of the job, the attempt and
+   * this number only. It moves on only after ECS answered `failures[]` (no task under that token).
+   */
+  readonly placement?: number | undefined;
+  /**
+   * Epoch ms: a RunTask of the current attempt may have started a task that no look-up found yet
+   * (ECS's ConflictException, ListTasks' lag). No new token is used until the task is found or the
+   * attempt is ended with a fresh registration.
+   */
+  readonly taskUnknownSince?: number | undefined;
+  /** Attempts whose task ran and was lost before the job started (a task that never ran is no failure). */
+  readonly failedAttempts?: number | undefined;
+  /** Epoch ms before which no new attempt is launched (backing off after losses). */
+  readonly retryAt?: number | undefined;
+  /** Epoch ms: the reconciler last asked GitHub about this job. */
+  readonly githubCheckedAt?: number | undefined;
+  /** Epoch ms: since then GitHub has not answered about this job (an outage, a timeout). */
+  readonly githubUnknownSince?: number | undefined;
 }
 
 /** How long a finished job's record is kept (DynamoDB TTL). */
 export const RECORD_TTL_SECONDS = 3 * 24 * 60 * 60;
 
-const rank = (state: JobState) => JOB_STATES.indexOf(state);
-
-const parseTime = (value: string | undefined, fallback: number) => {
-  const parsed = value === undefined ? Number.NaN : Date.parse(value);
-  return Number.isNaN(parsed) ? fallback : parsed;
-};
-
-/** What a delivery did to a job's record, and whether the job now wants a launch. */
-export interface DeliveryEffect {
-  /** The record to write; undefined: nothing changes. */
-  readonly next: JobRecord | undefined;
-  /** Why nothing changed, or what changed (for the answer and the log). */
-  readonly note: string;
-}
+/** The TTL attribute of a record: a few days after its last write. */
+export const expiresAt = (record: JobRecord): number =>
+  Math.floor(record.updatedAt / 1000) + RECORD_TTL_SECONDS;
 
 /** Whether a `queued` delivery is for a job whose deployment still waits for approval. */
 export const waitsForApproval = (event: WorkflowJobEvent): boolean =>
   event.action === 'waiting' || (event.action === 'queued' && event.job.status === 'waiting');
 
-/**
- * Applies one `workflow_job` delivery to a job's record (or to none). Pure. Deliveries come late,
- * twice and out of order: a delivery never moves a job back, so a `queued` that arrives after
- * `in_progress` or `completed` starts nothing.
- */
-export function applyDelivery(
-  record: JobRecord | undefined,
-  event: WorkflowJobEvent,
-  profile: string,
-  now: number,
-): DeliveryEffect {
-  const base = (): JobRecord => ({
-    jobId: event.job.id,
-    version: 0,
-    state: 'queued',
-    job: event,
-    profile,
-    queuedAt: parseTime(event.job.createdAt, now),
-    updatedAt: now,
-    attempt: 0,
-    attemptEnded: false,
-    open: true,
-  });
-  const current = record ?? base();
-  const write = (changes: Partial<JobRecord>, note: string): DeliveryEffect => ({
-    next: { ...current, ...changes, updatedAt: now },
-    note,
-  });
-  const unchanged = (note: string): DeliveryEffect => ({ next: undefined, note });
+/** Whether the record names a task of its current attempt (not ended). */
+export const hasLiveAttempt = (record: JobRecord): boolean =>
+  record.taskArn !== undefined && !record.attemptEnded;
 
-  if (waitsForApproval(event)) {
-    if (record === undefined) return write({ state: 'waiting' }, 'waits for approval');
-    if (rank(record.state) >= rank('running')) return unchanged(`already ${record.state}`);
-    if (record.state === 'waiting') return unchanged('already waiting');
-    // A runner started before we knew is stopped by the reconciler: a waiting job holds none.
-    return write({ state: 'waiting', job: event }, 'waits for approval');
-  }
-  switch (event.action) {
-    case 'queued':
-      if (record === undefined) return write({}, 'queued');
-      // Approved: the job is queued again, and gets its runner now.
-      if (record.state === 'waiting') return write({ state: 'queued', job: event }, 'approved');
-      return unchanged(`already ${record.state}`);
-    case 'in_progress': {
-      if (record?.state === 'done') return unchanged('already done');
-      if (record?.state === 'running' && record.jobRunner !== undefined) return unchanged('already running');
-      return write(
-        {
-          state: 'running',
-          jobStartedAt: parseTime(event.job.startedAt, now),
-          jobRunner: event.job.runnerName,
-        },
-        `running on ${event.job.runnerName ?? 'a runner'}`,
-      );
-    }
-    case 'completed':
-      if (record?.state === 'done') return unchanged('already done');
-      return write(
-        {
-          state: 'done',
-          doneAt: now,
-          conclusion: event.job.conclusion,
-          ...(event.job.runnerName !== undefined && { jobRunner: event.job.runnerName }),
-        },
-        `completed (${event.job.conclusion ?? 'no conclusion'})`,
-      );
-    default:
-      return unchanged(`action ${event.action} changes nothing`);
-  }
+/** Whether the job still wants a runner task of ours (it has not started and does not wait for approval). */
+export const wantsRunner = (record: JobRecord): boolean =>
+  record.state === 'queued' || record.state === 'launching' || record.state === 'task-started';
+
+/** Whether a launcher may claim an attempt now: queued (and not backing off), or a launcher's lease ran out. */
+export const isClaimable = (record: JobRecord, now: number): boolean =>
+  (record.state === 'queued' && (record.retryAt ?? 0) <= now) ||
+  (record.state === 'launching' && (record.leaseUntil ?? 0) <= now);
+
+/** What a launcher holds after its claim: the attempt and the lease it wrote. */
+export interface Lease {
+  readonly attempt: number;
+  readonly leaseUntil: number | undefined;
 }
 
-/**
- * Claims a launch attempt: from `queued`, or from `launching` whose owner's lease ran out. The
- * attempt is the record's current one (a retry of an attempt whose outcome is unknown reuses its
- * clientToken, so ECS answers with the task it started) unless that attempt's task is known gone.
- * Undefined: nothing to claim (another launcher owns it, a task exists, or the job moved on).
- */
-export function claimLaunch(record: JobRecord, now: number, leaseMs: number): JobRecord | undefined {
-  const claimable =
-    record.state === 'queued' || (record.state === 'launching' && (record.leaseUntil ?? 0) <= now);
-  if (!claimable || record.exhausted) return undefined;
-  const fresh = record.attempt === 0 || record.attemptEnded;
-  return {
-    ...record,
-    state: 'launching',
-    attempt: fresh ? record.attempt + 1 : record.attempt,
-    attemptEnded: false,
-    leaseUntil: now + leaseMs,
-    ...(fresh && {
-      runnerName: undefined,
-      runnerId: undefined,
-      configKey: undefined,
-      taskArn: undefined,
-      taskStartedAt: undefined,
-      taskRunningAt: undefined,
-    }),
-    updatedAt: now,
-  };
-}
-
-/** Whether `record` is still the launch attempt `claimed` made (the lock a launcher holds). */
-export const ownsAttempt = (record: JobRecord, claimed: JobRecord): boolean =>
-  record.state === 'launching' &&
-  record.attempt === claimed.attempt &&
-  record.leaseUntil === claimed.leaseUntil;
-
-/** The TTL attribute of a record: a few days after its last write. */
-export const expiresAt = (record: JobRecord): number =>
-  Math.floor(record.updatedAt / 1000) + RECORD_TTL_SECONDS;
+/** Whether `record` is still the launch attempt of `lease` (the lock a launcher holds). */
+export const ownsAttempt = (record: JobRecord, lease: Lease): boolean =>
+  record.state === 'launching' && record.attempt === lease.attempt && record.leaseUntil === lease.leaseUntil;

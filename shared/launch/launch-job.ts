@@ -4,9 +4,11 @@ import type { LaunchOutcome, RunnerLauncher } from '../ecs/launcher';
 import { buildRunTaskRequest, type Registration } from '../ecs/run-task-input';
 import { type RunnerConfigStore, runnerConfigKey } from '../ecs/runner-config-store';
 import { errorMessage } from '../errors';
+import { classifyAwsError, classifyGitHubError } from '../failure-kind';
 import { type GitHubRunners, type JobState, RunnerExistsError } from '../github/ports';
-import { type JobLedger, updateRecord } from '../jobs/job-ledger';
-import { claimLaunch, type JobRecord, ownsAttempt } from '../jobs/job-record';
+import { type CommitResult, commit, type JobLedger } from '../jobs/job-ledger';
+import type { JobEvent } from '../jobs/job-lifecycle';
+import type { JobRecord, Lease } from '../jobs/job-record';
 import { runnerNameFor } from '../runner/decide';
 import type { RunnerPlan } from '../runner/runner-plan';
 
@@ -38,7 +40,10 @@ export const SETUP_FIX = {
 } as const;
 
 export interface LaunchDependencies {
-  readonly config: Config;
+  readonly config: Pick<
+    Config,
+    'registration' | 'jobQueuedCheckAfterSeconds' | 'reconcile' | 'runnerGroupCreate' | 'runnerGroupPublic'
+  >;
   readonly ledger: JobLedger;
   readonly launcher: RunnerLauncher;
   /** Present with GitHub credentials (or the dry run's printer). */
@@ -53,52 +58,43 @@ export interface LaunchDependencies {
 const LEASE_MARGIN_MS = 30_000;
 
 /**
- * The claim of a launch attempt as a change to the job's record: the attempt, its lease (the
- * launch's deadline and a margin) and its runner's name. Undefined when the record cannot be
- * claimed (not queued, another launcher's lease still runs, attempts exhausted).
+ * How long ListTasks may take to show a task that RunTask started (eventual consistency): an
+ * attempt whose task may exist unseen is only looked for this long, then ended with a fresh
+ * registration.
  */
-export function claimAttempt(
-  record: JobRecord,
-  plan: RunnerPlan,
-  deadlineAt: number,
-  at: number,
-): JobRecord | undefined {
-  const claimed = claimLaunch(record, at, Math.max(0, deadlineAt - at) + LEASE_MARGIN_MS);
-  return claimed && { ...claimed, runnerName: claimed.runnerName ?? runnerNameFor(plan, claimed.attempt) };
-}
+export const TASK_LOOKUP_LAG_MS = 2 * 60_000;
 
-/** GitHub statuses no retry can change: the credentials, the permissions or the request are wrong. */
-const SETUP_STATUSES = new Set([401, 403, 404, 422]);
+/** RunTask tries per launch under successive tokens, each after `failures[]`. */
+const PLACEMENTS_PER_LAUNCH = 2;
 
-/** Whether a GitHub error needs the operator (not a rate limit, a 5xx or the network). */
-export function isGitHubSetupError(error: unknown): boolean {
-  const { status, message } = error as { status?: number; message?: string };
-  if (status === undefined || !SETUP_STATUSES.has(status)) return false;
-  return !(status === 403 && /rate limit/i.test(message ?? ''));
-}
+/** The claim of an attempt, as the lifecycle event a launcher commits (alone, or after a delivery). */
+export const claimEvent = (plan: RunnerPlan, deadlineAt: number, at: number): JobEvent => ({
+  type: 'claimed',
+  leaseMs: Math.max(0, deadlineAt - at) + LEASE_MARGIN_MS,
+  runnerName: (attempt) => runnerNameFor(plan, attempt),
+});
 
-const isAwsSetupError = (error: unknown) =>
-  /AccessDenied|NoSuchBucket|InvalidAccessKeyId|SignatureDoesNotMatch/.test(
-    (error as { name?: string }).name ?? '',
-  );
+const leaseOf = (record: JobRecord): Lease => ({ attempt: record.attempt, leaseUntil: record.leaseUntil });
 
 /**
  * Launches the current attempt of a queued job, the same way from the webhook, the overflow
  * launcher and the reconciler: claim the attempt in the ledger (the per-job lock), check a late
  * job is still queued, register its runner (JIT: the config goes to S3, never into the request),
- * start the task under the attempt's clientToken, and record it. A registration is never deleted
- * after an ambiguous RunTask (timeout, abort, 5xx): the next try of the same attempt reuses the
- * token, so ECS answers with the task it may have started.
+ * start the task under the attempt's token, and record it. Every step is a lifecycle event. The
+ * token moves on only after ECS said `failures[]`, and that is recorded before the next token is
+ * used, so a RunTask whose answer was lost is always retried under its own token (ECS answers with
+ * the task it started). A registration is never deleted after an ambiguous RunTask.
  */
 export async function launchJob(
   deps: LaunchDependencies,
   plan: RunnerPlan,
   deadlineAt: number,
   options: {
-    readonly checkQueued: 'late' | 'always';
+    /** Ask GitHub whether the job is still queued: always, only for a job queued long ago, or never (the caller just asked). */
+    readonly checkQueued: 'late' | 'always' | 'never';
     /** The record as the caller just wrote or read it: the claim skips a read. */
     readonly record?: JobRecord | undefined;
-    /** The caller claimed the attempt ({@link claimAttempt}) in the write it just made: no claim here. */
+    /** The caller claimed the attempt ({@link claimEvent}) in the write it just made: no claim here. */
     readonly claimed?: boolean;
   } = { checkQueued: 'late' },
 ): Promise<LaunchResult> {
@@ -109,52 +105,77 @@ export async function launchJob(
     deadlineSignal ??= AbortSignal.timeout(Math.max(1, deadlineAt - now()));
     return deadlineSignal;
   };
-  // The claim names the attempt's runner in the same write.
   const claim =
     options.claimed && options.record
       ? { record: options.record, written: true }
-      : await updateRecord(
-          ledger,
-          plan.jobId,
-          (record) => record && claimAttempt(record, plan, deadlineAt, now()),
-          signal(),
-          options.record,
-        );
+      : await commit(ledger, plan.jobId, claimEvent(plan, deadlineAt, now()), {
+          now,
+          signal: signal(),
+          known: options.record,
+        });
   if (!claim.written || claim.record === undefined) return alreadyHandled(claim.record);
   let attempt: JobRecord = claim.record;
+  const lease = leaseOf(attempt);
   const runnerName = attempt.runnerName ?? runnerNameFor(plan, attempt.attempt);
 
-  /** Writes the attempt's progress while this launcher still owns it; false when it lost the lease. */
-  const advance = async (changes: Partial<JobRecord>): Promise<boolean> => {
-    const owned = attempt;
-    // The launcher wrote `attempt` last: the write's condition catches anyone since.
-    const result = await updateRecord(
-      ledger,
-      plan.jobId,
-      (record) =>
-        record && ownsAttempt(record, owned) ? { ...record, ...changes, updatedAt: now() } : undefined,
-      undefined,
-      owned,
-    );
+  /** Commits an event of this launcher's attempt; false when it lost the lease. */
+  const advance = async (event: JobEvent): Promise<boolean> => {
+    const result: CommitResult = await commit(ledger, plan.jobId, event, { now, known: attempt });
     if (result.written && result.record) attempt = result.record;
     return result.written;
   };
   const release = async (reason: string, fix: string | undefined): Promise<LaunchResult> => {
-    await advance({ state: 'queued', leaseUntil: undefined, lastError: reason }).catch((error: unknown) =>
+    await advance({ type: 'released', lease, reason }).catch((error: unknown) =>
       logger.warn('could not release the launch attempt; its lease runs out', {
         reason: errorMessage(error),
       }),
     );
     return { kind: 'failed', reason, setup: fix !== undefined, fix: fix ?? SETUP_FIX.retry };
   };
+  const started = async (taskArn: string, existing: boolean): Promise<LaunchResult> => {
+    const recorded = await advance({ type: 'task-started', lease, taskArn }).catch((error: unknown) => {
+      // The task exists; the lease runs out and the next try of this attempt finds it by its token.
+      logger.warn('task started but not recorded', { taskArn, reason: errorMessage(error) });
+      return false;
+    });
+    return {
+      kind: 'started',
+      taskArn,
+      existing: existing || !recorded,
+      attempt: attempt.attempt,
+      runnerName,
+    };
+  };
+  const target = { cluster: plan.target.cluster, jobId: plan.jobId, attempt: attempt.attempt };
+
+  // A RunTask of this attempt may have started a task no look-up has shown: no new token until it
+  // is found, or the attempt is ended with a fresh registration (then the next attempt launches).
+  if (attempt.taskUnknownSince !== undefined) {
+    const found = await deps.launcher.findTask(target, deadlineAt).catch(() => undefined);
+    if (found !== undefined) return started(found, true);
+    if (now() - attempt.taskUnknownSince < TASK_LOOKUP_LAG_MS) {
+      return release('a task of the attempt may exist; ECS does not list it yet', undefined);
+    }
+    if (!(await endUnseenAttempt(deps, plan, attempt, lease))) {
+      return release('the unseen task of the attempt may run its runner; still looking', undefined);
+    }
+    return launchJob(deps, plan, deadlineAt, { checkQueued: 'never' });
+  }
 
   const late =
-    options.checkQueued === 'always' || now() - attempt.queuedAt > config.jobQueuedCheckAfterSeconds * 1000;
+    options.checkQueued === 'always' ||
+    (options.checkQueued === 'late' && now() - attempt.queuedAt > config.jobQueuedCheckAfterSeconds * 1000);
   if (github && late) {
     const state = await jobState(deps, plan, signal());
     // Only a job that started or finished needs no runner (GitHub also says `pending`, `requested`, `waiting`).
     if (state !== undefined && (state.status === 'in_progress' || state.status === 'completed')) {
-      await settleFromGitHub(deps, plan.jobId, state);
+      await release(`the job is ${state.status} on GitHub`, undefined);
+      await commit(
+        ledger,
+        plan.jobId,
+        { type: 'github-says', status: state.status, runnerName: state.runnerName },
+        { now },
+      );
       return { kind: 'skipped', reason: `the job is ${state.status} on GitHub; nothing to launch` };
     }
   }
@@ -176,12 +197,15 @@ export async function launchJob(
         await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
         return release(
           `could not write the runner's config to S3: ${errorMessage(error)}`,
-          isAwsSetupError(error) ? SETUP_FIX.bucket : undefined,
+          classifyAwsError(error) === 'setup' ? SETUP_FIX.bucket : undefined,
         );
       }
-      const recorded = await advance({ runnerName, runnerId: registered.runnerId, configKey }).catch(
-        () => false,
-      );
+      const recorded = await advance({
+        type: 'registered',
+        lease,
+        runnerId: registered.runnerId,
+        configKey,
+      }).catch(() => false);
       if (!recorded) {
         // Another launcher took the attempt over before any task was started with this registration.
         await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
@@ -192,41 +216,83 @@ export async function launchJob(
     registration = { kind: 'jit', environmentFileArn: store.arn(configKey) };
   }
 
-  let outcome: LaunchOutcome;
+  for (let placements = 1; ; placements++) {
+    let outcome: LaunchOutcome;
+    try {
+      const request = buildRunTaskRequest(
+        plan,
+        { number: attempt.attempt, runnerName, placement: attempt.placement ?? 0 },
+        registration,
+      );
+      outcome = await deps.launcher.launch(request, deadlineAt);
+    } catch (error) {
+      // The request could not be built (overrides too long): only the operator can fix it.
+      outcome = { kind: 'failed', reason: errorMessage(error), failure: 'setup' };
+    }
+    switch (outcome.kind) {
+      case 'started':
+        return started(outcome.taskArn, false);
+      case 'placement-failed': {
+        // Recorded before the next token is used: a launcher after us starts from that token.
+        const moved = await advance({ type: 'placement-failed', lease, reason: outcome.reason }).catch(
+          () => false,
+        );
+        if (!moved) return { kind: 'skipped', reason: 'another launcher took the attempt over' };
+        if (placements < PLACEMENTS_PER_LAUNCH && deadlineAt - now() > 1000) continue;
+        return release(outcome.reason, undefined);
+      }
+      case 'conflict': {
+        const found = await deps.launcher.findTask(target, deadlineAt).catch(() => undefined);
+        if (found !== undefined) return started(found, true);
+        await advance({ type: 'task-unknown', lease, reason: outcome.reason }).catch(() => false);
+        return { kind: 'failed', reason: outcome.reason, setup: false, fix: SETUP_FIX.retry };
+      }
+      case 'failed':
+        return release(outcome.reason, outcome.failure === 'setup' ? SETUP_FIX.ecs : undefined);
+    }
+  }
+}
+
+/**
+ * Ends an attempt whose task may exist unseen, with positive evidence that no runner of it can
+ * take the job: its registration deleted (GitHub refuses to delete a runner at work). Returns
+ * whether the attempt ended.
+ */
+async function endUnseenAttempt(
+  deps: LaunchDependencies,
+  plan: RunnerPlan,
+  attempt: JobRecord,
+  lease: Lease,
+): Promise<boolean> {
+  const { github, ledger, now } = deps;
+  const name = attempt.runnerName;
   try {
-    const request = buildRunTaskRequest(plan, { number: attempt.attempt, runnerName }, registration);
-    outcome = await deps.launcher.launch(request, deadlineAt, {
-      stillWanted: async () => !github || (await jobState(deps, plan, signal()))?.status !== 'completed',
-    });
-  } catch (error) {
-    outcome = { kind: 'failed', reason: errorMessage(error), retryable: false };
+    const registered = name && github ? await github.findRunner(plan.scopeRef, name) : undefined;
+    if (registered?.busy) return false;
+    const id = registered?.id ?? attempt.runnerId;
+    if (id !== undefined) await github?.deleteRunner(plan.scopeRef, id);
+  } catch {
+    return false;
   }
-  if (outcome.kind === 'started') {
-    const { taskArn } = outcome;
-    const recorded = await advance({
-      state: 'task-started',
-      taskArn,
-      taskStartedAt: now(),
-      leaseUntil: undefined,
-      lastError: undefined,
-    }).catch((error: unknown) => {
-      // The task exists; the lease runs out and the next try of this attempt finds it by its token.
-      logger.warn('task started but not recorded', { taskArn, reason: errorMessage(error) });
-      return false;
-    });
-    return {
-      kind: 'started',
-      taskArn,
-      existing: outcome.existing || !recorded,
-      attempt: attempt.attempt,
-      runnerName,
-    };
-  }
-  if (outcome.kind === 'not-needed') {
-    await release(outcome.reason, undefined);
-    return { kind: 'skipped', reason: outcome.reason };
-  }
-  return release(outcome.reason, outcome.retryable ? undefined : SETUP_FIX.ecs);
+  if (attempt.configKey !== undefined)
+    await deps.configStore?.delete(attempt.configKey).catch(() => undefined);
+  const ended = await commit(
+    ledger,
+    plan.jobId,
+    [
+      { type: 'released', lease, reason: "the attempt's task was never seen" },
+      {
+        type: 'attempt-ended',
+        attempt: attempt.attempt,
+        reason: 'its task was never seen',
+        relaunch: false,
+        failed: false,
+        maxAttempts: deps.config.reconcile.maxAttempts,
+      },
+    ],
+    { now, known: attempt },
+  );
+  return ended.written;
 }
 
 /** Why a claim found nothing to do, from the record as it is. */
@@ -241,8 +307,12 @@ function alreadyHandled(record: JobRecord | undefined): LaunchResult {
       runnerName: record.runnerName ?? '',
     };
   }
-  if (record.exhausted)
-    return { kind: 'skipped', reason: `every launch attempt (${record.attempt}) was lost` };
+  if (record.state === 'queued' && (record.retryAt ?? 0) > Date.now()) {
+    return {
+      kind: 'skipped',
+      reason: `the next attempt waits until ${new Date(record.retryAt ?? 0).toISOString()}`,
+    };
+  }
   if (record.state === 'launching')
     return { kind: 'skipped', reason: 'another launcher is starting its task' };
   return { kind: 'skipped', reason: `the job is ${record.state}` };
@@ -257,46 +327,12 @@ async function jobState(
   try {
     return await deps.github?.job(plan.scopeRef, owner, repo, plan.jobId, signal);
   } catch (error) {
-    // Fail open: a runner too many is stopped by the reconciler; a job without one waits 24 h.
+    // Fail open for a launch: a runner too many is stopped by the reconciler; a job without one waits 24 h.
     deps.logger.warn('could not check whether the job is still queued; launching anyway', {
       reason: errorMessage(error),
     });
     return undefined;
   }
-}
-
-/** Moves a record to what GitHub says of its job (`in_progress` or `completed`). */
-export async function settleFromGitHub(
-  deps: Pick<LaunchDependencies, 'ledger' | 'now'>,
-  jobId: number,
-  state: JobState,
-): Promise<void> {
-  await updateRecord(deps.ledger, jobId, (record) => {
-    if (record === undefined || record.state === 'done') return undefined;
-    const now = deps.now();
-    const runner = state.runnerName ?? record.jobRunner;
-    if (state.status === 'completed') {
-      return {
-        ...record,
-        state: 'done',
-        doneAt: now,
-        leaseUntil: undefined,
-        jobRunner: runner,
-        updatedAt: now,
-      };
-    }
-    if (state.status === 'in_progress' && record.state !== 'running') {
-      return {
-        ...record,
-        state: 'running',
-        jobStartedAt: now,
-        leaseUntil: undefined,
-        jobRunner: runner,
-        updatedAt: now,
-      };
-    }
-    return undefined;
-  });
 }
 
 /** Registers the attempt's runner (JIT) in its group; replaces an offline one of the same name. */
@@ -322,7 +358,7 @@ async function registerRunner(
   } catch (error) {
     return {
       failure: `could not look up runner group "${plan.group}": ${errorMessage(error)}`,
-      fix: isGitHubSetupError(error) ? SETUP_FIX.github : undefined,
+      fix: classifyGitHubError(error) === 'setup' ? SETUP_FIX.github : undefined,
     };
   }
   if (groupId === undefined) {
@@ -340,7 +376,7 @@ async function registerRunner(
     if (!(error instanceof RunnerExistsError)) {
       return {
         failure: `GitHub did not register the runner: ${errorMessage(error)}`,
-        fix: isGitHubSetupError(error) ? SETUP_FIX.github : undefined,
+        fix: classifyGitHubError(error) === 'setup' ? SETUP_FIX.github : undefined,
       };
     }
   }
@@ -360,7 +396,7 @@ async function registerRunner(
   } catch (error) {
     return {
       failure: `runner ${runnerName} is registered and could not be replaced: ${errorMessage(error)}`,
-      fix: isGitHubSetupError(error) ? SETUP_FIX.github : undefined,
+      fix: classifyGitHubError(error) === 'setup' ? SETUP_FIX.github : undefined,
     };
   }
 }

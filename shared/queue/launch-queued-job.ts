@@ -1,9 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { Dependencies } from '../dependencies';
-import { RETRY_WINDOW_MS } from '../ecs/ecs-launcher';
 import { errorMessage } from '../errors';
-import { updateRecord } from '../jobs/job-ledger';
-import { applyDelivery } from '../jobs/job-record';
+import { commit } from '../jobs/job-ledger';
 import { launchJob } from '../launch/launch-job';
 import { METRIC } from '../metrics';
 import { decide } from '../runner/decide';
@@ -15,8 +13,8 @@ export const QUEUED_LAUNCH_DEADLINE_MS = 20_000;
 /** Sets how long a failed message stays invisible before its next try (SQS: 0..43,200 s). */
 export type DelayRetry = (record: SQSRecord, seconds: number) => Promise<void>;
 
-/** A retry must fall in a later retry window of the ECS launcher, or it would replay the failed answer. */
-const MIN_RETRY_DELAY_SECONDS = Math.ceil((2.5 * RETRY_WINDOW_MS) / 1000);
+/** The least wait before a queued job's next try: a capacity shortage is not over in less. */
+const MIN_RETRY_DELAY_SECONDS = 5;
 
 /**
  * The next try's delay after `receiveCount` tries: exponential from 10 s, capped at 15 minutes,
@@ -59,9 +57,14 @@ export function createQueuedJobHandler(
       }
       const { plan } = decision;
       // The webhook recorded the job before it queued it; a ledger lost since (in memory) is rebuilt.
-      await updateRecord(deps.ledger, plan.jobId, (existing) =>
-        existing === undefined ? applyDelivery(undefined, job, plan.target.profile, now()).next : undefined,
-      );
+      if ((await deps.ledger.get(plan.jobId)) === undefined) {
+        await commit(
+          deps.ledger,
+          plan.jobId,
+          { type: 'delivered', event: job, profile: plan.target.profile },
+          { now },
+        );
+      }
       const result = await launchJob(deps, plan, now() + QUEUED_LAUNCH_DEADLINE_MS);
       if (result.kind === 'started') {
         metrics.addMetric(METRIC.served, 'Count', 1);

@@ -1,6 +1,6 @@
 import { isStopped, type TaskFacts } from '../ecs/runner-tasks';
 import type { JobRecord } from '../jobs/job-record';
-import { isStuck, RECONCILE_TIMING, reconcileDecision } from '../jobs/reconcile-decision';
+import { isStuck, planJob, RECONCILE_TIMING } from '../reconcile/reconcile-plan';
 
 /** One open job as the operator sees it: the ledger beside ECS, and what happens next. */
 export interface JobStatusRow {
@@ -26,6 +26,8 @@ export interface JobStatusRow {
 export interface StatusSettings {
   readonly capacityWaitSeconds: number;
   readonly stuckAfterSeconds: number;
+  readonly unknownRelaunchSeconds?: number;
+  readonly maxAttempts?: number;
 }
 
 /** The rows of `npm run status`, oldest job first. Pure. */
@@ -39,22 +41,20 @@ export function jobStatusRows(
     .sort((a, b) => a.queuedAt - b.queuedAt)
     .map((record) => {
       const task = record.taskArn === undefined ? undefined : tasks.get(record.taskArn);
-      const action = reconcileDecision(record, task, {
-        now,
-        capacityWaitMs: settings.capacityWaitSeconds * 1000,
-        ...RECONCILE_TIMING,
-      });
-      const next =
-        action.kind === 'none' ||
-        action.kind === 'launch' ||
-        action.kind === 'stop-spare' ||
-        action.kind === 'check-job'
-          ? `${action.kind}: ${action.reason}`
-          : action.kind === 'end-attempt'
-            ? `end attempt ${record.attempt} (${action.reason}), then ${action.next}`
-            : action.kind === 'observe-running'
-              ? 'note the task RUNNING'
-              : 'close the record';
+      // GitHub is not asked here: the plan says what the reconciler does before it asks.
+      const plan = planJob(
+        { record, task, github: undefined, runWaits: false },
+        {
+          now,
+          capacityWaitMs: settings.capacityWaitSeconds * 1000,
+          stuckAfterMs: settings.stuckAfterSeconds * 1000,
+          unknownRelaunchMs: (settings.unknownRelaunchSeconds ?? 1800) * 1000,
+          maxAttempts: settings.maxAttempts ?? 3,
+          timing: RECONCILE_TIMING,
+        },
+      );
+      const steps = plan.steps.map((step) => (step.kind === 'commit' ? step.event.type : step.kind));
+      const next = steps.length === 0 ? `wait: ${plan.reason}` : `${steps.join(', ')}: ${plan.reason}`;
       return {
         jobId: record.jobId,
         repository: record.job.repository.fullName,
@@ -79,7 +79,7 @@ function stuckReason(
   settings: StatusSettings,
 ): string | undefined {
   if (record.exhausted) {
-    return `every launch attempt (${record.attempt}) was lost; last: ${record.lastStop ?? 'unknown'} (a new delivery or redelivery starts again)`;
+    return `${record.failedAttempts ?? record.attempt} launch attempts were lost; last: ${record.lastStop ?? 'unknown'} (retried at the longest backoff while GitHub says queued)`;
   }
   if (!isStuck(record, task, now, settings.stuckAfterSeconds * 1000)) return undefined;
   const minutes = Math.round((now - record.queuedAt) / 60_000);

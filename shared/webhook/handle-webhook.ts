@@ -1,10 +1,10 @@
 import type { Dependencies } from '../dependencies';
 import { HttpError } from '../errors';
-import { serveJob } from '../jobs/serve-job';
 import { METRIC } from '../metrics';
 import type { WebhookSecrets } from '../secrets/webhook-secrets';
 import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
 import { readDelivery, sourceAllowed } from './read-delivery';
+import { serveJob } from './serve-job';
 
 /** The webhook's dependencies: the shared ones and the secrets deliveries are signed with. */
 export interface WebhookDependencies extends Dependencies {

@@ -5,7 +5,7 @@
  */
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
 import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
-import { createReconciler } from '../../shared/jobs/reconciler';
+import { createReconciler } from '../../shared/reconcile/reconciler';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { TEST_SECRET } from '../fixtures/requests';
 import { type EcsStandInOptions, startEcsStandIn } from '../support/ecs-stand-in';

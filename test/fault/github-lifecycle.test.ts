@@ -28,7 +28,7 @@ afterAll(async () => {
 const handler = (offsetMs = 0) => world.webhook(offsetMs);
 const reconcile = (offsetMs = 0) => world.reconcile(offsetMs);
 
-const tasksOf = (jobId: number) => ecs.tasks.filter((t) => t.startedBy === `gha-job/${jobId}`);
+const tasksOf = (jobId: number) => ecs.tasks.filter((t) => t.startedBy?.startsWith(`gha-job/${jobId}/`));
 type Payload = ReturnType<typeof jobOfOurs>;
 const idOf = (payload: Payload) => payload.workflow_job.id as number;
 

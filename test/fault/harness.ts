@@ -129,7 +129,10 @@ export async function runScenario(
 
   const tasksOf = () => {
     const count = new Map<string, number>();
-    for (const task of ecs.tasks) count.set(task.startedBy ?? '', (count.get(task.startedBy ?? '') ?? 0) + 1);
+    for (const task of ecs.tasks) {
+      const job = (task.startedBy ?? '').split('/').slice(0, 2).join('/');
+      count.set(job, (count.get(job) ?? 0) + 1);
+    }
     return count;
   };
   const everyJobHasATask = () => {

@@ -31,8 +31,10 @@ const launcher: RunnerLauncher = {
     return {
       kind: 'started',
       taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/runners/fuzz',
-      existing: false,
     };
+  },
+  async findTask() {
+    return undefined;
   },
 };
 

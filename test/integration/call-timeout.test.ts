@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { boundedFetch, CALL_TIMEOUT_MS } from '../../shared/call-timeout';
-import { lazyEcsApi } from '../../shared/ecs/ecs-launcher';
+import { lazyEcsApi } from '../../shared/ecs/ecs-api';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
 
 let ecs: EcsStandIn;

@@ -1,8 +1,9 @@
 /** The DynamoDB job ledger with the real client against dynalite, a DynamoDB-protocol server. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
-import { type JobLedger, updateRecord } from '../../shared/jobs/job-ledger';
-import { applyDelivery, claimLaunch, type JobRecord } from '../../shared/jobs/job-record';
+import { commit, type JobLedger } from '../../shared/jobs/job-ledger';
+import { transition } from '../../shared/jobs/job-lifecycle';
+import type { JobRecord } from '../../shared/jobs/job-record';
 import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { jobOfOurs } from '../fixtures/payloads';
 import { type DynamoDbServer, startDynamoDbServer } from '../support/dynamodb-server';
@@ -20,7 +21,11 @@ afterAll(async () => {
 
 const NOW = Date.now();
 const queued = (jobId: number) =>
-  applyDelivery(undefined, parseWorkflowJob(jobOfOurs({ jobId })), 'default', NOW).next as JobRecord;
+  transition(
+    undefined,
+    { type: 'delivered', event: parseWorkflowJob(jobOfOurs({ jobId })), profile: 'default' },
+    NOW,
+  ).next as JobRecord;
 
 describe('DynamoDB job ledger', () => {
   it('creates a record once: a second create of the same job loses', async () => {
@@ -40,7 +45,12 @@ describe('DynamoDB job ledger', () => {
     await ledger.put(queued(3), undefined);
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
-        updateRecord(ledger, 3, (r) => r && claimLaunch(r, Date.now(), 30_000)),
+        commit(
+          ledger,
+          3,
+          { type: 'claimed', leaseMs: 30_000, runnerName: (n) => `runner-${n}` },
+          { now: Date.now },
+        ),
       ),
     );
     expect(results.filter((r) => r.written)).toHaveLength(1);

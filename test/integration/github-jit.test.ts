@@ -74,7 +74,7 @@ const queuedJob = (variation: JobVariation = {}) => {
 };
 const jobId = (payload: ReturnType<typeof jobOfOurs>) => payload.workflow_job.id as number;
 const tasksOf = (payload: ReturnType<typeof jobOfOurs>) =>
-  ecs.tasks.filter((t) => t.startedBy === `gha-job/${jobId(payload)}`);
+  ecs.tasks.filter((t) => t.startedBy?.startsWith(`gha-job/${jobId(payload)}/`));
 const ops = (operation: string) => github.requests.filter((r) => r.operation.endsWith(operation));
 const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
 const runnerNamed = (name: string) => [...github.runners.values()].find((r) => r.name === name);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
 import type { JobLedger } from '../../shared/jobs/job-ledger';
-import { createReconciler } from '../../shared/jobs/reconciler';
+import { createReconciler } from '../../shared/reconcile/reconciler';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
@@ -86,7 +86,8 @@ const queuedJob = (variation: JobVariation = {}) => {
 };
 type Payload = ReturnType<typeof jobOfOurs>;
 const idOf = (payload: Payload) => payload.workflow_job.id as number;
-const tasksOf = (payload: Payload) => ecs.tasks.filter((t) => t.startedBy === `gha-job/${idOf(payload)}`);
+const tasksOf = (payload: Payload) =>
+  ecs.tasks.filter((t) => t.startedBy?.startsWith(`gha-job/${idOf(payload)}/`));
 const liveTasksOf = (payload: Payload) => tasksOf(payload).filter((t) => t.desiredStatus === 'RUNNING');
 const tag = (task: EcsTask | undefined, key: string) => task?.tags.find((t) => t.key === key)?.value;
 const runnerOf = (task: EcsTask | undefined): StandInRunner | undefined =>
@@ -217,7 +218,11 @@ describe('scenario: ECS loses tasks', () => {
     const [first] = tasksOf(payload);
     await reconcile(11 * 60_000, { RUNNER_PROFILES: profiles });
     const strategies = ecs.calls
-      .filter((call) => call.operation === 'RunTask' && call.input.startedBy === `gha-job/${idOf(payload)}`)
+      .filter(
+        (call) =>
+          call.operation === 'RunTask' &&
+          String(call.input.startedBy).startsWith(`gha-job/${idOf(payload)}/`),
+      )
       .map(
         (call) =>
           (call.input.capacityProviderStrategy as Array<{ capacityProvider: string }>)[0]?.capacityProvider,
@@ -227,20 +232,26 @@ describe('scenario: ECS loses tasks', () => {
     expect(liveTasksOf(payload)).toHaveLength(1);
   });
 
-  it('stops relaunching after the bounded attempts, and says so', async () => {
+  it('alarms after the bounded failed attempts and backs off, but never abandons a job GitHub calls queued', async () => {
+    // What dies: every task, by itself, before its job starts (an image it cannot pull).
+    // End state: three attempts, one alarm, then no task for the longest backoff; then one more try.
     const payload = queuedJob();
     await webhook()(await signedRequest(payload));
     let exhausted = 0;
+    let at = 0;
     for (let round = 0; round < 4; round++) {
       for (const task of liveTasksOf(payload))
         ecs.stopTask(task.taskArn, 'CannotPullContainerError: pull access denied');
-      exhausted += (await reconcile(round * 1000)).exhausted;
+      exhausted += (await reconcile(at)).exhausted;
+      at += 60_000;
     }
     expect(tasksOf(payload)).toHaveLength(3);
     expect(liveTasksOf(payload)).toHaveLength(0);
     expect(exhausted).toBe(1);
-    await reconcile(10_000);
+    await reconcile(at + 60_000);
     expect(tasksOf(payload)).toHaveLength(3);
+    await reconcile(at + 16 * 60_000);
+    expect(liveTasksOf(payload)).toHaveLength(1);
   });
 
   it('finds the task of a RunTask whose answer came after the deadline, and deletes no registration', async () => {
@@ -307,10 +318,21 @@ describe('scenario: deliveries late, twice, out of order', () => {
     const payload = queuedJob();
     await webhook(0, { RUNNER_REGISTRATION: 'token' })(await signedRequest(payload));
     const [first] = tasksOf(payload);
+    // In token mode the runner registers itself: GitHub lists it, online and idle.
+    github.runners.set(90_001, {
+      id: 90_001,
+      name: tag(first, 'gha:runner-name') ?? '',
+      status: 'online',
+      busy: false,
+      labels: [],
+      groupId: 1,
+      scope: `repo:${payload.repository.full_name}`,
+    });
     github.jobs.set(idOf(payload), 'waiting');
     await deliver(payload, { action: 'waiting', waitingForApproval: true });
     await reconcile();
     expect(first?.desiredStatus).toBe('STOPPED');
+    expect(github.runners.has(90_001)).toBe(false);
     github.jobs.set(idOf(payload), 'queued');
     const again = await webhook(0, { RUNNER_REGISTRATION: 'token' })(
       await signedRequest(

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
-import { applyDelivery, type JobRecord } from '../../shared/jobs/job-record';
+import { transition } from '../../shared/jobs/job-lifecycle';
+import type { JobRecord } from '../../shared/jobs/job-record';
 import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import type { JobStatusRow } from '../../shared/status/job-status';
 import { jobOfOurs } from '../fixtures/payloads';
@@ -26,7 +27,9 @@ beforeAll(async () => {
   await run(process.execPath, ['esbuild.config.mjs', '--only', 'status']);
   dynamodb = await startDynamoDbServer();
   // Job 3's task waits for capacity for good: ECS keeps it PROVISIONING.
-  ecs = await startEcsStandIn({ waitsForCapacity: (task) => task.startedBy === 'gha-job/3' });
+  ecs = await startEcsStandIn({
+    waitsForCapacity: (task) => task.startedBy?.startsWith('gha-job/3/') === true,
+  });
   table = await dynamodb.createJobsTable();
   cloudFormation = await startCloudFormationStandIn([
     {
@@ -52,7 +55,11 @@ beforeAll(async () => {
     const payload = jobOfOurs({ jobId });
     payload.workflow_job.created_at = new Date(now - minutesAgo * 60_000).toISOString();
     return {
-      ...(applyDelivery(undefined, parseWorkflowJob(payload), 'default', now).next as JobRecord),
+      ...(transition(
+        undefined,
+        { type: 'delivered', event: parseWorkflowJob(payload), profile: 'default' },
+        now,
+      ).next as JobRecord),
       ...changes,
     };
   };
@@ -74,7 +81,7 @@ beforeAll(async () => {
     cluster: 'runners',
     taskDefinitionArn:
       'arn:aws:ecs:us-east-1:123456789012:task-definition/github-actions-self-hosted-runner-debian-task:1',
-    startedBy: 'gha-job/3',
+    startedBy: 'gha-job/3/1',
     tags: [],
     overrides: {},
     lastStatus: 'PROVISIONING',

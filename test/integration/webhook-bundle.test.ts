@@ -38,7 +38,7 @@ describe('the built webhook bundle', () => {
       BENCH_EVENT: eventPath,
     });
     expect(run.status).toBe(200);
-    expect(ecs.tasks.map((task) => task.startedBy)).toEqual([`gha-job/${payload.workflow_job.id}`]);
+    expect(ecs.tasks.map((task) => task.startedBy)).toEqual([`gha-job/${payload.workflow_job.id}/1`]);
   });
 
   it('reads the webhook secret through the Parameters and Secrets extension, as deployed, not Secrets Manager', async () => {

@@ -37,7 +37,7 @@ describe('functions/webhook handler', () => {
     const response = await handler(shape(await signedRequest(payload), base64));
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('application/json');
-    const task = ecs.tasks.find((t) => t.startedBy === `gha-job/${payload.workflow_job.id}`);
+    const task = ecs.tasks.find((t) => t.startedBy?.startsWith(`gha-job/${payload.workflow_job.id}/`));
     expect(task).toBeDefined();
     const run = ecs.calls.filter((c) => c.operation === 'RunTask').at(-1)?.input;
     expect(run).toMatchObject({ capacityProviderStrategy: [{ capacityProvider: 'runners-asg', weight: 1 }] });

@@ -58,7 +58,8 @@ const handlerWith = (
 let nextJob = 5_000_000_000;
 const freshJob = () => jobOfOurs({ jobId: nextJob++ });
 const runTasks = () => ecs.calls.filter((call) => call.operation === 'RunTask');
-const tasksFor = (jobId: number) => ecs.tasks.filter((task) => task.startedBy === `gha-job/${jobId}`);
+const tasksFor = (jobId: number) =>
+  ecs.tasks.filter((task) => task.startedBy?.startsWith(`gha-job/${jobId}/`));
 const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
 
 describe('webhook handler against ECS and Secrets Manager stand-ins', () => {

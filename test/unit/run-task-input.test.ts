@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseConfig } from '../../shared/config';
-import { buildRunTaskRequest, jobIdOfStartedBy, runnerConfigArgs } from '../../shared/ecs/run-task-input';
+import { buildRunTaskRequest, parseStartedBy, runnerConfigArgs } from '../../shared/ecs/run-task-input';
 import { decide, runnerNameFor } from '../../shared/runner/decide';
 import type { RunnerPlan } from '../../shared/runner/runner-plan';
 import { parseWorkflowJob } from '../../shared/runner/workflow-job';
@@ -77,11 +77,13 @@ describe('buildRunTaskRequest', () => {
     });
   });
 
-  it('marks the task with the job in startedBy and tags', () => {
+  it('marks the task with the job and its attempt in startedBy and tags', () => {
     const plan = setup();
     const { input } = buildRunTaskRequest(plan, first(plan));
-    expect(input.startedBy).toBe('gha-job/2832853555');
-    expect(jobIdOfStartedBy(input.startedBy)).toBe(2832853555);
+    expect(input.startedBy).toBe('gha-job/2832853555/1');
+    expect(parseStartedBy(input.startedBy)).toEqual({ jobId: 2832853555, attempt: 1 });
+    expect(parseStartedBy('gha-job/2832853555')).toEqual({ jobId: 2832853555, attempt: undefined });
+    expect(parseStartedBy('someone-else')).toBeUndefined();
     expect(input.tags).toEqual(
       expect.arrayContaining([
         { key: 'gha:job-id', value: '2832853555' },
@@ -111,21 +113,24 @@ describe('buildRunTaskRequest', () => {
     );
   });
 
-  it('gives another job, or another task definition, another token', () => {
+  it('gives another job another token, and a changed request the same one (ECS then answers ConflictException)', () => {
     const plan = setup();
     const other = setup({}, { jobId: 1 });
     const revised = setup({ ECS_TASK_DEFINITION: 'github-actions-self-hosted-runner-debian-task:7' });
     const token = buildRunTaskRequest(plan, first(plan)).input.clientToken;
     expect(buildRunTaskRequest(other, first(other)).input.clientToken).not.toBe(token);
-    expect(buildRunTaskRequest(revised, first(revised)).input.clientToken).not.toBe(token);
+    expect(buildRunTaskRequest(revised, first(revised)).input.clientToken).toBe(token);
+    expect(
+      buildRunTaskRequest(setup({ RUNNER_IDLE_TIMEOUT_SECONDS: '600' }), first(plan)).input.clientToken,
+    ).toBe(token);
   });
 
-  it('gives a retry under a salt the same request and another token', () => {
+  it('gives the next placement of an attempt the same request under another token', () => {
     const plan = setup();
-    const request = buildRunTaskRequest(plan, first(plan));
-    const retry = request.withToken('retry-1');
-    expect({ ...retry, clientToken: '' }).toEqual({ ...request.input, clientToken: '' });
-    expect(retry.clientToken).not.toBe(request.input.clientToken);
+    const request = buildRunTaskRequest(plan, first(plan)).input;
+    const next = buildRunTaskRequest(plan, { ...first(plan), placement: 1 }).input;
+    expect({ ...next, clientToken: '' }).toEqual({ ...request, clientToken: '' });
+    expect(next.clientToken).not.toBe(request.clientToken);
   });
 
   it('refuses overrides longer than ECS accepts', () => {
@@ -149,10 +154,12 @@ describe('buildRunTaskRequest with a JIT registration', () => {
     expect(JSON.stringify(input)).not.toContain('RUNNER_JIT_CONFIG');
   });
 
-  it('gives a JIT attempt another token than a token-registration one', () => {
+  it('keeps the attempt token when the registration changes: ECS refuses the changed request (ConflictException)', () => {
     const plan = setup();
     const jit = buildRunTaskRequest(plan, first(plan), { kind: 'jit', environmentFileArn: ENV_FILE });
-    expect(jit.input.clientToken).not.toBe(buildRunTaskRequest(plan, first(plan)).input.clientToken);
+    const token = buildRunTaskRequest(plan, first(plan));
+    expect(jit.input.clientToken).toBe(token.input.clientToken);
+    expect(jit.input.overrides).not.toEqual(token.input.overrides);
   });
 });
 

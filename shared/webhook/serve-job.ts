@@ -1,14 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Config } from '../config';
 import { errorMessage, ServiceUnavailableError } from '../errors';
-import { claimAttempt, type LaunchDependencies, launchJob } from '../launch/launch-job';
+import { commit } from '../jobs/job-ledger';
+import type { JobRecord } from '../jobs/job-record';
+import { claimEvent, type LaunchDependencies, launchJob } from '../launch/launch-job';
 import { METRIC } from '../metrics';
 import type { OverflowQueue } from '../queue/overflow-queue';
 import { decide } from '../runner/decide';
 import type { RunnerPlan } from '../runner/runner-plan';
 import type { WorkflowJobEvent } from '../runner/workflow-job';
-import { updateRecord } from './job-ledger';
-import { applyDelivery, type JobRecord } from './job-record';
 
 /** The answer to a delivery: status, a message an operator can act on, and details. */
 export interface JobAnswer {
@@ -17,7 +18,8 @@ export interface JobAnswer {
   readonly detail?: Record<string, unknown>;
 }
 
-export interface ServeJobDependencies extends LaunchDependencies {
+export interface ServeJobDependencies extends Omit<LaunchDependencies, 'config'> {
+  readonly config: Config;
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** Where jobs go that could not get a task in time for a reason time can fix. */
@@ -68,23 +70,18 @@ export async function serveJob(
   }
   const { plan } = decision;
 
-  let note = '';
   // With an overflow queue, leave time to put the job on it if ECS does not start the task.
   const launchDeadline = context.deadlineAt - (deps.overflow ? QUEUE_RESERVE_MS : 0);
-  const recorded = await updateRecord(
+  const delivered = { type: 'delivered', event: job, profile: plan.target.profile } as const;
+  // A queued job is recorded and its launch claimed in one write: one conditional write fewer per job.
+  const recorded = await commit(
     deps.ledger,
     plan.jobId,
-    (record) => {
-      const effect = applyDelivery(record, job, plan.target.profile, now());
-      note = effect.note;
-      // A queued job is recorded and its launch claimed in one write: one conditional write fewer per job.
-      const current = effect.next ?? record;
-      const claim = job.action === 'queued' && current && claimAttempt(current, plan, launchDeadline, now());
-      return claim || effect.next;
-    },
-    AbortSignal.timeout(Math.max(1, context.deadlineAt - now())),
+    job.action === 'queued' ? [delivered, claimEvent(plan, launchDeadline, now())] : delivered,
+    { now, signal: AbortSignal.timeout(Math.max(1, context.deadlineAt - now())) },
   );
   const record = recorded.record;
+  const note = recorded.note;
   if (job.action === 'in_progress' && recorded.written && record?.jobStartedAt !== undefined) {
     metrics.addMetric(
       METRIC.timeToJobStarted,
