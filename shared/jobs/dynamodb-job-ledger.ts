@@ -16,7 +16,15 @@ export const JOBS_TABLE_SCHEMA = {
   ttlAttribute: 'expiresAt',
 } as const;
 const OPEN_JOBS_INDEX = JOBS_TABLE_SCHEMA.openIndex;
-const OPEN = 'open';
+/**
+ * Open records spread over this many index partitions (`open-0` … `open-7`, by job id): a burst of
+ * a thousand jobs, four writes each, would otherwise all land on one index partition (1,000 write
+ * units a second at most), whose throttling throttles the table's writes too. `open`, the single
+ * partition of earlier versions, is still read, so records written before the change stay listed.
+ */
+export const OPEN_SHARDS = 8;
+const shardOf = (jobId: number) => `open-${jobId % OPEN_SHARDS}`;
+const SHARDS = ['open', ...Array.from({ length: OPEN_SHARDS }, (_, i) => `open-${i}`)];
 
 type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib-dynamodb') };
 
@@ -64,7 +72,10 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
           new lib.PutCommand({
             TableName: table,
             // Only a closed record expires: a job may run for days, and its record protects its runner.
-            Item: { ...written, ...(written.open ? { openShard: OPEN } : { expiresAt: expiresAt(written) }) },
+            Item: {
+              ...written,
+              ...(written.open ? { openShard: shardOf(written.jobId) } : { expiresAt: expiresAt(written) }),
+            },
             ...(expectedVersion === undefined
               ? { ConditionExpression: 'attribute_not_exists(jobId)' }
               : {
@@ -86,22 +97,28 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
     },
     async listOpen(signal) {
       const { client, lib } = await load();
-      const records: JobRecord[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new lib.QueryCommand({
-            TableName: table,
-            IndexName: OPEN_JOBS_INDEX,
-            KeyConditionExpression: 'openShard = :open',
-            ExpressionAttributeValues: { ':open': OPEN },
-            ExclusiveStartKey: startKey,
-          }),
-          options(signal),
-        );
-        for (const item of page.Items ?? []) records.push(fromItem(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      const listShard = async (shard: string) => {
+        const records: JobRecord[] = [];
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await client.send(
+            new lib.QueryCommand({
+              TableName: table,
+              IndexName: OPEN_JOBS_INDEX,
+              KeyConditionExpression: 'openShard = :open',
+              ExpressionAttributeValues: { ':open': shard },
+              ExclusiveStartKey: startKey,
+            }),
+            options(signal),
+          );
+          for (const item of page.Items ?? []) records.push(fromItem(item));
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+        return records;
+      };
+      const records = (await Promise.all(SHARDS.map(listShard))).flat();
+      // Oldest first, as one partition sorted by queuedAt listed them.
+      records.sort((a, b) => a.queuedAt - b.queuedAt);
       return records;
     },
   };

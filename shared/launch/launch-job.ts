@@ -113,7 +113,7 @@ export async function launchJob(
           signal: signal(),
           known: options.record,
         });
-  if (!claim.written || claim.record === undefined) return alreadyHandled(claim.record);
+  if (!claim.written || claim.record === undefined) return alreadyHandled(claim.record, now());
   let attempt: JobRecord = claim.record;
   const lease = leaseOf(attempt);
   const runnerName = attempt.runnerName ?? runnerNameFor(plan, attempt.attempt);
@@ -296,7 +296,7 @@ async function endUnseenAttempt(
 }
 
 /** Why a claim found nothing to do, from the record as it is. */
-function alreadyHandled(record: JobRecord | undefined): LaunchResult {
+function alreadyHandled(record: JobRecord | undefined, now: number): LaunchResult {
   if (record === undefined) return { kind: 'skipped', reason: 'the job has no ledger record' };
   if (record.state === 'task-started' && record.taskArn !== undefined) {
     return {
@@ -307,7 +307,7 @@ function alreadyHandled(record: JobRecord | undefined): LaunchResult {
       runnerName: record.runnerName ?? '',
     };
   }
-  if (record.state === 'queued' && (record.retryAt ?? 0) > Date.now()) {
+  if (record.state === 'queued' && (record.retryAt ?? 0) > now) {
     return {
       kind: 'skipped',
       reason: `the next attempt waits until ${new Date(record.retryAt ?? 0).toISOString()}`,

@@ -19,7 +19,15 @@ export type Step =
    * got far enough to register, or its runner was found, is not busy, and GitHub accepted its
    * deletion. Vetoed otherwise: the rest of the plan waits for a later round.
    */
-  | { readonly kind: 'stop-runner'; readonly reason: string }
+  | {
+      readonly kind: 'stop-runner';
+      readonly reason: string;
+      /**
+       * Its runner ran its job to the end (GitHub said so): an ephemeral runner takes no second job,
+       * and GitHub deregisters it, so no look-up can find it. That answer is the positive evidence.
+       */
+      readonly finished?: true;
+    }
   /** Delete the attempt's registration and config object (its task is gone or stopped). */
   | { readonly kind: 'clean-up' }
   /** Delete the attempt's config object (ECS has read it: the task runs). */
@@ -353,7 +361,11 @@ export function planJob(view: JobView, context: PlanContext): JobPlan {
       const reason = ranIt ? 'its runner did not exit after the job' : 'its job is done';
       return plan(
         reason,
-        [{ kind: 'stop-runner', reason }, { kind: 'clean-up' }, ended(reason, false, false)],
+        [
+          { kind: 'stop-runner', reason, ...(ranIt && { finished: true as const }) },
+          { kind: 'clean-up' },
+          ended(reason, false, false),
+        ],
         stuck,
       );
     }

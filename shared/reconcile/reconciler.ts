@@ -353,7 +353,9 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
         }
         case 'stop-runner': {
           if (!runner) return;
-          const stopped = await stopIfIdle(refOf(record, runner), task, step.reason, summary, context);
+          const stopped = step.finished
+            ? await stopFinished(task, step.reason)
+            : await stopIfIdle(refOf(record, runner), task, step.reason, summary, context);
           if (!stopped) return;
           if (task && !isStopped(task)) summary.stopped++;
           break;
@@ -438,6 +440,14 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
       runnerName: name,
       reason,
     });
+    return true;
+  }
+
+  /** Stops the task of an ephemeral runner that ran its job to the end (it can take no other). */
+  async function stopFinished(task: TaskFacts | undefined, reason: string): Promise<boolean> {
+    if (!task || isStopped(task)) return true;
+    await tasks.stop(task.taskArn, `github-runners reconciler: ${reason}`);
+    logger.info('runner task stopped', { jobId: task.jobId, taskArn: task.taskArn, reason });
     return true;
   }
 

@@ -64,4 +64,20 @@ describe('DynamoDB job ledger', () => {
     expect(listed).toEqual(expect.arrayContaining([1, 2, 3]));
     expect(listed).not.toContain(4);
   });
+
+  it('spreads open records over index partitions by job id, and lists every one, oldest first', async () => {
+    for (const jobId of [100, 101, 102, 103, 104, 105, 106, 107, 108]) {
+      await ledger.put({ ...queued(jobId), queuedAt: NOW - jobId }, undefined);
+    }
+    const listed = (await ledger.listOpen()).map((r) => r.jobId).filter((id) => id >= 100);
+    expect(listed).toEqual([108, 107, 106, 105, 104, 103, 102, 101, 100]);
+  });
+
+  it('stamps each write with an id of its own and refuses another write over the same version', async () => {
+    const stored = (await ledger.put(queued(5), undefined)) as JobRecord;
+    const mine = await ledger.put({ ...stored, state: 'launching' }, stored.version);
+    expect(await ledger.put({ ...stored, state: 'done' }, stored.version)).toBeUndefined();
+    expect(mine?.writeId).toEqual(expect.any(String));
+    expect((await ledger.get(5))?.writeId).toBe(mine?.writeId);
+  });
 });
