@@ -345,6 +345,12 @@ function githubSays(
         return to({ ...answered, state: 'queued', attemptEnded: record.attempt > 0 }, 'queued on GitHub');
       }
       return to(answered, 'queued on GitHub');
+    case 'waiting':
+      // Its `waiting` delivery was lost: a job waiting for approval holds no runner.
+      if (record.state === 'queued' || record.state === 'launching') {
+        return to({ ...answered, state: 'waiting', leaseUntil: undefined }, 'waits for approval on GitHub');
+      }
+      return to(answered, `waiting on GitHub (${record.state})`);
     default:
       return to(answered, `${event.status} on GitHub`);
   }

@@ -221,7 +221,9 @@ export function planJob(view: JobView, context: PlanContext): JobPlan {
       if ((record.retryAt ?? 0) > now) {
         return plan(`backing off until ${new Date(record.retryAt ?? 0).toISOString()}`, [], stuck);
       }
-      if (github && settled) return plan(`${github.status} on GitHub`, [says(github)], stuck);
+      if (github && (settled || github.status === 'waiting')) {
+        return plan(`${github.status} on GitHub`, [says(github)], stuck);
+      }
       const asked = github ? [says(github)] : [];
       return plan('queued without a task', [...asked, { kind: 'launch', checkQueued: 'never' }], stuck);
     }

@@ -113,6 +113,12 @@ describe('the lifecycle: from this state, on this event, to that one', () => {
       { type: 'github-says', status: 'queued' },
       'queued',
     ],
+    [
+      'queued, GitHub says it waits for approval',
+      record(),
+      { type: 'github-says', status: 'waiting' },
+      'waiting',
+    ],
   ])('%s', (_, from, on, to) => {
     expect(next(from, on)?.state).toBe(to);
   });
@@ -272,6 +278,13 @@ describe('the reconciler plans, for each open job', () => {
       record(),
       undefined,
       { status: 'completed' },
+      ['github-says'],
+    ],
+    [
+      'moves a queued job GitHub says waits for approval to waiting, and launches nothing',
+      record(),
+      undefined,
+      { status: 'waiting' },
       ['github-says'],
     ],
     ['leaves a launch in flight to its owner', launching(), undefined, undefined, []],
