@@ -4,6 +4,9 @@
  * parameter or a body the description refuses (e.g. `generate-jitconfig` without `runner_group_id`,
  * or with 0 or 101 labels) is answered 404/422 and recorded in `violations`, which tests assert
  * empty. Faults (401, 403 with rate-limit headers, 404, 422, 5xx) are injected per operation.
+ * Opt-in awkwardness, as GitHub has it: an outage (5xx to every route or some, until switched off),
+ * runner answers that lag (a runner left out of the list and of the look-up by name), and slow
+ * answers. Every request is recorded with its route and the status it was answered.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,11 +16,26 @@ import type { RawDelivery } from '../../shared/github/hook-deliveries';
 import { loadSubset, type OperationSpec } from './github-openapi';
 
 export interface GitHubRequest {
+  /** The route as GitHub's description names it: `GET /repos/{owner}/{repo}/actions/jobs/{job_id}`. */
   readonly operation: string;
+  readonly method: string;
+  /** The path as requested: `/repos/octo-org/app/actions/jobs/42`. */
+  readonly path: string;
   readonly params: Record<string, string>;
   readonly query: URLSearchParams;
   readonly body: Record<string, unknown>;
   readonly authorization: string;
+  /** The status the stand-in answered (undefined while the answer is pending). */
+  status: number | undefined;
+}
+
+/**
+ * GitHub answering 5xx, as it does during an incident: its front end's 502/503 page (HTML, not
+ * JSON) to every request, or to those `routes` picks (an incident of the Actions service alone).
+ */
+export interface GitHubOutage {
+  readonly status: 500 | 502 | 503 | 504;
+  readonly routes?: (request: GitHubRequest) => boolean;
 }
 
 export interface GitHubAnswer {
@@ -58,6 +76,16 @@ export interface GitHubStandIn {
    * go; a look-up by name still finds them.
    */
   readonly hiddenFromLists: Set<string>;
+  /**
+   * Runners that every runner answer leaves out, the look-up by name included: GitHub's runner
+   * index lags behind a runner that registered and took a job. The runner still exists: a DELETE
+   * by its id finds it (and is refused 422 while it is busy).
+   */
+  readonly missingFromLookups: Set<string>;
+  /** While set, GitHub is down for the routes it names (checked before credentials and faults). */
+  outage: GitHubOutage | undefined;
+  /** Milliseconds before a request is answered (0 or undefined: at once). */
+  latency: ((request: GitHubRequest) => number) | undefined;
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
   fault: ((request: GitHubRequest) => GitHubAnswer | undefined) | undefined;
   close(): Promise<void>;
@@ -165,6 +193,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     deliveries: [],
     redelivered: [],
     hiddenFromLists: new Set(),
+    missingFromLookups: new Set(),
+    outage: undefined,
+    latency: undefined,
     fault: undefined,
   };
 
@@ -249,6 +280,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       const name = r.query.get('name');
       const runners = [...state.runners.values()]
         .filter((runner) => runner.scope === scopeKey(r.params))
+        .filter((runner) => !state.missingFromLookups.has(runner.name))
         .filter((runner) => (name === null ? !state.hiddenFromLists.has(runner.name) : runner.name === name))
         .map((runner) => ({
           ...runner,
@@ -348,10 +380,22 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     return handlers[key];
   };
 
-  const send = (response: ServerResponse, answer: GitHubAnswer) => {
-    const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
+  const send = (response: ServerResponse, answer: GitHubAnswer, request?: GitHubRequest) => {
+    if (request) request.status = answer.status;
+    const body =
+      answer.body === undefined
+        ? ''
+        : typeof answer.body === 'string'
+          ? answer.body
+          : JSON.stringify(answer.body);
     response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(body);
   };
+  // GitHub's front end answers an incident with its own HTML page, not the API's JSON.
+  const outagePage = (status: number): GitHubAnswer => ({
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+    body: `<!DOCTYPE html><html><head><title>${status === 503 ? 'Service Unavailable' : 'Unicorn!'} · GitHub</title></head><body>We had issues producing the response to your request.</body></html>`,
+  });
 
   const server = createServer(async (request, response) => {
     const parsed = new URL(request.url ?? '/', 'http://localhost');
@@ -400,30 +444,44 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       : authorization === `token ${token}` || authorization === `token ${installationToken}`;
     const githubRequest: GitHubRequest = {
       operation: route.key,
+      method,
+      path: parsed.pathname,
       params,
       query: parsed.searchParams,
       body,
       authorization,
+      status: undefined,
     };
     state.requests.push(githubRequest);
     if (problems.length > 0) {
       state.violations.push(`${route.key}: ${problems.join('; ')}`);
-      send(response, { status: 422, body: { message: 'Validation Failed', errors: problems } });
+      send(
+        response,
+        { status: 422, body: { message: 'Validation Failed', errors: problems } },
+        githubRequest,
+      );
+      return;
+    }
+    const wait = state.latency?.(githubRequest) ?? 0;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const outage = state.outage;
+    if (outage && (outage.routes?.(githubRequest) ?? true)) {
+      send(response, outagePage(outage.status), githubRequest);
       return;
     }
     if (!authorized) {
-      send(response, { status: 401, body: { message: 'Bad credentials' } });
+      send(response, { status: 401, body: { message: 'Bad credentials' } }, githubRequest);
       return;
     }
     const faulted = state.fault?.(githubRequest);
     if (faulted) {
-      send(response, faulted);
+      send(response, faulted, githubRequest);
       return;
     }
     const handler = handlerFor(route.key);
     if (!handler) {
       state.violations.push(`${route.key}: no stand-in handler`);
-      send(response, { status: 501, body: { message: 'not served by the stand-in' } });
+      send(response, { status: 501, body: { message: 'not served by the stand-in' } }, githubRequest);
       return;
     }
     const answer = handler(githubRequest, parsed.pathname);
@@ -431,7 +489,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     const documented =
       route.spec.responses.includes(String(answer.status)) || [200, 404].includes(answer.status);
     if (!documented) state.violations.push(`${route.key}: answered ${answer.status}, not documented`);
-    send(response, answer);
+    send(response, answer, githubRequest);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
