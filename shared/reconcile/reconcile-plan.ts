@@ -124,7 +124,9 @@ export function asksGitHub(record: JobRecord, task: TaskFacts | undefined, conte
     case 'running': {
       const ours = record.jobRunner === undefined || record.jobRunner === record.runnerName;
       if (hasLiveAttempt(record) && ours) return gone && due(timing.jobCheckMs);
-      return !hasLiveAttempt(record) && due(timing.runningCheckMs);
+      // A job on a runner we do not watch: asked a while after it started, then every so often.
+      const since = checked ?? record.jobStartedAt ?? record.updatedAt;
+      return !hasLiveAttempt(record) && now - since >= timing.runningCheckMs;
     }
     case 'done':
       return false;

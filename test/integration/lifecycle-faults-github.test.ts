@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
 import type { JobRecord } from '../../shared/jobs/job-record';
-import { createReconciler, type ReconcileSummary } from '../../shared/jobs/reconciler';
+import { createReconciler, type ReconcileSummary } from '../../shared/reconcile/reconciler';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
@@ -109,7 +109,8 @@ const queuedJob = (variation: JobVariation = {}) => {
 };
 type Payload = ReturnType<typeof jobOfOurs>;
 const idOf = (payload: Payload) => payload.workflow_job.id as number;
-const tasksOf = (payload: Payload) => ecs.tasks.filter((t) => t.startedBy === `gha-job/${idOf(payload)}`);
+const tasksOf = (payload: Payload) =>
+  ecs.tasks.filter((t) => t.startedBy?.startsWith(`gha-job/${idOf(payload)}/`));
 const liveTasksOf = (payload: Payload) => tasksOf(payload).filter((t) => t.desiredStatus === 'RUNNING');
 const tag = (task: EcsTask | undefined, key: string) => task?.tags.find((t) => t.key === key)?.value;
 const runnerNameOf = (task: EcsTask | undefined) => tag(task, 'gha:runner-name') ?? '';
@@ -211,12 +212,12 @@ describe('scenario 3: GitHub does not answer', () => {
     30_000,
   );
 
-  it('relaunches once, not once a round, when GitHub stays down past RECONCILE_UNKNOWN_RELAUNCH_SECONDS', async () => {
+  it('relaunches once, not once a round, when GitHub stays down past RECONCILE_UNKNOWN_RELAUNCH', async () => {
     // What dies: GitHub (503 to everything) for 16 virtual minutes, from the moment the job's task
     // stopped before anyone heard whether the job started (`in_progress` lost). Past the setting's
     // 600 s the job may be waiting for a runner after all: it gets one new attempt, not one a round.
     // End state: exactly one new task, started no earlier than minute 10; one live task.
-    const settings = { RUNNER_REGISTRATION: 'token', RECONCILE_UNKNOWN_RELAUNCH_SECONDS: '600' };
+    const settings = { RUNNER_REGISTRATION: 'token', RECONCILE_UNKNOWN_RELAUNCH: '600' };
     const payload = queuedJob();
     const task = await launched(payload, settings);
     ecs.stopTask(task.taskArn, 'Essential container in task exited');
@@ -367,7 +368,13 @@ describe('scenario 5: a job whose completed delivery was lost', () => {
       const lookedUpAt: number[] = [];
       for (let minute = 0; minute <= 30; minute++) {
         const { requests } = await round(minute);
-        for (const _ of jobLookups(requests, idOf(payload))) lookedUpAt.push(minute);
+        // Asked about the job: its own look-up, or its run's jobs list (one call for all of a run's jobs).
+        const asked = requests.filter(
+          (r) =>
+            jobLookups([r], idOf(payload)).length > 0 ||
+            (isRunJobsList(r) && r.params.run_id === String(payload.workflow_job.run_id)),
+        );
+        for (const _ of asked) lookedUpAt.push(minute);
       }
       const record = await recordOf(payload);
       expect({
@@ -478,7 +485,7 @@ describe('scenario 11: the orphan sweep and the round’s budget', () => {
         cluster: 'runners',
         taskDefinitionArn:
           'arn:aws:ecs:us-east-1:123456789012:task-definition/github-actions-self-hosted-runner-debian-task:1',
-        startedBy: `gha-job/${jobId}`,
+        startedBy: `gha-job/${jobId}/1`,
         tags: [
           { key: 'gha:job-id', value: String(jobId) },
           { key: 'gha:run-id', value: String(89_000 + Math.floor(i / 10)) },

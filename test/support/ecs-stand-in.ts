@@ -249,6 +249,8 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     stopTask(taskArn, reason) {
       const task = tasks.find((t) => t.taskArn === taskArn);
       if (!task) throw new Error(`no task ${taskArn}`);
+      // A task with capacity was RUNNING before it stopped (whether or not anyone looked): it keeps its startedAt.
+      advance(task);
       task.desiredStatus = 'STOPPED';
       task.lastStatus = 'STOPPED';
       task.stoppedReason = reason;
