@@ -125,7 +125,7 @@ export function createReconciler(deps: Dependencies, options: { readonly budgetM
     metrics.addMetric(METRIC.stuck, 'Count', summary.stuck);
     metrics.addMetric(METRIC.relaunched, 'Count', summary.relaunched);
     metrics.addMetric(METRIC.attemptsExhausted, 'Count', summary.exhausted);
-    metrics.addMetric(METRIC.reaped, 'Count', summary.stopped + summary.orphansStopped);
+    metrics.addMetric(METRIC.runnersStopped, 'Count', summary.stopped + summary.orphansStopped);
     return summary;
   }
 
