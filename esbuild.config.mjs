@@ -11,7 +11,7 @@ export const entries = {
   webhook: 'functions/webhook/index.ts',
   redeliver: 'functions/redeliver/index.ts',
   launcher: 'functions/launcher/index.ts',
-  reaper: 'functions/reaper/index.ts',
+  reconciler: 'functions/reconciler/index.ts',
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',

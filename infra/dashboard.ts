@@ -15,7 +15,7 @@ export class RunnersDashboard extends SystemPart {
     super(scope, id);
     const period = Duration.minutes(5);
     const percentiles = (metricName: MetricName) =>
-      (['webhook', 'reaper'] as const).flatMap((service) =>
+      (['webhook', 'reconciler'] as const).flatMap((service) =>
         ['p50', 'p95'].map((statistic) =>
           runnerMetric(metricName, service, {
             statistic,
@@ -50,14 +50,14 @@ export class RunnersDashboard extends SystemPart {
       }),
     );
     this.dashboard.addWidgets(
-      counts(METRIC.served, ['webhook', 'launcher', 'reaper']),
+      counts(METRIC.served, ['webhook', 'launcher', 'reconciler']),
       counts(METRIC.queued, ['webhook']),
-      counts(METRIC.stuck, ['reaper']),
+      counts(METRIC.stuck, ['reconciler']),
     );
     this.dashboard.addWidgets(
-      counts(METRIC.reaped, ['webhook', 'reaper']),
+      counts(METRIC.runnersStopped, ['reconciler']),
       counts(METRIC.setupErrors, ['webhook', 'launcher']),
-      counts(METRIC.relaunched, ['reaper']),
+      counts(METRIC.relaunched, ['reconciler']),
     );
   }
 }

@@ -16,7 +16,7 @@ export class GitHubSecrets extends SystemPart {
   /** The functions' GitHub credentials (JIT registration, or the redelivery sweep). */
   readonly githubAuth: secretsmanager.Secret | undefined;
   readonly webhookSecret: secretsmanager.Secret;
-  /** The credentials the webhook, the launcher and the reaper read: with JIT registration only. */
+  /** The credentials the webhook, the launcher and the reconciler read: with JIT registration only. */
   readonly jitCredentials: secretsmanager.Secret | undefined;
 
   constructor(scope: Construct, id: string, settings: InfraSettings) {

@@ -9,7 +9,7 @@ export { METRIC };
 export const SERVICE = {
   webhook: WEBHOOK_METRICS.service,
   launcher: 'github-runners-launcher',
-  reaper: 'github-runners-reaper',
+  reconciler: 'github-runners-reconciler',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

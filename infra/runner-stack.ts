@@ -75,7 +75,7 @@ export class RunnerStack extends Stack {
     };
 
     // The functions' shared settings (README's configuration table): the webhook's, the launcher's
-    // and the reaper's environments are this one, plus what each alone uses.
+    // and the reconciler's environments are this one, plus what each alone uses.
     const environment: Record<string, string> = {
       ECS_CLUSTER: capacity.clusterName,
       ECS_TASK_DEFINITION: runner.defaultTask.family,
@@ -120,7 +120,7 @@ export class RunnerStack extends Stack {
     const reconciler =
       jitCredentials === undefined
         ? undefined
-        : new Reconciler(this, 'ReaperSweep', {
+        : new Reconciler(this, 'Reconciler', {
             environment: { ...environment, ...settings.reconcilerEnvironment },
             tasks,
             ledger,

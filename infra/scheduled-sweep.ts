@@ -10,7 +10,7 @@ import { checkEnvironment } from './check-environment';
 import { SystemPart } from './system-part';
 
 export interface ScheduledSweepProps {
-  /** The function's construct id (`Reaper`, `Redeliver`): its resources keep the ids it names. */
+  /** The function's construct id (`Reconciler`, `Redeliver`): its resources keep the ids it names. */
   readonly functionId: string;
   /** The esbuild target. */
   readonly name: string;

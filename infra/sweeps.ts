@@ -18,7 +18,7 @@ import {
 } from './runner-permissions';
 import { ScheduledSweep } from './scheduled-sweep';
 
-/** How often the reconciler (the `reaper` function) looks at every open job. */
+/** How often the reconciler looks at every open job. */
 export const RECONCILE_RATE = Duration.minutes(1);
 
 /** How often the redelivery sweep runs. */
@@ -35,7 +35,7 @@ export interface ReconcilerProps {
 }
 
 /**
- * The reconciler (the `reaper` function, every minute): drives each open job of the ledger to its
+ * The reconciler (every minute): drives each open job of the ledger to its
  * goal. It relaunches a task that died before its job started (RunTask, PassRole, a new config),
  * keeps or replaces a task waiting for capacity, stops idle runners; it alarms on a job queued
  * without a runner and on a job out of attempts.
@@ -44,8 +44,8 @@ export class Reconciler extends ScheduledSweep {
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     const { tasks, ledger, configs } = props;
     super(scope, id, {
-      functionId: 'Reaper',
-      name: 'reaper',
+      functionId: 'Reconciler',
+      name: 'reconciler',
       description:
         'Every minute: relaunches the tasks of queued jobs that died, replaces tasks waiting too long for capacity, stops idle runners',
       environment: props.environment,
@@ -74,7 +74,7 @@ export class Reconciler extends ScheduledSweep {
           id: 'JobsStuck',
           description:
             'A job has been queued without a live runner task for 3 minutes in a row: read the reconciler log for the job (npm run status shows it).',
-          metric: runnerMetric(METRIC.stuck, 'reaper'),
+          metric: runnerMetric(METRIC.stuck, 'reconciler'),
           statistic: 'Maximum',
           period: RECONCILE_RATE,
           evaluationPeriods: 3,
@@ -83,7 +83,7 @@ export class Reconciler extends ScheduledSweep {
           id: 'LaunchAttemptsExhausted',
           description:
             'A job got no runner after reconcileMaxAttempts tasks (image, capacity, crash at start): read the stop reasons in the reconciler log.',
-          metric: runnerMetric(METRIC.attemptsExhausted, 'reaper'),
+          metric: runnerMetric(METRIC.attemptsExhausted, 'reconciler'),
         },
       ],
     });

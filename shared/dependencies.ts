@@ -64,7 +64,7 @@ export function createDependencies(options: DependencyOptions = {}): Dependencie
 /** The webhook's dependencies: the shared ones and its secrets; every configuration problem in one error. */
 export function createWebhookDependencies(
   options: DependencyOptions & { readonly secrets?: WebhookSecrets } = {},
-): WebhookDependencies {
+): Dependencies & WebhookDependencies {
   const env = options.env ?? process.env;
   const problems: string[] = [];
   let config: Config | undefined;

@@ -5,7 +5,8 @@
 export const METRIC = {
   served: 'JobsServed',
   queued: 'JobsQueued',
-  reaped: 'RunnersReaped',
+  /** Idle runner tasks the reconciler stopped: of a job done or gone elsewhere, or of no open job. */
+  runnersStopped: 'RunnersStopped',
   ignored: 'JobsIgnored',
   refused: 'JobsRefused',
   runTaskFailures: 'RunTaskFailures',

@@ -1,8 +1,9 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
-import type { Dependencies } from '../dependencies';
+import type { Config } from '../config';
 import { errorMessage } from '../errors';
 import { commit } from '../jobs/job-ledger';
-import { launchJob } from '../launch/launch-job';
+import { type LaunchDependencies, launchJob } from '../launch/launch-job';
 import { METRIC } from '../metrics';
 import { decide } from '../runner/decide';
 import { parseOverflowMessage } from './overflow-queue';
@@ -26,14 +27,21 @@ export function retryDelaySeconds(receiveCount: number, random: () => number = M
   return Math.max(MIN_RETRY_DELAY_SECONDS, Math.ceil(random() * cap));
 }
 
+/** What launching a queued job needs: what a launch needs, the metrics, and the retry delay. */
+export interface QueuedJobDependencies extends Omit<LaunchDependencies, 'config'> {
+  /** The whole configuration: the job's plan is decided again from it. */
+  readonly config: Config;
+  readonly metrics: Metrics;
+  /** Absent: a failed message comes back after the queue's visibility timeout. */
+  readonly delayRetry?: DelayRetry;
+}
+
 /**
  * Handles one overflow message with the same launch code as the webhook. Returns when the job has
  * a task or no longer needs one; throws (so the record is reported as a batch item failure and
  * retried after a growing delay, then dead-lettered by the queue's redrive policy) otherwise.
  */
-export function createQueuedJobHandler(
-  deps: Dependencies & { readonly delayRetry?: DelayRetry },
-): (record: SQSRecord) => Promise<void> {
+export function createQueuedJobHandler(deps: QueuedJobDependencies): (record: SQSRecord) => Promise<void> {
   const { config, logger, metrics, now } = deps;
   return async (record) => {
     const message = parseOverflowMessage(record.body);

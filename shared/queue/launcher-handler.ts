@@ -1,14 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Dependencies } from '../dependencies';
-import { createQueuedJobHandler, type DelayRetry } from './launch-queued-job';
+import { createQueuedJobHandler, type QueuedJobDependencies } from './launch-queued-job';
 
 /**
  * The launcher function: SQS → one launch per message, one at a time (it shares RunTask's rate
  * with the webhook), reporting failed messages as partial batch failures (Powertools batch).
  */
 export function createLauncherHandler(
-  deps: Dependencies & { readonly delayRetry?: DelayRetry },
+  deps: QueuedJobDependencies,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const handleRecord = createQueuedJobHandler(deps);
   const processor = new BatchProcessor(EventType.SQS);

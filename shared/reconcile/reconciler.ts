@@ -197,7 +197,7 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
     );
     metrics.addMetric(METRIC.relaunched, 'Count', summary.relaunched);
     metrics.addMetric(METRIC.attemptsExhausted, 'Count', summary.exhausted);
-    metrics.addMetric(METRIC.reaped, 'Count', summary.stopped + summary.orphansStopped);
+    metrics.addMetric(METRIC.runnersStopped, 'Count', summary.stopped + summary.orphansStopped);
     metrics.addMetric(METRIC.reconcilerGitHubRequests, 'Count', summary.githubRequests);
     return summary;
   }

@@ -1,13 +1,12 @@
-import type { Dependencies } from '../dependencies';
 import { HttpError } from '../errors';
 import { METRIC } from '../metrics';
 import type { WebhookSecrets } from '../secrets/webhook-secrets';
 import { errorResponse, jsonResponse, type WebhookRequest, type WebhookResponse } from './http';
 import { readDelivery, sourceAllowed } from './read-delivery';
-import { serveJob } from './serve-job';
+import { type ServeJobDependencies, serveJob } from './serve-job';
 
-/** The webhook's dependencies: the shared ones and the secrets deliveries are signed with. */
-export interface WebhookDependencies extends Dependencies {
+/** What the webhook needs: what serving a job needs, and the secrets deliveries are signed with. */
+export interface WebhookDependencies extends ServeJobDependencies {
   readonly secrets: WebhookSecrets;
   /** `WEBHOOK_ALLOWED_CIDRS`; empty: deliveries from anywhere (the signature still decides). */
   readonly allowedSources?: readonly string[];

@@ -114,8 +114,8 @@ describe('registration=token (the seed)', () => {
     ]);
   });
 
-  it('deploys no reaper and no schedule: without GitHub credentials it cannot tell idle runners', () => {
-    expect(hasFunction(json, 'Reaper')).toBe(false);
+  it('deploys no reconciler and no schedule: without GitHub credentials it cannot tell idle runners', () => {
+    expect(hasFunction(json, 'Reconciler')).toBe(false);
     expect(resourceIds(json, 'AWS::Events::Rule')).toEqual([]);
   });
 
@@ -195,7 +195,7 @@ describe('the redelivery sweep of an organisation webhook (JIT)', () => {
   });
 
   it('points every function at the same GitHub API', () => {
-    for (const id of ['Webhook', 'Launcher', 'Reaper', 'Redeliver']) {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler', 'Redeliver']) {
       expect(environmentOf(json, id).GITHUB_API_URL).toBe(apiUrl);
     }
   });
@@ -229,7 +229,7 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
     });
     for (const id of ['Webhook', 'Launcher'])
       expect(environmentOf(json, id).GITHUB_AUTH_SECRET_ARN).toBeUndefined();
-    expect(hasFunction(json, 'Reaper')).toBe(false);
+    expect(hasFunction(json, 'Reconciler')).toBe(false);
   });
 
   it('outputs both secrets', () => {

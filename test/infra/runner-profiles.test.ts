@@ -204,13 +204,13 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
         distinctInstance: false,
       },
     ]);
-    for (const id of ['Launcher', 'Reaper']) {
+    for (const id of ['Launcher', 'Reconciler']) {
       expect(environmentOf(json, id).RUNNER_PROFILES).toEqual(variable);
     }
   });
 
   it("lets the functions run every profile's family, and nothing more", () => {
-    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       const runTask = statementsOf(json, id).find((statement) => statement.Sid === 'RunRunnerTasks');
       const families = ((runTask?.Resource ?? []) as unknown[]).map((arn) =>
         render(arn).replace(/^.*:task-definition\//, ''),

@@ -254,7 +254,7 @@ describe('capacity', () => {
 
 describe('every function', () => {
   it('reads its secrets through the Parameters and Secrets extension, cached as long as the code caches them', () => {
-    const ids = ['Webhook', 'Launcher', 'Reaper', 'Redeliver'].filter((id) => hasFunction(json, id));
+    const ids = ['Webhook', 'Launcher', 'Reconciler', 'Redeliver'].filter((id) => hasFunction(json, id));
     expect(ids.length).toBeGreaterThanOrEqual(3);
     for (const id of ids) {
       const { layers, variables } = extensionOf(json, id);
@@ -428,33 +428,33 @@ describe('overflow queue and launcher', () => {
   });
 });
 
-describe('reconciler (the reaper function, JIT registration)', () => {
+describe('reconciler (JIT registration)', () => {
   it("runs every minute with the launcher's environment but the queue, plus its own settings", () => {
     const { OVERFLOW_QUEUE_URL, ...rest } = environmentOf(json, 'Launcher');
     expect(OVERFLOW_QUEUE_URL).toBeDefined();
-    expect(environmentOf(json, 'Reaper')).toEqual({
+    expect(environmentOf(json, 'Reconciler')).toEqual({
       ...rest,
       RECONCILE_CAPACITY_WAIT: '600',
       RECONCILE_MAX_ATTEMPTS: '3',
     });
-    expect(props(idOf(json, 'AWS::Events::Rule', 'ReaperSchedule'))).toMatchObject({
+    expect(props(idOf(json, 'AWS::Events::Rule', 'ReconcilerSchedule'))).toMatchObject({
       ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
-      Targets: [{ Arn: { 'Fn::GetAtt': [functionOf(json, 'Reaper').id, 'Arn'] }, Id: 'Target0' }],
+      Targets: [{ Arn: { 'Fn::GetAtt': [functionOf(json, 'Reconciler').id, 'Arn'] }, Id: 'Target0' }],
     });
-    expect(functionOf(json, 'Reaper').Properties.Timeout).toBeLessThan(60);
+    expect(functionOf(json, 'Reconciler').Properties.Timeout).toBeLessThan(60);
   });
 
   it('does not retry a failed run: the next one is a minute away', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: functionOf(json, 'Reaper').id },
+      FunctionName: { Ref: functionOf(json, 'Reconciler').id },
       MaximumRetryAttempts: 0,
     });
   });
 
   it("may relaunch, describe and stop the cluster's runner tasks, use the ledger and read the GitHub credentials; nothing else", () => {
-    expect(statementsOf(json, 'Reaper')).toEqual([
-      expected.logsStatement('Reaper'),
+    expect(statementsOf(json, 'Reconciler')).toEqual([
+      expected.logsStatement('Reconciler'),
       ...expected.launchStatements(),
       expected.describeRunnerTasks(),
       expected.stopRunnerTasks(),
@@ -519,13 +519,13 @@ describe('runner config bucket', () => {
   });
 
   it('is named to the webhook, the launcher and the reconciler', () => {
-    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       expect(environmentOf(json, id).RUNNER_CONFIG_BUCKET).toEqual({ Ref: bucket() });
     }
   });
 
   it('lets no function read a config', () => {
-    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       expect(JSON.stringify(statementsOf(json, id))).not.toContain('s3:GetObject');
     }
   });
@@ -568,7 +568,7 @@ describe('job ledger', () => {
   });
 
   it('is named to the webhook, the launcher and the reconciler, not to the redelivery sweep', () => {
-    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: only(json, 'AWS::DynamoDB::Table').id });
     }
   });
@@ -584,7 +584,7 @@ describe('dashboard', () => {
   it.each([METRIC.timeToTaskRunning, METRIC.timeToJobStarted])(
     'shows p50 and p95 of %s from the webhook and the reconciler',
     (metric) => {
-      for (const service of [WEBHOOK_METRICS.service, 'github-runners-reaper']) {
+      for (const service of [WEBHOOK_METRICS.service, 'github-runners-reconciler']) {
         for (const stat of ['p50', 'p95']) {
           expect(body()).toContain(
             `[\\"GitHubRunners\\",\\"${metric}\\",\\"service\\",\\"${service}\\",{\\"label\\":\\"${stat} (${service})\\",\\"stat\\":\\"${stat}\\"`,
@@ -594,7 +594,7 @@ describe('dashboard', () => {
     },
   );
 
-  it.each([METRIC.served, METRIC.queued, METRIC.stuck, METRIC.reaped, METRIC.setupErrors])(
+  it.each([METRIC.served, METRIC.queued, METRIC.stuck, METRIC.runnersStopped, METRIC.setupErrors])(
     'graphs %s',
     (metric) => {
       expect(body()).toContain(`\\"${metric}\\"`);
@@ -620,14 +620,14 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
       'AWS/ApiGateway/5xx Sum {"Ref":"WebhookApi"}',
       'AWS/Lambda/Errors Sum {"Ref":"WebhookFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"LauncherFunction"}',
-      'AWS/Lambda/Errors Sum {"Ref":"ReaperFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"ReconcilerFunction"}',
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
       'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
       `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
       `GitHubRunners/SetupErrors Sum "${WEBHOOK_METRICS.service}"`,
       'GitHubRunners/SetupErrors Sum "github-runners-launcher"',
-      'GitHubRunners/JobsStuck Maximum "github-runners-reaper"',
-      'GitHubRunners/LaunchAttemptsExhausted Sum "github-runners-reaper"',
+      'GitHubRunners/JobsStuck Maximum "github-runners-reconciler"',
+      'GitHubRunners/LaunchAttemptsExhausted Sum "github-runners-reconciler"',
     ].sort(),
   );
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {

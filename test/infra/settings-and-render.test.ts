@@ -234,7 +234,7 @@ it('uses an existing cluster and capacity provider by name', async () => {
   expect(Object.values(json.Resources).map((resource) => resource.Type)).not.toContain(
     'AWS::AutoScaling::AutoScalingGroup',
   );
-  for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+  for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
     const variables = environmentOf(json, id);
     expect([variables.ECS_CLUSTER, variables.ECS_CAPACITY_PROVIDER]).toEqual(['runners', 'runners-ec2']);
   }

@@ -22,7 +22,7 @@ export interface ValidationReport {
 }
 
 /** The functions the stack deploys, each from `dist/<name>/`. */
-export const DEPLOYED_FUNCTIONS = ['webhook', 'launcher', 'reaper', 'redeliver'] as const;
+export const DEPLOYED_FUNCTIONS = ['webhook', 'launcher', 'reconciler', 'redeliver'] as const;
 
 /** A folder like `dist/` with one-line bundles: the stack needs the folders, not the code. */
 export async function standInDist(): Promise<string> {
@@ -61,7 +61,7 @@ export function only(json: TemplateJson, type: string) {
   return { id, ...resource };
 }
 
-/** One of our functions by its construct id in the stack (`Webhook`, `Launcher`, `Reaper`, `Redeliver`). */
+/** One of our functions by its construct id in the stack (`Webhook`, `Launcher`, `Reconciler`, `Redeliver`). */
 export function functionOf(json: TemplateJson, id: string) {
   const found = Object.entries(json.Resources).filter(
     ([logicalId, resource]) =>
