@@ -4,7 +4,8 @@
  * when deployed), each on a clock `offsetMs` from now.
  */
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
-import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
+import { createMemoryJobLedger, type JobLedger } from '../../shared/jobs/job-ledger';
+import type { JobRecord } from '../../shared/jobs/job-record';
 import { createReconciler } from '../../shared/jobs/reconciler';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { TEST_SECRET } from '../fixtures/requests';
@@ -18,6 +19,8 @@ export async function startLifecycleWorld(options: {
   readonly ecs: EcsStandInOptions;
   /** The functions' settings beyond the world's own (cluster, GitHub, bucket, secret). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The ledger every function shares, made from the in-memory one (e.g. one that loses answers). */
+  readonly ledger?: (memory: JobLedger) => JobLedger;
 }) {
   const ecs = await startEcsStandIn(options.ecs);
   const github = await startGitHubStandIn({ token: TOKEN });
@@ -32,12 +35,14 @@ export async function startLifecycleWorld(options: {
     RUNNER_CONFIG_BUCKET,
     ...options.env,
   };
-  const ledger = createMemoryJobLedger();
+  const memory = createMemoryJobLedger();
+  const ledger = options.ledger?.(memory) ?? memory;
   const at = (offsetMs: number) => ({ env, now: () => Date.now() + offsetMs, overrides: { ledger } });
   return {
     ecs,
     github,
     s3,
+    ledger,
     webhook: (offsetMs = 0) => createWebhookHandler(createWebhookDependencies(at(offsetMs))),
     reconcile: (offsetMs = 0) => createReconciler(createDependencies(at(offsetMs))).reconcile(),
     close: () => Promise.all([ecs.close(), github.close(), s3.close()]),
@@ -56,4 +61,26 @@ export async function inParallel<T>(
       while (next < items.length) await work(items[next++] as T);
     }),
   );
+}
+
+/**
+ * A ledger whose writes land but whose answers `loses` picks are lost, as the DynamoDB ledger
+ * reports it once the SDK's own retry met its own write: "another writer got there first"
+ * (undefined), though the stored record is the one this writer wrote. Counts what it lost.
+ */
+export function losingAnswers(
+  ledger: JobLedger,
+  loses: (next: JobRecord, expectedVersion: number | undefined) => boolean,
+): JobLedger & { readonly lost: () => number } {
+  let lost = 0;
+  return {
+    ...ledger,
+    async put(next, expectedVersion, signal) {
+      const written = await ledger.put(next, expectedVersion, signal);
+      if (written === undefined || !loses(next, expectedVersion)) return written;
+      lost++;
+      return undefined;
+    },
+    lost: () => lost,
+  };
 }
