@@ -17,7 +17,6 @@ import {
   type PlanContext,
   planJob,
   RECONCILE_TIMING,
-  type Step,
 } from './reconcile-plan';
 
 /** What one reconcile round did. */
@@ -385,7 +384,8 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
 
   /**
    * Stops a live task only on positive evidence that its runner runs no job. A task that never got
-   * to RUNNING has no runner process yet: stopped. A running one:
+   * to RUNNING has no runner at work, unless ECS's view lags its container: its registration is
+   * deleted first (GitHub refuses that for a runner at work), then it is stopped. A running one:
    * its runner must be found on GitHub (a runner lists leave out is kept: lists lag), not busy, not
    * in the ledger's view of runners at work, not named by a job in progress of its run, and GitHub
    * must accept its deletion (it refuses for a runner at work). A runner whose labels do not name
@@ -431,8 +431,16 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
         // 422: the runner took a job since we looked. It stays.
         return keep(`GitHub did not delete runner ${name}: ${errorMessage(error)}`);
       }
+    } else if (github && runner.runnerId !== undefined) {
+      // ECS reports RUNNING seconds after the container starts: a runner may already have taken a
+      // job. GitHub refuses to delete a runner at work, so the deletion is the veto.
+      try {
+        await github.deleteRunner(runner.scopeRef, runner.runnerId);
+      } catch (error) {
+        if (error instanceof GitHubBudgetSpentError) throw error;
+        return keep(`GitHub did not delete runner ${name ?? runner.runnerId}: ${errorMessage(error)}`);
+      }
     }
-    // A task that never ran has no runner process: its registration goes with the clean-up step.
     await tasks.stop(fresh.taskArn, `github-runners reconciler: ${reason}`);
     logger.info('runner task stopped', {
       jobId: runner.jobId,

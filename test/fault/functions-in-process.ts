@@ -4,7 +4,8 @@
  * when deployed), each on a clock `offsetMs` from now.
  */
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
-import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
+import { createMemoryJobLedger, type JobLedger } from '../../shared/jobs/job-ledger';
+import type { JobRecord } from '../../shared/jobs/job-record';
 import { createReconciler } from '../../shared/reconcile/reconciler';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { TEST_SECRET } from '../fixtures/requests';
@@ -18,6 +19,8 @@ export async function startLifecycleWorld(options: {
   readonly ecs: EcsStandInOptions;
   /** The functions' settings beyond the world's own (cluster, GitHub, bucket, secret). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The ledger every function shares, made from the in-memory one (e.g. one that loses answers). */
+  readonly ledger?: (memory: JobLedger) => JobLedger;
 }) {
   const ecs = await startEcsStandIn(options.ecs);
   const github = await startGitHubStandIn({ token: TOKEN });
@@ -32,12 +35,14 @@ export async function startLifecycleWorld(options: {
     RUNNER_CONFIG_BUCKET,
     ...options.env,
   };
-  const ledger = createMemoryJobLedger();
+  const memory = createMemoryJobLedger();
+  const ledger = options.ledger?.(memory) ?? memory;
   const at = (offsetMs: number) => ({ env, now: () => Date.now() + offsetMs, overrides: { ledger } });
   return {
     ecs,
     github,
     s3,
+    ledger,
     webhook: (offsetMs = 0) => createWebhookHandler(createWebhookDependencies(at(offsetMs))),
     reconcile: (offsetMs = 0) => createReconciler(createDependencies(at(offsetMs))).reconcile(),
     close: () => Promise.all([ecs.close(), github.close(), s3.close()]),
@@ -56,4 +61,29 @@ export async function inParallel<T>(
       while (next < items.length) await work(items[next++] as T);
     }),
   );
+}
+
+/**
+ * A ledger whose writes land but whose calls `loses` picks fail without an answer (a timeout after
+ * the write): the caller cannot tell whether its write landed. Counts what it lost.
+ */
+export function losingAnswers(
+  ledger: JobLedger,
+  loses: (next: JobRecord, expectedVersion: number | undefined) => boolean,
+): JobLedger & { readonly lost: () => number } {
+  let lost = 0;
+  return {
+    ...ledger,
+    async put(next, expectedVersion, signal) {
+      const written = await ledger.put(next, expectedVersion, signal);
+      if (written === undefined || !loses(next, expectedVersion)) return written;
+      lost++;
+      // Every answer of the SDK's tries was lost: the call fails though its write landed. (One lost
+      // answer is recognised by the DynamoDB ledger's write id: scenario 2 shows it on dynalite.)
+      throw Object.assign(new Error('no answer from DynamoDB within the call timeout'), {
+        name: 'TimeoutError',
+      });
+    },
+    lost: () => lost,
+  };
 }

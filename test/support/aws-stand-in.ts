@@ -60,6 +60,18 @@ function send(response: ServerResponse, status: number, contentType: string, bod
 /** Starts a stand-in on 127.0.0.1 with a free port. */
 export async function startAwsStandIn(options: StandInOptions): Promise<StandIn> {
   const calls: StandIn['calls'] = [];
+  // Answers held back (`delay`, `answer-late`): cut short when the stand-in closes.
+  const held = new Set<() => void>();
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        held.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      held.add(release);
+    });
   const server: Server = createServer(async (request, response) => {
     const target = request.headers['x-amz-target'];
     const input = await readJson(request).catch(() => undefined);
@@ -89,10 +101,10 @@ export async function startAwsStandIn(options: StandInOptions): Promise<StandIn>
       error(new AwsError(fault.type, fault.message ?? fault.type, fault.status));
       return;
     }
-    if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === 'delay') await hold(fault.ms);
     try {
       const output = await handler(input);
-      if (fault?.kind === 'answer-late') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      if (fault?.kind === 'answer-late') await hold(fault.ms);
       if (fault?.kind === 'hangup-after') {
         request.socket.destroy();
         return;
@@ -103,7 +115,15 @@ export async function startAwsStandIn(options: StandInOptions): Promise<StandIn>
       else error(new AwsError('InternalFailure', String(e), 500));
     }
   });
-  return { ...(await listenOnLoopback(server)), calls };
+  const listening = await listenOnLoopback(server);
+  return {
+    ...listening,
+    calls,
+    close: () => {
+      for (const release of [...held]) release();
+      return listening.close();
+    },
+  };
 }
 
 /** Starts a stand-in's server on 127.0.0.1 with a free port; `close` drops its kept-alive connections. */

@@ -4,7 +4,11 @@
  * value ≤ 256, no `aws:` prefix), `count` 1..10, not both `launchType` and
  * `capacityProviderStrategy`, `clientToken` ≤ 64 ASCII characters 33..126 and idempotent for 24 h
  * (ConflictException for the same token with another request). Optionally RunTask's
- * token bucket (100 burst, 40/s).
+ * token bucket (100 burst, 40/s), and ListTasks as eventually consistent as the real one: a new
+ * task listed only a while after it started (`listLagMs`), a stopped one still listed under
+ * `desiredStatus: RUNNING` a while after it stopped (`stoppedListLagMs`). DescribeTasks always
+ * tells the truth. A RunTask whose task starts but whose answer is lost: the `hangup-after` and
+ * `answer-late` faults of {@link Fault}.
  */
 import { AwsError, type Fault, type StandIn, startAwsStandIn } from './aws-stand-in';
 
@@ -19,6 +23,8 @@ export interface EcsTask {
   desiredStatus: string;
   createdAt: number;
   startedAt?: number;
+  /** Epoch ms it stopped (StopTask, or ECS by itself). */
+  stoppedAt?: number;
   stoppedReason?: string;
 }
 
@@ -38,6 +44,12 @@ export interface EcsStandInOptions {
   readonly waitsForCapacity?: (task: EcsTask) => boolean;
   /** ListTasks, eventually consistent: a task younger than this is not listed yet. */
   readonly listLagMs?: number;
+  /**
+   * ListTasks, eventually consistent the other way: a task stopped less than this long ago is
+   * still listed under `desiredStatus: RUNNING` (ECS: "recently stopped tasks might appear in the
+   * returned results"), though DescribeTasks says STOPPED. Default 0: listed as stopped at once.
+   */
+  readonly stoppedListLagMs?: number;
 }
 
 export interface EcsStandIn extends StandIn {
@@ -60,6 +72,12 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
   const families = options.families ?? ['github-actions-self-hosted-runner-debian-task'];
   const containerName = options.containerName ?? 'github-actions-self-hosted-runner-debian-container';
   const tasks: EcsTask[] = [];
+  const stop = (task: EcsTask, reason: string) => {
+    if (task.desiredStatus !== 'STOPPED') task.stoppedAt = Date.now();
+    task.desiredStatus = 'STOPPED';
+    task.lastStatus = 'STOPPED';
+    task.stoppedReason = reason;
+  };
   const tokens = new Map<string, { request: string; response: unknown; at: number }>();
   let sequence = 0;
   let throttled = 0;
@@ -128,6 +146,8 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     }
     return family;
   }
+  /** The revision a RunTask names (`family:2`), else the family's first. */
+  const revisionOf = (taskDefinition: unknown) => /:(\d+)$/.exec(String(taskDefinition ?? ''))?.[1] ?? '1';
 
   function runTask(input: Record<string, unknown>) {
     if (!take()) {
@@ -159,7 +179,7 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
       const task: EcsTask = {
         taskArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${(++sequence).toString(16).padStart(32, '0')}`,
         cluster,
-        taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:1`,
+        taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:${revisionOf(input.taskDefinition)}`,
         startedBy: input.startedBy as string | undefined,
         tags: (input.tags ?? []) as EcsTask['tags'],
         overrides: input.overrides,
@@ -192,6 +212,7 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     overrides: task.overrides,
     createdAt: task.createdAt / 1000,
     ...(task.startedAt !== undefined && { startedAt: task.startedAt / 1000 }),
+    ...(task.stoppedAt !== undefined && { stoppedAt: task.stoppedAt / 1000 }),
     ...(task.stoppedReason !== undefined && { stoppedReason: task.stoppedReason }),
   });
 
@@ -206,12 +227,18 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
         const desired = (input.desiredStatus as string | undefined) ?? 'RUNNING';
         const family = input.family as string | undefined;
         const lag = options.listLagMs ?? 0;
+        const stoppedLag = options.stoppedListLagMs ?? 0;
+        // What ListTasks still believes of a task's desired status.
+        const listedAs = (task: EcsTask) =>
+          task.desiredStatus === 'STOPPED' && Date.now() - (task.stoppedAt ?? 0) < stoppedLag
+            ? 'RUNNING'
+            : task.desiredStatus;
         const taskArns = tasks
           .filter(
             (task) =>
               task.cluster === cluster &&
               Date.now() - task.createdAt >= lag &&
-              task.desiredStatus === desired &&
+              listedAs(task) === desired &&
               (input.startedBy === undefined || task.startedBy === input.startedBy) &&
               (family === undefined || task.taskDefinitionArn.includes(`/${family}:`)),
           )
@@ -235,9 +262,7 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
         clusterOf(input.cluster);
         const task = tasks.find((t) => t.taskArn === input.task);
         if (!task) throw invalid('The referenced task was not found.');
-        task.desiredStatus = 'STOPPED';
-        task.lastStatus = 'STOPPED';
-        task.stoppedReason = String(input.reason ?? 'Task stopped by user');
+        stop(task, String(input.reason ?? 'Task stopped by user'));
         return { task: describe(task) };
       },
     },
@@ -251,9 +276,7 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
       if (!task) throw new Error(`no task ${taskArn}`);
       // A task with capacity was RUNNING before it stopped (whether or not anyone looked): it keeps its startedAt.
       advance(task);
-      task.desiredStatus = 'STOPPED';
-      task.lastStatus = 'STOPPED';
-      task.stoppedReason = reason;
+      stop(task, reason);
     },
     live: () => tasks.filter((task) => task.desiredStatus === 'RUNNING'),
   };
