@@ -25,6 +25,8 @@ export interface ProfileSettings {
   readonly maxInstances: number | undefined;
   /** Stopped instances kept ready in the Auto Scaling warm pool. */
   readonly warmPool: number;
+  /** Whether public and internal repositories' jobs may have its runners (fork pull requests included). */
+  readonly publicRepositories: boolean;
 }
 
 /** The profile fields only the stack reads: the capacity a profile's tasks run on. */
@@ -44,6 +46,7 @@ const FIELDS = new Set<string>([
   'cpu',
   'memory',
   'distinctInstance',
+  'publicRepositories',
   ...CAPACITY_FIELDS,
 ]);
 
@@ -156,6 +159,7 @@ export function parseProfiles(value: unknown, problems: string[]): ProfileSettin
         minInstances,
         maxInstances,
         warmPool,
+        publicRepositories: optionalBool('publicRepositories', false),
       },
     ];
   });
@@ -282,6 +286,7 @@ export function runnerProfilesVariable(
         cpu,
         memory,
         distinctInstance: profile.distinctInstance,
+        ...(profile.publicRepositories && { publicRepositories: true }),
       };
     }),
   );

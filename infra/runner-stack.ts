@@ -1,5 +1,6 @@
 import { Annotations, type CfnElement, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { Alarms } from './alarms';
 import { RunnersDashboard } from './dashboard';
 import { GitHubSecrets } from './github-secrets';
@@ -16,6 +17,18 @@ import { PartTransparentIds } from './system-part';
 import { WebhookApi } from './webhook-api';
 
 export { LAUNCHER_BATCH_SIZE } from './overflow-launcher';
+
+/**
+ * The runner group template of organisation or enterprise runners when one group serves every
+ * repository (it names no `<detail_repo_name>`) and the operator has not said so
+ * (`runnerGroupShared`); undefined otherwise. Repository runners have no groups.
+ */
+function sharedRunnerGroup(environment: Readonly<Record<string, string>>): string | undefined {
+  const scope = environment.RUNNER_SCOPE ?? 'repo';
+  const template = environment.RUNNER_GROUP_TEMPLATE ?? TEMPLATE_DEFAULTS.group;
+  if (scope === 'repo' || template.includes('<detail_repo_name>')) return undefined;
+  return environment.RUNNER_GROUP_SHARED === 'true' ? undefined : template;
+}
 
 export interface RunnerStackProps extends StackProps {
   readonly settings: InfraSettings;
@@ -141,6 +154,13 @@ export class RunnerStack extends Stack {
       Annotations.of(this).addWarningV2(
         'runners:no-redelivery-sweep',
         'No redelivery sweep: deliveries GitHub failed to deliver (a 5xx, a timeout) are not redelivered. Set githubHook=app, or githubOrg and githubHookId once the webhook exists (docs/infrastructure.md).',
+      );
+    }
+    const sharedGroup = sharedRunnerGroup(settings.webhookEnvironment);
+    if (sharedGroup !== undefined) {
+      Annotations.of(this).addWarningV2(
+        'runners:shared-runner-group',
+        `Shared runner group: with RUNNER_SCOPE=${settings.webhookEnvironment.RUNNER_SCOPE} the group "${sharedGroup}" names no repository, so every repository the group admits (all of them, for a group the functions create) can send a job to a runner started for another repository's job. Put <detail_repo_name> in runnerGroupTemplate for a group per repository, or set runnerGroupShared=true to accept a shared group (docs/security.md).`,
       );
     }
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });

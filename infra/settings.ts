@@ -101,6 +101,8 @@ const WEBHOOK_PASS_THROUGH = {
   runnerEnterprise: 'RUNNER_ENTERPRISE',
   allowedOrgs: 'ALLOWED_ORGS',
   allowedRepos: 'ALLOWED_REPOS',
+  publicRepositoriesAllowed: 'PUBLIC_REPOSITORIES_ALLOWED',
+  internalRepositoriesTrusted: 'INTERNAL_REPOSITORIES_TRUSTED',
   runnerLabelsTemplate: 'RUNNER_LABELS_TEMPLATE',
   runnerNameTemplate: 'RUNNER_NAME_TEMPLATE',
   runnerGroupTemplate: 'RUNNER_GROUP_TEMPLATE',
@@ -109,6 +111,7 @@ const WEBHOOK_PASS_THROUGH = {
   githubApiUrl: 'GITHUB_API_URL',
   runnerGroupCreate: 'RUNNER_GROUP_CREATE',
   runnerGroupPublic: 'RUNNER_GROUP_PUBLIC',
+  runnerGroupShared: 'RUNNER_GROUP_SHARED',
   jobQueuedCheckAfter: 'JOB_QUEUED_CHECK_AFTER',
   runnerIdleTimeout: 'RUNNER_IDLE_TIMEOUT',
 } as const;
@@ -265,7 +268,7 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     key: 'profiles',
     default: '(one profile from `cpu`, `memoryMiB`, `instanceTypes`…)',
     meaning:
-      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool` (see Profiles below)',
+      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, `publicRepositories`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool` (see Profiles below)',
   },
   {
     key: 'targetCapacityPercent',
@@ -492,6 +495,7 @@ export function readSettings(
         minInstances: undefined,
         maxInstances: undefined,
         warmPool: 0,
+        publicRepositories: false,
       },
     ];
   }

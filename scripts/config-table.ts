@@ -147,6 +147,22 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'repositories served (`owner/name`), comma list; others are answered 202 and logged',
   },
   {
+    name: 'PUBLIC_REPOSITORIES_ALLOWED',
+    default: '(none)',
+    readBy: CORE,
+    context: 'publicRepositoriesAllowed',
+    meaning:
+      "public (or internal) repositories whose jobs get runners (`owner/name`), comma list; any other public repository is answered 202. Opting in lets anyone's fork pull request run code as root on your instances ([security](security.md#public-repositories))",
+  },
+  {
+    name: 'INTERNAL_REPOSITORIES_TRUSTED',
+    default: '`false`',
+    readBy: CORE,
+    context: 'internalRepositoriesTrusted',
+    meaning:
+      "`true`: internal repositories' jobs are served as private ones' (every member of the enterprise can push to a fork of them); `false`: answered 202, as public ones",
+  },
+  {
     name: 'RUNNER_LABELS_TEMPLATE',
     default: code(TEMPLATE_DEFAULTS.labels),
     readBy: CORE,
@@ -217,6 +233,14 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'whether a group we create may serve public repositories',
   },
   {
+    name: 'RUNNER_GROUP_SHARED',
+    default: '`false`',
+    readBy: CORE,
+    context: 'runnerGroupShared',
+    meaning:
+      '`true`: a group we create without a repository (the default group template names none, or the delivery has no `repository.id`) is open to every repository of the organisation; `false`: such a group is not created (503 with the fix). The synth warns of a shared organisation group unless this is `true`',
+  },
+  {
     name: 'JOB_QUEUED_CHECK_AFTER',
     default: '`30`',
     readBy: CORE,
@@ -256,7 +280,7 @@ export const SETTINGS: readonly Setting[] = [
     readBy: CORE,
     context: 'profiles',
     meaning:
-      'JSON array of runner profiles (`name`, `labels`, `taskDefinition`, `containerName`, `capacityProviderStrategy`, `fallbackCapacityProviderStrategy` (after a wait for capacity: Spot → On-Demand), `cpu`, `memory`, `distinctInstance`); a job gets the first whose labels cover it',
+      'JSON array of runner profiles (`name`, `labels`, `taskDefinition`, `containerName`, `capacityProviderStrategy`, `fallbackCapacityProviderStrategy` (after a wait for capacity: Spot → On-Demand), `cpu`, `memory`, `distinctInstance`, `publicRepositories` (`true`: serves public and internal repositories too)); a job gets the first whose labels cover it',
   },
   {
     name: 'RUNNER_DISTINCT_INSTANCE',

@@ -63,6 +63,13 @@ export interface Config {
   readonly enterprise: string | undefined;
   readonly allowedOrgs: readonly string[];
   readonly allowedRepos: readonly string[];
+  /**
+   * Public (and internal) repositories whose jobs may have runners (`owner/name`, lower case):
+   * GitHub advises against self-hosted runners for public repositories, so none by default.
+   */
+  readonly publicRepositoriesAllowed: readonly string[];
+  /** Whether internal repositories' jobs are served as private ones' (`INTERNAL_REPOSITORIES_TRUSTED`). */
+  readonly internalRepositoriesTrusted: boolean;
   readonly templates: TemplateSettings;
   /** Milliseconds from receipt within which the webhook must have its answer (GitHub gives 10 s). */
   readonly launchDeadlineMs: number;
@@ -73,6 +80,11 @@ export interface Config {
   readonly runnerGroupCreate: boolean;
   /** Whether a runner group we create may serve public repositories. */
   readonly runnerGroupPublic: boolean;
+  /**
+   * Whether a runner group we create may be open to every repository (`RUNNER_GROUP_SHARED`):
+   * without it a group is created only for the one repository it is named for.
+   */
+  readonly runnerGroupShared: boolean;
   /** Deliveries whose job was queued longer ago than this (seconds) are checked against GitHub first. */
   readonly jobQueuedCheckAfterSeconds: number;
   /** SQS queue for jobs the webhook could not start a task for in time; undefined: answer 503. */
@@ -115,7 +127,9 @@ export function parseConfig(env: Env): Config {
 
   const targetEnv = text('TARGET_ENV') ?? SEED.targetEnv;
   if (!SAFE_VALUE.test(targetEnv))
-    problems.push(`TARGET_ENV may only use [A-Za-z0-9._-] (got "${targetEnv}")`);
+    problems.push(
+      `TARGET_ENV may only use [A-Za-z0-9._-], starting with a letter or a digit (got "${targetEnv}")`,
+    );
 
   const scopeText = text('RUNNER_SCOPE') ?? 'repo';
   const scope = SCOPES.find((candidate) => candidate === scopeText);
@@ -126,11 +140,18 @@ export function parseConfig(env: Env): Config {
     problems.push(`RUNNER_ENTERPRISE must be an enterprise slug (got "${enterprise}")`);
   }
 
-  const allowedRepos = list('ALLOWED_REPOS').map((repo) => repo.toLowerCase());
-  for (const repo of allowedRepos) {
-    if (!/^[a-z0-9._-]+\/[a-z0-9._-]+$/.test(repo))
-      problems.push(`ALLOWED_REPOS entries are owner/name (got "${repo}")`);
-  }
+  const repositories = (name: string) => {
+    const names = list(name).map((repo) => repo.toLowerCase());
+    for (const repo of names) {
+      if (!/^[a-z0-9._-]+\/[a-z0-9._-]+$/.test(repo))
+        problems.push(`${name} entries are owner/name (got "${repo}")`);
+    }
+    return names;
+  };
+  const allowedRepos = repositories('ALLOWED_REPOS');
+  const publicRepositoriesAllowed = repositories('PUBLIC_REPOSITORIES_ALLOWED');
+  const internalRepositoriesTrusted = bool('INTERNAL_REPOSITORIES_TRUSTED');
+  const runnerGroupShared = bool('RUNNER_GROUP_SHARED');
 
   const templates: TemplateSettings = {
     labels:
@@ -241,6 +262,7 @@ export function parseConfig(env: Env): Config {
     registration: registration ?? 'token',
     runnerGroupCreate: bool('RUNNER_GROUP_CREATE'),
     runnerGroupPublic: bool('RUNNER_GROUP_PUBLIC'),
+    runnerGroupShared,
     jobQueuedCheckAfterSeconds,
     dryRun,
     ecs: Object.freeze(ecs),
@@ -249,6 +271,8 @@ export function parseConfig(env: Env): Config {
     enterprise,
     allowedOrgs,
     allowedRepos,
+    publicRepositoriesAllowed,
+    internalRepositoriesTrusted,
     templates: Object.freeze(templates),
     launchDeadlineMs,
   });

@@ -40,8 +40,14 @@ export function checkWebhookSecret(facts: SecretFacts): Finding {
     );
   }
   if (!secret.ok) return unreadable('webhook-secret', 'webhook secret', secret.arn, secret.error);
-  const values = parseStoredSecret(secret.value).map((value) => value.trim());
   const fix = `store a random string (e.g. \`openssl rand -hex 20\`): ${putValue(secret.arn, '"$(openssl rand -hex 20)"')}, then paste the same value into the webhook's Secret on GitHub`;
+  let values: string[];
+  try {
+    values = parseStoredSecret(secret.value).map((value) => value.trim());
+  } catch (error) {
+    // The webhook refuses the same value: every delivery is answered 503 until it is fixed.
+    return problem('webhook-secret', errorMessage(error), fix);
+  }
   if (values.some((value) => value === '' || PLACEHOLDER.test(value) || value === LOCAL_WEBHOOK_SECRET)) {
     return problem('webhook-secret', 'the webhook secret is empty or still a placeholder', fix);
   }

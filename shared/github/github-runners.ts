@@ -39,11 +39,12 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
       } as never);
       const list = (Array.isArray(all) ? all : []) as Array<{ id: number; name: string }>;
       let id = list.find((group) => group.name.toLowerCase() === name.toLowerCase())?.id;
-      if (id === undefined && options.create) {
+      // A group named for one repository admits only it: its runners are no one else's to take.
+      // One open to every repository is made only when the operator accepted a shared group.
+      if (id === undefined && options.create && (options.repositoryId !== undefined || options.shared)) {
         const { data } = await octokit.request(`POST ${prefix}/actions/runner-groups`, {
           ...params,
           name,
-          // A group named for one repository admits only it: its runners are no one else's to take.
           ...(options.repositoryId === undefined
             ? { visibility: 'all' }
             : { visibility: 'selected', selected_repository_ids: [options.repositoryId] }),

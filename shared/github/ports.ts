@@ -38,8 +38,13 @@ export interface GitHubRunners {
     options: {
       readonly create: boolean;
       readonly allowPublicRepositories: boolean;
-      /** A group we create admits only this repository (`visibility: selected`); none: every repository. */
+      /** A group we create admits only this repository (`visibility: selected`). */
       readonly repositoryId?: number | undefined;
+      /**
+       * Without `repositoryId`, a group we create admits every repository (`visibility: all`):
+       * only when the operator said so (`RUNNER_GROUP_SHARED`). Neither: no group is created.
+       */
+      readonly shared?: boolean;
     },
     signal?: AbortSignal,
   ): Promise<number | undefined>;

@@ -42,7 +42,12 @@ export const SETUP_FIX = {
 export interface LaunchDependencies {
   readonly config: Pick<
     Config,
-    'registration' | 'jobQueuedCheckAfterSeconds' | 'reconcile' | 'runnerGroupCreate' | 'runnerGroupPublic'
+    | 'registration'
+    | 'jobQueuedCheckAfterSeconds'
+    | 'reconcile'
+    | 'runnerGroupCreate'
+    | 'runnerGroupPublic'
+    | 'runnerGroupShared'
   >;
   readonly ledger: JobLedger;
   readonly launcher: RunnerLauncher;
@@ -343,16 +348,14 @@ async function registerRunner(
   signal: () => AbortSignal,
 ): Promise<{ runnerId: number; encodedJitConfig: string } | { failure: string; fix: string | undefined }> {
   const github = deps.github as GitHubRunners;
+  const repositoryId = plan.groupPerRepository ? plan.repositoryId : undefined;
+  const { runnerGroupCreate: create, runnerGroupShared: shared } = deps.config;
   let groupId: number | undefined;
   try {
     groupId = await github.runnerGroupId(
       plan.scopeRef,
       plan.group,
-      {
-        create: deps.config.runnerGroupCreate,
-        allowPublicRepositories: deps.config.runnerGroupPublic,
-        repositoryId: plan.groupPerRepository ? plan.repositoryId : undefined,
-      },
+      { create, allowPublicRepositories: deps.config.runnerGroupPublic, repositoryId, shared },
       signal(),
     );
   } catch (error) {
@@ -362,11 +365,14 @@ async function registerRunner(
     };
   }
   if (groupId === undefined) {
-    return {
-      failure: `runner group "${plan.group}" does not exist`,
-      // The group's name is ours (a template of safe values): it may be shown.
-      fix: `runner group "${plan.group}" does not exist: create it on GitHub, or set RUNNER_GROUP_CREATE=true`,
-    };
+    // The group's name is ours (a template of safe values): it may be shown.
+    const missing = `runner group "${plan.group}" does not exist`;
+    const fix = !create
+      ? `${missing}: create it on GitHub, or set RUNNER_GROUP_CREATE=true`
+      : plan.groupPerRepository
+        ? `${missing}, and the delivery names no repository id to restrict a new one to: create the group on GitHub, or set RUNNER_GROUP_SHARED=true to create it open to every repository`
+        : `${missing}, and one made from RUNNER_GROUP_TEMPLATE would be open to every repository of the organisation: put <detail_repo_name> in the template, create the group on GitHub, or set RUNNER_GROUP_SHARED=true`;
+    return { failure: missing, fix };
   }
   const runner = { name: runnerName, labels: plan.labels, runnerGroupId: groupId };
   const register = () => github.generateJitConfig(plan.scopeRef, runner, signal());

@@ -92,7 +92,17 @@ export function parseOverflowMessage(body: string): OverflowMessage {
       status: job.job?.status,
       created_at: job.job?.createdAt,
     },
-    repository: { name: job.repository?.name, owner: { login: job.repository?.owner } },
+    repository: {
+      name: job.repository?.name,
+      owner: { login: job.repository?.owner, type: job.repository?.ownerType },
+      id: job.repository?.id,
+      // The visibility decides whether the job may have a runner at all: a message without it
+      // (written before it was carried) reads as a repository not said to be private.
+      ...(job.repository?.visibility !== undefined && {
+        visibility: job.repository.visibility,
+        private: job.repository.visibility !== 'public',
+      }),
+    },
     ...(job.organization !== undefined && { organization: { login: job.organization } }),
     ...(job.enterprise !== undefined && { enterprise: { slug: job.enterprise } }),
   });

@@ -3,6 +3,7 @@ import { RUNNER_ENV } from '../defaults';
 import { runnerCoversJob } from './label-coverage';
 import { fitRunnerName } from './runner-name';
 import type { RunnerPlan, RunnerScopeRef } from './runner-plan';
+import type { RunnerProfile } from './runner-profiles';
 import { renderTemplate, SAFE_VALUE, type TemplateValues } from './template';
 import type { WorkflowJobEvent } from './workflow-job';
 
@@ -73,13 +74,18 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
     return ignore(`not ours: the job asks for [${event.job.labels.join(', ')}]; our runners have ${offers}`);
   }
   const labels = labelsOf(profile);
+  const untrusted = untrustedReason(config, profile, event.repository);
+  if (untrusted !== undefined) return ignore(untrusted);
 
   const unsafe = Object.entries(values)
     .filter(([, value]) => !SAFE_VALUE.test(value))
     .map(([name]) => `<${name}>`);
   if (config.scope === 'enterprise' && !SAFE_VALUE.test(enterprise as string)) unsafe.push('enterprise.slug');
   if (unsafe.length > 0) {
-    return { kind: 'refuse', reason: `${unsafe.join(', ')} hold characters outside [A-Za-z0-9._-]` };
+    return {
+      kind: 'refuse',
+      reason: `${unsafe.join(', ')} must start with a letter or a digit and use only [A-Za-z0-9._-]`,
+    };
   }
 
   const name = fitRunnerName(renderTemplate(config.templates.name, values));
@@ -127,6 +133,35 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       },
     },
   };
+}
+
+/**
+ * Why a repository's jobs may not have this profile's runners; undefined when they may. GitHub
+ * advises never to use self-hosted runners with public repositories: anyone's fork pull request
+ * runs its code on them (docs.github.com, "Self-hosted runner security"). Private repositories are
+ * served; internal ones when the operator trusts their enterprise; public ones, and any whose
+ * delivery does not say, only where the operator opted in.
+ */
+function untrustedReason(
+  config: Config,
+  profile: RunnerProfile,
+  repository: WorkflowJobEvent['repository'],
+): string | undefined {
+  const { visibility, fullName } = repository;
+  if (visibility === 'private') return undefined;
+  if (visibility === 'internal' && config.internalRepositoriesTrusted) return undefined;
+  if (profile.publicRepositories || config.publicRepositoriesAllowed.includes(fullName.toLowerCase())) {
+    return undefined;
+  }
+  const optIn = `PUBLIC_REPOSITORIES_ALLOWED=${fullName} (or "publicRepositories": true on profile "${profile.name}")`;
+  if (visibility === 'internal') {
+    return `repository "${fullName}" is internal: its jobs get no self-hosted runner unless INTERNAL_REPOSITORIES_TRUSTED=true or ${optIn}`;
+  }
+  const stated =
+    visibility === 'public'
+      ? 'is public'
+      : 'is not said to be private (no repository.private or .visibility)';
+  return `repository "${fullName}" ${stated}: its jobs, fork pull requests included, get no self-hosted runner unless ${optIn}`;
 }
 
 /** The runner name of a launch attempt: the plan's for the first, then with `-r<attempt>`. */

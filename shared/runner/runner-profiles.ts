@@ -15,6 +15,11 @@ export interface RunnerProfile
    * On-Demand provider); undefined: the same strategy again.
    */
   readonly fallbackCapacityProviderStrategy: readonly CapacityProviderItem[] | undefined;
+  /**
+   * Whether jobs of public repositories (and of internal ones) may have this profile's runners:
+   * a fork's pull request then runs its code on them. Default false.
+   */
+  readonly publicRepositories: boolean;
 }
 
 /** What a profile inherits from the single-profile settings (`ECS_TASK_DEFINITION`, ...). */
@@ -53,6 +58,7 @@ export function parseRunnerProfiles(
         cpu: undefined,
         memory: undefined,
         distinctInstance: defaults.distinctInstance,
+        publicRepositories: false,
       },
     ];
   }
@@ -137,6 +143,10 @@ export function parseRunnerProfiles(
     if (distinct !== undefined && typeof distinct !== 'boolean') {
       problems.push(`${where}.distinctInstance must be true or false`);
     }
+    const publicRepositories = entry.publicRepositories;
+    if (publicRepositories !== undefined && typeof publicRepositories !== 'boolean') {
+      problems.push(`${where}.publicRepositories must be true or false`);
+    }
     const taskDefinition = text('taskDefinition', defaults.taskDefinition) as string;
     const containerName = text('containerName', defaults.containerName) as string;
     const cpu = size('cpu');
@@ -153,6 +163,7 @@ export function parseRunnerProfiles(
         cpu,
         memory,
         distinctInstance: typeof distinct === 'boolean' ? distinct : defaults.distinctInstance,
+        publicRepositories: publicRepositories === true,
       },
     ];
   });

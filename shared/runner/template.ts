@@ -18,10 +18,15 @@ export type TemplateVariable = keyof typeof TEMPLATE_VARIABLES;
 export type TemplateValues = Readonly<Record<TemplateVariable, string>>;
 
 /**
- * The only characters a value may bring into a runner argument. GitHub's own logins and
- * repository names fit; anything else is a forged or broken payload.
+ * What a payload value may bring into a runner argument: [A-Za-z0-9._-], starting with a letter
+ * or a digit, so that no value reads as an option (a repository named `--url`) or a path (`..`).
+ * GitHub's logins and repository names fit, except repositories named with a leading dot
+ * (`.github`), whose jobs are refused.
  */
-export const SAFE_VALUE = /^[A-Za-z0-9._-]+$/;
+export const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** The characters a template's literal text may use (it may start with a separator: `-<target_env>`). */
+const SAFE_LITERAL = /^[A-Za-z0-9._-]+$/;
 
 const VARIABLE = /<([^<>]*)>/g;
 
@@ -38,8 +43,11 @@ export function templateProblems(template: string): string[] {
     }
   }
   const literal = template.replace(VARIABLE, '');
-  if (literal !== '' && !SAFE_VALUE.test(literal)) {
+  if (literal !== '' && !SAFE_LITERAL.test(literal)) {
     problems.push(`literal text may only use [A-Za-z0-9._-] (got "${template}")`);
+  } else if (/^[._-]/.test(template)) {
+    // A rendered value is a runner argument: it must not read as an option either.
+    problems.push(`must start with a letter, a digit or a variable (got "${template}")`);
   }
   if (template.trim() === '') problems.push('is empty');
   return problems;

@@ -25,11 +25,30 @@ export interface WorkflowJobEvent {
     readonly id?: number | undefined;
     /** `repository.owner.type`: `Organization` or `User`. */
     readonly ownerType?: string | undefined;
+    /**
+     * `repository.visibility`, else `private` or `public` from `repository.private` (older
+     * payloads have no visibility); undefined when the delivery says neither.
+     */
+    readonly visibility?: RepositoryVisibility | undefined;
   };
   /** `organization.login`; absent for a user-owned repository. */
   readonly organization: string | undefined;
   /** `enterprise.slug`, when the organisation belongs to an enterprise. */
   readonly enterprise: string | undefined;
+}
+
+/** Who can read a repository: anyone, its enterprise's members, or only those given access. */
+export type RepositoryVisibility = 'public' | 'internal' | 'private';
+
+const VISIBILITIES: readonly RepositoryVisibility[] = ['public', 'internal', 'private'];
+
+/** A repository's visibility as a delivery states it: `visibility` first, then the `private` flag. */
+function visibilityOf(repository: Record<string, unknown>): RepositoryVisibility | undefined {
+  const stated = VISIBILITIES.find((visibility) => visibility === repository.visibility);
+  if (stated !== undefined) return stated;
+  if (repository.private === true) return 'private';
+  if (repository.private === false) return 'public';
+  return undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -105,6 +124,7 @@ export function parseWorkflowJob(payload: unknown): WorkflowJobEvent {
       fullName: `${ownerLogin}/${repoName}`,
       id: isId(repository.id) ? repository.id : undefined,
       ownerType: optionalString(owner.type),
+      visibility: visibilityOf(repository),
     },
     organization: organization as string | undefined,
     enterprise: isString(enterprise) ? enterprise : undefined,

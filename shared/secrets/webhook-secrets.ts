@@ -61,20 +61,32 @@ export const fetchSecretValue: FetchSecret = async (arn, maxAge) => {
 /**
  * Reads a stored webhook secret: either the secret itself, or JSON `{"secret": "...",
  * "previous": "..."}` while GitHub still signs some deliveries with the previous one.
+ * @throws Error when the value holds no usable secret: empty, or JSON whose `secret` (or
+ * `previous`) is empty or not a string. Taking the JSON text as the key instead would accept any
+ * delivery signed with that text, which anyone who guesses the shape can forge.
  */
 export function parseStoredSecret(value: string): string[] {
-  if (value.trimStart().startsWith('{')) {
-    try {
-      const parsed = JSON.parse(value) as { secret?: unknown; previous?: unknown };
-      const secrets = [parsed.secret, parsed.previous].filter(
-        (s): s is string => typeof s === 'string' && s !== '',
-      );
-      if (secrets.length > 0) return secrets;
-    } catch {
-      // Not JSON after all: the whole string is the secret.
-    }
+  if (value.trim() === '') throw new Error('the stored webhook secret is empty');
+  if (!value.trimStart().startsWith('{')) return [value];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    // Not JSON after all: the whole string is the secret.
+    return [value];
   }
-  return [value];
+  const { secret, previous } = parsed as { secret?: unknown; previous?: unknown };
+  const usable = (item: unknown) => typeof item === 'string' && item.trim() !== '';
+  if (!usable(secret)) {
+    throw new Error('the stored webhook secret is JSON without a non-empty "secret" string');
+  }
+  if (previous === undefined || previous === null) return [secret as string];
+  if (!usable(previous)) {
+    throw new Error(
+      'the stored webhook secret\'s "previous" is empty or not a string: leave it out when no rotation is under way',
+    );
+  }
+  return [secret as string, previous as string];
 }
 
 /** Builds the {@link WebhookSecrets} for a configuration; the Secrets Manager one keeps its last good value. */

@@ -90,16 +90,21 @@ export async function serveJob(
     );
   }
   if (job.action === 'queued' && record?.state === 'task-started') {
+    logger.info('the job already has a runner task', { decision: 'launch', taskArn: record.taskArn });
     return {
       status: 200,
       message: 'the job already has a runner task',
-      detail: { taskArn: record.taskArn, runnerName: record.runnerName, state: record.state },
+      detail: { runnerName: record.runnerName, jobId: plan.jobId, state: record.state },
     };
   }
   const wantsLaunch = record?.state === 'queued' || record?.state === 'launching';
   if (job.action !== 'queued' || record === undefined || !wantsLaunch) {
     logger.info('job recorded', { decision: 'record', state: record?.state, note });
-    return { status: 200, message: `job ${plan.jobId} ${note}`, detail: { state: record?.state } };
+    return {
+      status: 200,
+      message: `job ${plan.jobId} ${note}`,
+      detail: { jobId: plan.jobId, state: record?.state },
+    };
   }
   // Only a claim writes `launching`: a record written so was claimed by this delivery.
   const claimed = recorded.written && record.state === 'launching';
@@ -126,7 +131,8 @@ async function launch(
     return {
       status: 200,
       message: result.existing ? 'the job already has a runner task' : 'runner task started',
-      detail: { taskArn: result.taskArn, runnerName: result.runnerName, labels: plan.labels },
+      // The task ARN (account, region, cluster) stays in our log: every organisation owner reads this answer.
+      detail: { runnerName: result.runnerName, jobId: plan.jobId, labels: plan.labels },
     };
   }
   if (result.kind === 'skipped') {

@@ -245,8 +245,12 @@ describe('fuzz: the webhook', () => {
         'ok-name',
         'tab\there',
         '../..',
+        '--url',
+        '-x',
+        '.github',
       ),
-      fc.stringMatching(/^[A-Za-z0-9._-]{1,30}$/),
+      // Values a runner argument may take: a letter or a digit first.
+      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$/),
     );
     await fc.assert(
       fc.asyncProperty(

@@ -60,6 +60,45 @@ it('warns when no redelivery sweep is deployed', async () => {
   Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('^No redelivery sweep'));
 });
 
+describe('runner groups of organisation runners', () => {
+  const shared = Match.stringLikeRegexp('^Shared runner group');
+
+  it('warns when one group serves every repository of the organisation', async () => {
+    const { stack } = await synthesize({ runnerScope: 'org' });
+    Annotations.fromStack(stack).hasWarning('*', shared);
+  });
+
+  it('warns of nothing once the operator accepts a shared group (runnerGroupShared)', async () => {
+    const { stack, json } = await synthesize({ runnerScope: 'org', runnerGroupShared: 'true' });
+    Annotations.fromStack(stack).hasNoWarning('*', shared);
+    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+      expect(environmentOf(json, id).RUNNER_GROUP_SHARED).toBe('true');
+    }
+  });
+
+  it('warns of nothing with a group per repository, or with repository runners', async () => {
+    const perRepository = await synthesize({
+      runnerScope: 'org',
+      runnerGroupTemplate: '<detail_org>-<target_env>-<detail_repo_name>',
+    });
+    Annotations.fromStack(perRepository.stack).hasNoWarning('*', shared);
+    Annotations.fromStack((await synthesize({})).stack).hasNoWarning('*', shared);
+  });
+});
+
+it('passes the public repository opt-ins to the webhook, the launcher and the reconciler', async () => {
+  const { json } = await synthesize({
+    publicRepositoriesAllowed: ['octo-org/site', 'octo-org/docs'],
+    internalRepositoriesTrusted: 'true',
+  });
+  for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    expect(environmentOf(json, id)).toMatchObject({
+      PUBLIC_REPOSITORIES_ALLOWED: 'octo-org/site,octo-org/docs',
+      INTERNAL_REPOSITORIES_TRUSTED: 'true',
+    });
+  }
+});
+
 it('refuses at synth a GitHub App webhook without allowedOrgs', async () => {
   const distDir = await standInDist();
   expect(() => createRunnerApp({ context: { githubHook: 'app' }, env: {}, distDir })).toThrow(

@@ -34,6 +34,7 @@ const PROFILES = [
     instanceTypes: ['m7i.2xlarge', 'm6i.2xlarge', 'm5.2xlarge'],
     maxInstances: 4,
     distinctInstance: false,
+    publicRepositories: true,
   },
 ];
 
@@ -202,6 +203,8 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
         cpu: 4096,
         memory: 16384,
         distinctInstance: false,
+        // Only a profile that admits public repositories says so: the others keep the default (false).
+        publicRepositories: true,
       },
     ]);
     for (const id of ['Launcher', 'Reconciler']) {
@@ -262,16 +265,18 @@ describe('the profiles context', () => {
         { name: 'a', labels: ['x'], architecture: 'arm64', instanceTypes: ['m7i.large'], colour: 'red' },
         { name: 'b', labels: ['x'], spot: true, warmPool: 2 },
         { name: 'c', labels: ['x'], instanceTypes: ['m7i.large', 'm6i.large'], warmPool: 1, cpu: 'big' },
+        { name: 'd', labels: ['x'], publicRepositories: 'yes' },
       ]),
     ).toEqual([
       'profiles[0].name must match [a-z0-9-]{1,32} (got "Big")',
       'profiles "a": labels must be a non-empty array of label templates',
-      'profiles[2]: unknown field "colour" (known: name, labels, containerName, cpu, memory, distinctInstance, architecture, spot, instanceTypes, minInstances, maxInstances, warmPool)',
+      'profiles[2]: unknown field "colour" (known: name, labels, containerName, cpu, memory, distinctInstance, publicRepositories, architecture, spot, instanceTypes, minInstances, maxInstances, warmPool)',
       'profiles[2].name "a" is not unique',
       'profiles "a": instanceTypes m7i.large are not arm64',
       'profiles "b": warmPool needs On-Demand instances (no warm pool with Spot)',
       'profiles "c": warmPool needs one instance type (no warm pool with a mixed instances policy)',
       'profiles "c": cpu must be a whole number from 128 to 196608 (got "big")',
+      'profiles "d": publicRepositories must be true or false (got "yes")',
     ]);
   });
 

@@ -149,13 +149,61 @@ describe('JIT registration', () => {
     expect(github.runners.size).toBe(before);
   });
 
-  it('creates a missing runner group, closed to public repositories, with RUNNER_GROUP_CREATE', async () => {
+  const groupCreations = (org: string) =>
+    ops('/runner-groups').filter((r) => r.operation.startsWith('POST') && r.params.org === org);
+
+  it('creates a missing shared runner group, open to every repository, only with RUNNER_GROUP_SHARED', async () => {
     const payload = queuedJob({ org: 'new-org' });
-    const response = await handler({ RUNNER_GROUP_CREATE: 'true' })(await signedRequest(payload));
+    const response = await handler({ RUNNER_GROUP_CREATE: 'true', RUNNER_GROUP_SHARED: 'true' })(
+      await signedRequest(payload),
+    );
     expect(response.statusCode).toBe(200);
     expect(github.groups.get('org:new-org')).toEqual([
       { id: expect.any(Number), name: 'new-org-sandpit', allows_public_repositories: false },
     ]);
+    expect(groupCreations('new-org').map((r) => r.body)).toEqual([
+      { name: 'new-org-sandpit', visibility: 'all', allows_public_repositories: false },
+    ]);
+  });
+
+  it('answers 503 and creates no group open to every repository without RUNNER_GROUP_SHARED', async () => {
+    const payload = queuedJob({ org: 'unshared-org' });
+    const response = await handler({ RUNNER_GROUP_CREATE: 'true' })(await signedRequest(payload));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('would be open to every repository of the organisation');
+    expect(body(response).message).toContain('RUNNER_GROUP_SHARED=true');
+    expect(groupCreations('unshared-org')).toEqual([]);
+    expect(github.groups.get('org:unshared-org')).toBeUndefined();
+    expect(tasksOf(payload)).toEqual([]);
+  });
+
+  it('creates a group per repository admitting only the repository the delivery names', async () => {
+    const payload = queuedJob({ org: 'repo-org', repoName: 'api' });
+    const response = await handler({
+      RUNNER_GROUP_CREATE: 'true',
+      RUNNER_GROUP_TEMPLATE: '<detail_org>-<target_env>-<detail_repo_name>',
+    })(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(groupCreations('repo-org').map((r) => r.body)).toEqual([
+      {
+        name: 'repo-org-sandpit-api',
+        visibility: 'selected',
+        selected_repository_ids: [payload.repository.id],
+        allows_public_repositories: false,
+      },
+    ]);
+  });
+
+  it('answers 503 and creates no group per repository for a delivery without repository.id', async () => {
+    const payload = queuedJob({ org: 'noid-org', repoName: 'api', noRepositoryId: true });
+    const response = await handler({
+      RUNNER_GROUP_CREATE: 'true',
+      RUNNER_GROUP_TEMPLATE: '<detail_org>-<target_env>-<detail_repo_name>',
+    })(await signedRequest(payload));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('names no repository id');
+    expect(body(response).message).toContain('RUNNER_GROUP_SHARED=true');
+    expect(groupCreations('noid-org')).toEqual([]);
   });
 
   it('keeps the registration of a failed RunTask for the next try of the same attempt: one runner, one task', async () => {
@@ -194,15 +242,16 @@ describe('JIT registration', () => {
     expect(github.requests.filter((r) => r.operation.startsWith('DELETE'))).toHaveLength(0);
   });
 
-  it('answers a redelivery of a launched job with the same task, registering no second runner', async () => {
+  it('answers a redelivery of a launched job with the same runner, registering no second runner', async () => {
     const payload = queuedJob();
     const request = await signedRequest(payload);
     const first = await handle(request);
     const runners = github.runners.size;
+    const [task] = tasksOf(payload);
     const second = await handle(request);
     expect(second.statusCode).toBe(200);
-    expect(body(second).taskArn).toBe(body(first).taskArn);
-    expect(tasksOf(payload)).toHaveLength(1);
+    expect(body(second)).toMatchObject({ runnerName: body(first).runnerName, jobId: jobId(payload) });
+    expect(tasksOf(payload)).toEqual([task]);
     expect(github.runners.size).toBe(runners);
   });
 

@@ -61,6 +61,13 @@ const runTasks = () => ecs.calls.filter((call) => call.operation === 'RunTask');
 const tasksFor = (jobId: number) =>
   ecs.tasks.filter((task) => task.startedBy?.startsWith(`gha-job/${jobId}/`));
 const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
+/** A started task's RUNNER_CONFIG_ARGS, as ECS holds it. */
+const configArgsOf = (task: ReturnType<typeof tasksFor>[number] | undefined) =>
+  (
+    task?.overrides as
+      | { containerOverrides: Array<{ environment: Array<{ name: string; value: string }> }> }
+      | undefined
+  )?.containerOverrides[0]?.environment.find((e) => e.name === 'RUNNER_CONFIG_ARGS')?.value ?? '';
 
 describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
   let handle: WebhookHandler;
@@ -68,12 +75,18 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     handle = handlerWith();
   });
 
-  it('starts one runner task for a queued job of ours and answers 200 with its ARN', async () => {
+  it('starts one runner task for a queued job of ours and answers 200 with its runner name and job id', async () => {
     const payload = freshJob();
     const response = await handle(await signedRequest(payload));
     expect(response.statusCode).toBe(200);
     const [task] = tasksFor(payload.workflow_job.id as number);
-    expect(body(response)).toMatchObject({ message: 'runner task started', taskArn: task?.taskArn });
+    const { runnerName } = body(response);
+    expect(body(response)).toMatchObject({
+      message: 'runner task started',
+      runnerName: expect.any(String),
+      jobId: payload.workflow_job.id,
+    });
+    expect(configArgsOf(task)).toContain(` --name ${String(runnerName)} `);
     expect(task?.overrides).toEqual({
       containerOverrides: [
         {
@@ -219,8 +232,22 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     const replay = await handle(request);
     expect(body(replay)).toMatchObject({
       message: 'the job already has a runner task',
-      taskArn: tasksFor(payload.workflow_job.id as number)[0]?.taskArn,
+      jobId: payload.workflow_job.id,
     });
+    const [task] = tasksFor(payload.workflow_job.id as number);
+    expect(configArgsOf(task)).toContain(` --name ${String(body(replay).runnerName)} `);
+  });
+
+  it('keeps the task ARN (account id, region, cluster) out of every answer GitHub logs', async () => {
+    const payload = freshJob();
+    const request = await signedRequest(payload);
+    const answers = [await handle(request), await handle(request)];
+    expect(tasksFor(payload.workflow_job.id as number)).toHaveLength(1);
+    for (const answer of answers) {
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).not.toContain('arn:aws:ecs');
+      expect(answer.body).not.toContain('taskArn');
+    }
   });
 
   it("reads a new job's ledger record once and writes it twice: recorded with its launch claimed, then started", async () => {

@@ -23,9 +23,13 @@ describe('parseConfig', () => {
         cpu: undefined,
         memory: undefined,
         distinctInstance: true,
+        publicRepositories: false,
       },
     ]);
     expect(config.targetEnv).toBe('sandpit');
+    expect(config.publicRepositoriesAllowed).toEqual([]);
+    expect(config.internalRepositoriesTrusted).toBe(false);
+    expect(config.runnerGroupShared).toBe(false);
     expect(config.scope).toBe('repo');
     expect(config.registration).toBe('token');
     expect(config.jobsTable).toBeUndefined();
@@ -138,6 +142,45 @@ describe('parseConfig', () => {
     expect(config.allowedRepos).toEqual(['octo-org/repo']);
     expect(config.ecs.subnets).toEqual(['subnet-1', 'subnet-2']);
     expect(config.templates.labels).toEqual(['<detail_org>-<target_env>', 'gpu']);
+  });
+
+  it("reads the public repositories opted in, lower-cased, and each profile's own opt-in", () => {
+    const config = parseConfig({
+      ...minimal,
+      PUBLIC_REPOSITORIES_ALLOWED: 'Octo-Org/Site, octo-org/docs',
+      INTERNAL_REPOSITORIES_TRUSTED: 'true',
+      RUNNER_PROFILES: JSON.stringify([
+        { name: 'open', labels: ['open'], publicRepositories: true },
+        { name: 'closed', labels: ['closed'] },
+      ]),
+    });
+    expect(config.publicRepositoriesAllowed).toEqual(['octo-org/site', 'octo-org/docs']);
+    expect(config.internalRepositoriesTrusted).toBe(true);
+    expect(config.profiles.map((p) => p.publicRepositories)).toEqual([true, false]);
+  });
+
+  it('reports malformed public repository settings together with the other problems', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        ...minimal,
+        PUBLIC_REPOSITORIES_ALLOWED: 'site',
+        INTERNAL_REPOSITORIES_TRUSTED: 'yes',
+        RUNNER_GROUP_SHARED: 'sure',
+        RUNNER_PROFILES: JSON.stringify([{ name: 'open', labels: ['open'], publicRepositories: 'yes' }]),
+      });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toContain('PUBLIC_REPOSITORIES_ALLOWED entries are owner/name (got "site")');
+    expect(problems).toContain('INTERNAL_REPOSITORIES_TRUSTED must be true or false');
+    expect(problems).toContain('RUNNER_GROUP_SHARED must be true or false');
+    expect(problems).toContain('RUNNER_PROFILES[0].publicRepositories must be true or false');
+  });
+
+  it('refuses a TARGET_ENV that starts with a dash', () => {
+    expect(() => parseConfig({ ...minimal, TARGET_ENV: '-prod' })).toThrow(/TARGET_ENV/);
   });
 
   it('refuses a template with an unknown variable at cold start', () => {

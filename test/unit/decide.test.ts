@@ -162,6 +162,80 @@ describe('decide', () => {
     expect(decision).toEqual({ kind: 'refuse', reason: expect.stringContaining('<detail_repo_name>') });
   });
 
+  it('refuses a job of ours whose repository name reads as an option', () => {
+    const decision = decide(config(), parseWorkflowJob(jobOfOurs({ repoName: '--url' })));
+    expect(decision).toEqual({
+      kind: 'refuse',
+      reason: expect.stringContaining('<detail_repo_name> must start with a letter or a digit'),
+    });
+  });
+
+  it('refuses a job of ours whose organisation name starts with a dot', () => {
+    expect(decideFor({ org: '.hidden' }).kind).toBe('refuse');
+  });
+
+  it('ignores a job of a public repository, naming the setting that would serve it', () => {
+    expect(decideFor({ visibility: 'public', repoName: 'site' })).toEqual({
+      kind: 'ignore',
+      reason:
+        'repository "octo-org/site" is public: its jobs, fork pull requests included, get no self-hosted runner unless PUBLIC_REPOSITORIES_ALLOWED=octo-org/site (or "publicRepositories": true on profile "default")',
+    });
+  });
+
+  it('ignores a job whose delivery does not say the repository is private', () => {
+    expect(decideFor({ visibility: 'unstated' })).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('is not said to be private'),
+    });
+  });
+
+  it('serves a public repository listed in PUBLIC_REPOSITORIES_ALLOWED', () => {
+    const env = { PUBLIC_REPOSITORIES_ALLOWED: 'octo-org/other,Octo-Org/Site' };
+    expect(decideFor({ visibility: 'public', repoName: 'site' }, env).kind).toBe('ours');
+    expect(decideFor({ visibility: 'public', repoName: 'docs' }, env).kind).toBe('ignore');
+  });
+
+  it('serves a public repository on a profile that admits public repositories, and only there', () => {
+    const label = '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>';
+    const profiles = JSON.stringify([
+      { name: 'default', labels: [label] },
+      { name: 'untrusted', labels: [label, 'untrusted'], publicRepositories: true },
+    ]);
+    const run = 'octo-org-sandpit-5-1';
+    const job = (labels: string[]) =>
+      decideFor({ visibility: 'public', runId: 5, labels }, { RUNNER_PROFILES: profiles });
+    expect(planOf(job([run, 'untrusted'])).target.profile).toBe('untrusted');
+    expect(job([run])).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('"publicRepositories": true on profile "default"'),
+    });
+  });
+
+  it('ignores a job of an internal repository unless INTERNAL_REPOSITORIES_TRUSTED', () => {
+    expect(decideFor({ visibility: 'internal' })).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining(
+        'is internal: its jobs get no self-hosted runner unless INTERNAL_REPOSITORIES_TRUSTED=true',
+      ),
+    });
+    expect(decideFor({ visibility: 'internal' }, { INTERNAL_REPOSITORIES_TRUSTED: 'true' }).kind).toBe(
+      'ours',
+    );
+  });
+
+  it('does not let INTERNAL_REPOSITORIES_TRUSTED serve a public repository', () => {
+    expect(decideFor({ visibility: 'public' }, { INTERNAL_REPOSITORIES_TRUSTED: 'true' }).kind).toBe(
+      'ignore',
+    );
+  });
+
+  it('says a GitHub-hosted job of a public repository is not ours for its labels, not its visibility', () => {
+    expect(decideFor({ visibility: 'public', labels: ['ubuntu-latest'] })).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('not ours'),
+    });
+  });
+
   it('uses TARGET_ENV in labels and group', () => {
     const plan = planOf(decideFor({ targetEnv: 'prod' }, { TARGET_ENV: 'prod' }));
     expect(plan.group).toBe('octo-org-prod');

@@ -56,6 +56,13 @@ describe('the secrets check', () => {
     ).toBe('problem');
   });
 
+  it('finds a stored rotation with empty values a problem, as the webhook refuses it', () => {
+    expect(checkWebhookSecret(secrets('{"secret":"","previous":""}'))).toMatchObject({
+      status: 'problem',
+      summary: expect.stringContaining('non-empty "secret"'),
+    });
+  });
+
   it('warns of a short webhook secret', () => {
     expect(checkWebhookSecret(secrets('short-but-set')).status).toBe('warning');
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { renderTemplate, type TemplateValues, templateProblems } from '../../shared/runner/template';
+import {
+  renderTemplate,
+  SAFE_VALUE,
+  type TemplateValues,
+  templateProblems,
+} from '../../shared/runner/template';
 
 const values: TemplateValues = {
   detail_org: 'octo-org',
@@ -46,7 +51,27 @@ describe('templateProblems', () => {
     expect(templateProblems('a,b')).toEqual([expect.stringContaining('[A-Za-z0-9._-]')]);
   });
 
+  it('refuses a template that starts with a separator, as a rendered value would read as an option', () => {
+    expect(templateProblems('-<detail_org>')).toEqual([expect.stringContaining('must start with a letter')]);
+    expect(templateProblems('.<detail_org>')).toEqual([expect.stringContaining('must start with a letter')]);
+  });
+
+  it('accepts separators after the first character', () => {
+    expect(templateProblems('<detail_org>-x.<target_env>_y')).toEqual([]);
+  });
+
   it('refuses an empty template', () => {
     expect(templateProblems(' ')).toContain('is empty');
+  });
+});
+
+describe('SAFE_VALUE', () => {
+  it('accepts GitHub logins and repository names that start with a letter or a digit', () => {
+    for (const value of ['octo-org', 'Hello-World', 'repo.js', 'a_b', '9lives'])
+      expect(SAFE_VALUE.test(value)).toBe(true);
+  });
+
+  it('refuses values that start with a dash or a dot', () => {
+    for (const value of ['--url', '-x', '.github', '..']) expect(SAFE_VALUE.test(value)).toBe(false);
   });
 });

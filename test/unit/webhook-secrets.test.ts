@@ -20,6 +20,29 @@ describe('parseStoredSecret', () => {
   it('takes a string that only looks like JSON as the secret', () => {
     expect(parseStoredSecret('{not json')).toEqual(['{not json']);
   });
+
+  it('takes {secret} alone, or with a null previous, when no rotation is under way', () => {
+    expect(parseStoredSecret('{"secret":"new"}')).toEqual(['new']);
+    expect(parseStoredSecret('{"secret":"new","previous":null}')).toEqual(['new']);
+  });
+
+  it('refuses {secret, previous} with empty values instead of taking the JSON text as the key', () => {
+    expect(() => parseStoredSecret('{"secret":"","previous":""}')).toThrow(/non-empty "secret"/);
+  });
+
+  it('refuses an empty previous secret', () => {
+    expect(() => parseStoredSecret('{"secret":"new","previous":""}')).toThrow(/"previous" is empty/);
+  });
+
+  it('refuses JSON that holds no secret string', () => {
+    expect(() => parseStoredSecret('{"secret":42}')).toThrow(/non-empty "secret"/);
+    expect(() => parseStoredSecret('{"token":"ghp_x"}')).toThrow(/non-empty "secret"/);
+  });
+
+  it('refuses an empty or blank stored value', () => {
+    expect(() => parseStoredSecret('')).toThrow('the stored webhook secret is empty');
+    expect(() => parseStoredSecret('  \n')).toThrow('the stored webhook secret is empty');
+  });
 });
 
 describe('createWebhookSecrets', () => {
@@ -75,6 +98,28 @@ describe('createWebhookSecrets', () => {
     await expect(secrets.get()).resolves.toEqual(['good']);
     await expect(secrets.get()).resolves.toEqual(['good']);
     expect(reads).toBe(3);
+  });
+
+  it('answers 503 at a cold start when the stored secret holds empty values, and never accepts the JSON text', async () => {
+    const secrets = createWebhookSecrets(
+      { kind: 'secrets-manager', arn },
+      async () => '{"secret":"","previous":""}',
+    );
+    await expect(secrets.get()).rejects.toThrow(ServiceUnavailableError);
+  });
+
+  it('keeps the last good secret when a rotation stores empty values', async () => {
+    let stored = '{"secret":"good"}';
+    let time = 0;
+    const secrets = createWebhookSecrets(
+      { kind: 'secrets-manager', arn },
+      async () => stored,
+      () => time,
+    );
+    await expect(secrets.get()).resolves.toEqual(['good']);
+    stored = '{"secret":"","previous":""}';
+    time += 301_000;
+    await expect(secrets.get()).resolves.toEqual(['good']);
   });
 
   it('answers 503 when the secret was never read', async () => {

@@ -20,6 +20,7 @@ describe('parseWorkflowJob', () => {
         fullName: 'lineville/elastic-machines-testing',
         id: 591427149,
         ownerType: 'User',
+        visibility: 'public',
       },
       organization: undefined,
       enterprise: undefined,
@@ -34,6 +35,21 @@ describe('parseWorkflowJob', () => {
     const payload = realWorkflowJob('in_progress', 'gpu');
     expect(payload.workflow_job.run_attempt).toBeUndefined();
     expect(parseWorkflowJob(payload).job.runAttempt).toBe(1);
+  });
+
+  it('reads a private repository from "private" when the payload has no visibility', () => {
+    const payload = realWorkflowJob('in_progress', 'gpu');
+    expect(payload.repository.visibility).toBeUndefined();
+    expect(payload.repository.private).toBe(true);
+    expect(parseWorkflowJob(payload).repository.visibility).toBe('private');
+  });
+
+  it('reads an internal repository from its visibility, although GitHub marks it private', () => {
+    expect(parseWorkflowJob(jobOfOurs({ visibility: 'internal' })).repository.visibility).toBe('internal');
+  });
+
+  it('leaves the visibility unknown when the payload states none', () => {
+    expect(parseWorkflowJob(jobOfOurs({ visibility: 'unstated' })).repository.visibility).toBeUndefined();
   });
 
   it('says that workflow_job and repository are missing', () => {
