@@ -10,6 +10,7 @@ import { RunnerConfigBucket } from './runner-config-bucket';
 import type { RunnerTaskScope } from './runner-permissions';
 import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
+import { logGroupArn } from './seed-documents';
 import type { InfraSettings } from './settings';
 import { Reconciler, RedeliverySweep } from './sweeps';
 import { PartTransparentIds } from './system-part';
@@ -61,6 +62,7 @@ export class RunnerStack extends Stack {
         uri: runner.image,
         repository: settings.imageUri === undefined ? runner.repository : undefined,
       },
+      runnerLogGroupArn: logGroupArn(this, settings.names.logGroupName),
     });
     const ledger = new JobLedger(this, 'JobLedger');
     const tasks: RunnerTaskScope = {
@@ -142,6 +144,19 @@ export class RunnerStack extends Stack {
         'runners:no-redelivery-sweep',
         'No redelivery sweep: deliveries GitHub failed to deliver (a 5xx, a timeout) are not redelivered. Set githubHook=app, or githubOrg and githubHookId once the webhook exists (docs/infrastructure.md).',
       );
+    }
+    // Each credential secret is readable by the roles granted it above and by no one else.
+    if (secrets.githubAuth !== undefined) {
+      secrets.onlyReadBy(secrets.githubAuth, [
+        ...(jitCredentials === undefined
+          ? []
+          : [webhook.webhook.role.roleArn, launcher.launcher.role.roleArn]),
+        ...(reconciler === undefined ? [] : [reconciler.fn.role.roleArn]),
+        ...(redeliver === undefined ? [] : [redeliver.fn.role.roleArn]),
+      ]);
+    }
+    if (secrets.registrationToken !== undefined) {
+      secrets.onlyReadBy(secrets.registrationToken, [runner.executionRole.attrArn]);
     }
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {
