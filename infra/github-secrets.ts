@@ -1,4 +1,5 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { acknowledge } from './acknowledge';
@@ -18,10 +19,13 @@ export class GitHubSecrets extends SystemPart {
   readonly webhookSecret: secretsmanager.Secret;
   /** The credentials the webhook, the launcher and the reconciler read: with JIT registration only. */
   readonly jitCredentials: secretsmanager.Secret | undefined;
+  /** People and tools besides the functions allowed to read the credential secrets (`secretReaders`). */
+  private readonly operatorReaders: readonly string[];
 
   constructor(scope: Construct, id: string, settings: InfraSettings) {
     super(scope, id);
     const { names } = settings;
+    this.operatorReaders = settings.secretReaders;
     const jit = settings.registration === 'jit';
     const region = Stack.of(this).region;
     const output = (outputId: string, value: string, description: string) =>
@@ -87,10 +91,32 @@ export class GitHubSecrets extends SystemPart {
         'SMG4',
       );
     }
+    // The webhook secret gets no such policy: the operator reads it to paste it into GitHub.
     acknowledge(
       this.webhookSecret,
       'Rotation needs the same value on the GitHub webhook; the function accepts {"secret","previous"} for a manual rotation (README).',
       'SMG4',
+    );
+  }
+
+  /**
+   * Lets only `readers` (the roles of the functions or tasks that read the secret) and the
+   * `secretReaders` of the settings read a credential secret: its resource policy denies
+   * `secretsmanager:GetSecretValue` to every other principal, whatever its own policies allow (an
+   * administrator's `*` included). Only reading is denied: CloudFormation's updates of the secret and
+   * of this policy, and the operator's `put-secret-value`, still work.
+   */
+  onlyReadBy(secret: secretsmanager.Secret, readers: readonly string[]): void {
+    secret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyItsReadersGetTheValue',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        // ArnNotLike: a `secretReaders` entry may end in `*` (an SSO permission set's role).
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': [...readers, ...this.operatorReaders] } },
+      }),
     );
   }
 }

@@ -5,7 +5,7 @@ import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { acknowledge } from './acknowledge';
+import { acknowledge, wildcardResource } from './acknowledge';
 import { architectureOf, type CapacityGroup } from './runner-profiles';
 import type { CapacitySettings } from './settings';
 import { SystemPart } from './system-part';
@@ -19,6 +19,8 @@ export interface RunnerCapacityProps {
   readonly targetCapacityPercent: number;
   /** The runner image, pulled when an instance boots; its repository, when it is the stack's. */
   readonly image: { readonly uri: string; readonly repository: ecr.IRepository | undefined };
+  /** The runner tasks' log group (`…:log-group:NAME:*`): the only one the instance role may write to. */
+  readonly runnerLogGroupArn: string;
 }
 
 /**
@@ -87,9 +89,10 @@ export class RunnerCapacity extends SystemPart {
       description: `GitHub runner instances (${props.targetEnv}): outbound only`,
       allowAllOutbound: true,
     });
-    const instanceRole = new iam.Role(this, 'InstanceRole', {
+    const instanceRole = new InstanceRole(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'ECS container agent on the runner instances',
+      logGroupArn: props.runnerLogGroupArn,
     });
     // The runner image is pulled at boot, before the first task asks for it.
     props.image.repository?.grantPull(instanceRole);
@@ -111,6 +114,11 @@ export class RunnerCapacity extends SystemPart {
       "The ECS container agent's permissions as CDK writes them: ecs:Submit* and agent calls that take no resource; ecr:GetAuthorizationToken has none either.",
       'IAM5[Resource::*]',
       'IAM5[Action::ecs:Submit*]',
+    );
+    acknowledge(
+      instanceRole,
+      "The runner log group's streams are named per task: the agent's log permissions are scoped to that one group.",
+      wildcardResource(instanceRole, props.runnerLogGroupArn),
     );
     return cluster;
   }
@@ -227,6 +235,37 @@ export class RunnerCapacity extends SystemPart {
       );
     }
     return capacityProvider.capacityProviderName;
+  }
+}
+
+/**
+ * The instance role. CDK's ECS cluster gives the container agent `logs:CreateLogStream` and
+ * `logs:PutLogEvents` on every log group (`Resource: *`, for the awslogs driver); this role narrows
+ * any such grant to the runners' log group, so that a job that reaches the instance role (a
+ * privileged container can) writes into no other log group of the account.
+ */
+class InstanceRole extends iam.Role {
+  private readonly logGroupArn: string;
+
+  constructor(scope: Construct, id: string, props: iam.RoleProps & { readonly logGroupArn: string }) {
+    const { logGroupArn, ...roleProps } = props;
+    super(scope, id, roleProps);
+    this.logGroupArn = logGroupArn;
+  }
+
+  override addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    const logs = statement.actions.filter((action) => action.startsWith('logs:'));
+    if (logs.length === 0 || !statement.resources.includes('*')) return super.addToPrincipalPolicy(statement);
+    const copy = (actions: string[], resources: string[]) =>
+      new iam.PolicyStatement({
+        effect: statement.effect,
+        actions,
+        resources,
+        conditions: statement.conditions as Record<string, unknown>,
+      });
+    const others = statement.actions.filter((action) => !action.startsWith('logs:'));
+    if (others.length > 0) super.addToPrincipalPolicy(copy(others, statement.resources));
+    return super.addToPrincipalPolicy(copy(logs, [this.logGroupArn]));
   }
 }
 

@@ -11,6 +11,7 @@ import { RunnerConfigBucket } from './runner-config-bucket';
 import type { RunnerTaskScope } from './runner-permissions';
 import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
+import { logGroupArn } from './seed-documents';
 import type { InfraSettings } from './settings';
 import { Reconciler, RedeliverySweep } from './sweeps';
 import { PartTransparentIds } from './system-part';
@@ -74,6 +75,7 @@ export class RunnerStack extends Stack {
         uri: runner.image,
         repository: settings.imageUri === undefined ? runner.repository : undefined,
       },
+      runnerLogGroupArn: logGroupArn(this, settings.names.logGroupName),
     });
     const ledger = new JobLedger(this, 'JobLedger');
     const tasks: RunnerTaskScope = {
@@ -162,6 +164,19 @@ export class RunnerStack extends Stack {
         'runners:shared-runner-group',
         `Shared runner group: with RUNNER_SCOPE=${settings.webhookEnvironment.RUNNER_SCOPE} the group "${sharedGroup}" names no repository, so every repository the group admits (all of them, for a group the functions create) can send a job to a runner started for another repository's job. Put <detail_repo_name> in runnerGroupTemplate for a group per repository, or set runnerGroupShared=true to accept a shared group (docs/security.md).`,
       );
+    }
+    // Each credential secret is readable by the roles granted it above and by no one else.
+    if (secrets.githubAuth !== undefined) {
+      secrets.onlyReadBy(secrets.githubAuth, [
+        ...(jitCredentials === undefined
+          ? []
+          : [webhook.webhook.role.roleArn, launcher.launcher.role.roleArn]),
+        ...(reconciler === undefined ? [] : [reconciler.fn.role.roleArn]),
+        ...(redeliver === undefined ? [] : [redeliver.fn.role.roleArn]),
+      ]);
+    }
+    if (secrets.registrationToken !== undefined) {
+      secrets.onlyReadBy(secrets.registrationToken, [runner.executionRole.attrArn]);
     }
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {

@@ -86,6 +86,8 @@ export interface InfraSettings {
   readonly profilesFromContext: boolean;
   /** ECS managed scaling's target capacity (%): below 100 keeps instances free for the next job. */
   readonly targetCapacityPercent: number;
+  /** IAM principal ARNs (`*` allowed) that may read the credential secrets besides the functions. */
+  readonly secretReaders: readonly string[];
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -296,6 +298,12 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     key: 'githubAuthSecretName',
     default: `\`${GITHUB_AUTH_SECRET_NAME}\``,
     meaning: 'the GitHub credentials secret (value set by the operator), with `jit` or the redelivery sweep',
+  },
+  {
+    key: 'secretReaders',
+    default: '(none)',
+    meaning:
+      "IAM role ARNs (`*` allowed) that may read the GitHub credentials besides the functions, e.g. the operator's role for `npm run doctor` and `npm run redeliver`; everyone else is denied by the secrets' resource policy",
   },
   {
     key: 'overflowMaxReceiveCount',
@@ -537,6 +545,7 @@ export function readSettings(
     profiles,
     profilesFromContext,
     targetCapacityPercent: int('targetCapacityPercent', 100, 1, 100),
+    secretReaders: readPrincipalArns(list('secretReaders'), problems),
     reconcilerEnvironment: {
       RECONCILE_CAPACITY_WAIT: String(int('reconcileCapacityWait', 600, 60, 86_400)),
       RECONCILE_MAX_ATTEMPTS: String(int('reconcileMaxAttempts', 3, 1, 20)),
@@ -544,6 +553,17 @@ export function readSettings(
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/** `secretReaders`: IAM principal ARNs, as `aws:PrincipalArn` names them (a role's, not its session's). */
+function readPrincipalArns(arns: readonly string[], problems: string[]): readonly string[] {
+  for (const arn of arns) {
+    if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):[\w+=,.@/*-]+$/.test(arn))
+      problems.push(
+        `secretReaders must be IAM role or user ARNs, as arn:aws:iam::123456789012:role/Name (got "${arn}")`,
+      );
+  }
+  return arns;
 }
 
 /**

@@ -26,7 +26,9 @@ function unreadable(check: Finding['check'], what: string, arn: string, error: s
     `cannot read the ${what} (${arn}): ${error}`,
     /ResourceNotFound/.test(error)
       ? 'the secret is gone: deploy the stack again to recreate it, then set its value'
-      : "run the doctor with credentials allowed secretsmanager:GetSecretValue (and kms:Decrypt) on it, in the stack's region",
+      : /resource-based policy/.test(error)
+        ? "the secret's resource policy lets only the functions read it (docs/security.md): deploy with -c secretReaders=<your role's ARN> to let the doctor read it too"
+        : "run the doctor with credentials allowed secretsmanager:GetSecretValue (and kms:Decrypt) on it, in the stack's region",
   );
 }
 

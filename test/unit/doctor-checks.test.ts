@@ -79,6 +79,23 @@ describe('the secrets check', () => {
     });
   });
 
+  it("points to secretReaders when the credentials secret's resource policy denies the reader", () => {
+    const facts: SecretFacts = {
+      webhookSecret: undefined,
+      githubCredentials: {
+        ...failed(
+          'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/Ops/me is not authorized to perform: secretsmanager:GetSecretValue with an explicit deny in a resource-based policy',
+        ),
+        arn: ARN,
+      },
+      registrationToken: undefined,
+    };
+    expect(checkGitHubCredentials(facts)).toMatchObject({
+      status: 'problem',
+      fix: expect.stringContaining('secretReaders'),
+    });
+  });
+
   it('finds the GitHub credentials secret still holding the generated value', () => {
     expect(checkGitHubCredentials(secrets('x'.repeat(40), 'a8#Kq!z'))).toMatchObject({
       status: 'problem',
