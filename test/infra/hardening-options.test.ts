@@ -55,9 +55,17 @@ describe('opted in: the seed task role policy, an allow-list of sources, a GitHu
   });
 });
 
-it('warns when no redelivery sweep is deployed', async () => {
-  const { stack } = await synthesize({});
+it('warns when no redelivery sweep is deployed (token registration without a hook)', async () => {
+  const { stack } = await synthesize({ registration: 'token' });
   Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('^No redelivery sweep'));
+});
+
+it("warns that the default sweep reads the GitHub App's own hook until a hook is named", async () => {
+  const { stack } = await synthesize({});
+  Annotations.fromStack(stack).hasWarning(
+    '*',
+    Match.stringLikeRegexp("^The redelivery sweep reads the GitHub App's own webhook"),
+  );
 });
 
 it('refuses at synth a GitHub App webhook without allowedOrgs', async () => {
