@@ -252,12 +252,16 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     meaning: 'retention of the runner, function and API access log groups',
   },
   { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
-  { key: 'apiThrottleRate', default: '100', meaning: 'HTTP API steady requests per second' },
+  {
+    key: 'apiThrottleRate',
+    default: '100',
+    meaning: "the webhook stage's steady requests per second (all callers together, after the WAF)",
+  },
   {
     key: 'apiThrottleBurst',
     default: '1000',
     meaning:
-      "HTTP API burst: a 256-job matrix (GitHub's maximum) sends 3 to 4 deliveries per job within seconds",
+      "the webhook stage's burst: a 256-job matrix (GitHub's maximum) sends 3 to 4 deliveries per job within seconds",
   },
   {
     key: 'webhookAllowedCidrs',
