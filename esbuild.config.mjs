@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 export const entries = {
   webhook: 'functions/webhook/index.ts',
   redeliver: 'functions/redeliver/index.ts',
+  'hook-ranges': 'functions/hook-ranges/index.ts',
   launcher: 'functions/launcher/index.ts',
   reconciler: 'functions/reconciler/index.ts',
   serve: 'bin/serve.ts',

@@ -13,9 +13,10 @@ import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
 import { logGroupArn } from './seed-documents';
 import type { InfraSettings } from './settings';
-import { Reconciler, RedeliverySweep } from './sweeps';
+import { HookRangesSweep, Reconciler, RedeliverySweep } from './sweeps';
 import { PartTransparentIds } from './system-part';
 import { WebhookApi } from './webhook-api';
+import { WebhookFirewall } from './webhook-firewall';
 
 export { LAUNCHER_BATCH_SIZE } from './overflow-launcher';
 
@@ -40,7 +41,7 @@ export interface RunnerStackProps extends StackProps {
 /**
  * The whole system, one part each: the GitHub secrets, the runner configs bucket, the runner task
  * (the seed's roles, a task definition per profile), the capacity, the job ledger, the overflow
- * queue, the webhook behind an HTTP API, the launcher, the reconciler and the redelivery sweep (each
+ * queue, the webhook behind a REST API and its WAF web ACL (with the hourly refresh of GitHub's hook ranges), the launcher, the reconciler and the redelivery sweep (each
  * when its settings allow), the dashboard and the alarms. Each part owns its permissions, cdk-nag
  * acknowledgements, outputs and the alarms it asks for; the stack only wires them together.
  */
@@ -121,6 +122,15 @@ export class RunnerStack extends Stack {
       tasks,
       placement,
     });
+    const firewall = new WebhookFirewall(this, 'WebhookFirewall', {
+      settings: settings.webhookFirewall,
+      stageArn: webhook.api.deploymentStage.stageArn,
+    });
+    // GitHub's ranges change now and then: refreshed from its meta API (the operator's list is not).
+    const hookRanges =
+      settings.webhookFirewall.sources.kind === 'github' && firewall.ipSets !== undefined
+        ? new HookRangesSweep(this, 'HookRangesSweep', { ipSets: firewall.ipSets, placement })
+        : undefined;
     const launcher = new Launcher(this, 'OverflowLauncher', {
       environment,
       overflow,
@@ -143,7 +153,8 @@ export class RunnerStack extends Stack {
             credentials: jitCredentials,
             placement,
           });
-    // The redelivery sweep needs the webhook's id, known once the operator has created the webhook.
+    // The redelivery sweep reads the hook it is given, or with no hook named the GitHub App's own
+    // (the credentials decide at run time); token registration has no credentials for it.
     const redeliver =
       settings.redeliverEnvironment === undefined || secrets.githubAuth === undefined
         ? undefined
@@ -152,6 +163,12 @@ export class RunnerStack extends Stack {
             credentials: secrets.githubAuth,
             placement,
           });
+    if (redeliver !== undefined && !hookNamed(settings.redeliverEnvironment)) {
+      Annotations.of(this).addWarningV2(
+        'runners:redelivery-sweep-app-hook',
+        "The redelivery sweep reads the GitHub App's own webhook (no hook named): with a token, or with an organisation webhook, set githubOrg and githubHookId once the webhook exists (docs/deploy.md).",
+      );
+    }
     if (redeliver === undefined) {
       Annotations.of(this).addWarningV2(
         'runners:no-redelivery-sweep',
@@ -188,6 +205,7 @@ export class RunnerStack extends Stack {
         ...overflow.alarms,
         ...(reconciler?.alarms ?? []),
         ...(redeliver?.alarms ?? []),
+        ...(hookRanges?.alarms ?? []),
       ],
     });
   }
@@ -198,3 +216,7 @@ export class RunnerStack extends Stack {
     return this.ids.allocate(element);
   }
 }
+
+/** Whether the sweep's environment names its hook (`GITHUB_HOOK=app`, or an organisation hook id). */
+const hookNamed = (environment: Readonly<Record<string, string>> | undefined): boolean =>
+  environment?.GITHUB_HOOK !== undefined || environment?.GITHUB_HOOK_ID !== undefined;

@@ -12,7 +12,7 @@ export interface ResourceNames {
   readonly imageRepositoryName: string;
   readonly registrationTokenSecretName: string;
   readonly webhookSecretName: string;
-  /** The GitHub credentials secret (JIT registration, the job check, the reaper, the redelivery sweep). */
+  /** The GitHub credentials secret (JIT registration, the job check, the reconciler, the redelivery sweep). */
   readonly githubAuthSecretName: string;
   readonly taskRoleName: string;
   readonly taskRolePolicyName: string;
@@ -55,6 +55,8 @@ export interface InfraSettings {
   readonly logRetentionDays: number;
   readonly reservedConcurrency: number | undefined;
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** The WAF in front of the webhook's stage: who may call it, and how often one address may. */
+  readonly webhookFirewall: WebhookFirewallSettings;
   readonly alarmTopicArn: string | undefined;
   /** An address the stack subscribes to a topic of its own for the alarms. */
   readonly alarmEmail: string | undefined;
@@ -88,6 +90,21 @@ export interface InfraSettings {
   readonly targetCapacityPercent: number;
   /** IAM principal ARNs (`*` allowed) that may read the credential secrets besides the functions. */
   readonly secretReaders: readonly string[];
+}
+
+/**
+ * The webhook's allowed sources: GitHub's published hook ranges (refreshed from its meta API), the
+ * operator's `webhookAllowedCidrs`, or, on GitHub Enterprise Server without that list, any address.
+ */
+export type WebhookSources =
+  | { readonly kind: 'github' }
+  | { readonly kind: 'cidrs'; readonly cidrs: readonly string[] }
+  | { readonly kind: 'any' };
+
+export interface WebhookFirewallSettings {
+  readonly sources: WebhookSources;
+  /** Requests one address may make in 5 minutes before WAF refuses it (429). */
+  readonly rateLimit: number;
 }
 
 /** One context key: its default as README shows it, and what it sets. */
@@ -240,18 +257,28 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     meaning: 'retention of the runner, function and API access log groups',
   },
   { key: 'reservedConcurrency', default: '(none)', meaning: "the webhook's reserved concurrency" },
-  { key: 'apiThrottleRate', default: '100', meaning: 'HTTP API steady requests per second' },
+  {
+    key: 'apiThrottleRate',
+    default: '100',
+    meaning: "the webhook stage's steady requests per second (all callers together, after the WAF)",
+  },
   {
     key: 'apiThrottleBurst',
     default: '1000',
     meaning:
-      "HTTP API burst: a 256-job matrix (GitHub's maximum) sends 3 to 4 deliveries per job within seconds",
+      "the webhook stage's burst: a 256-job matrix (GitHub's maximum) sends 3 to 4 deliveries per job within seconds",
   },
   {
     key: 'webhookAllowedCidrs',
-    default: '(none: any source)',
+    default: "(GitHub's hook ranges, refreshed hourly)",
     meaning:
-      "the webhook's `WEBHOOK_ALLOWED_CIDRS` (comma list or JSON array of CIDRs): deliveries from elsewhere are refused by the function (an HTTP API has no resource policy). GitHub's hook ranges: the `hooks` list of `GET https://api.github.com/meta`",
+      "the sources the WAF lets reach the webhook (comma list or JSON array of CIDRs), instead of GitHub's published hook ranges; also the function's `WEBHOOK_ALLOWED_CIDRS`, a second fence. Needed with GitHub Enterprise Server (`githubApiUrl`): the appliance's addresses",
+  },
+  {
+    key: 'webhookRateLimit',
+    default: '3000',
+    meaning:
+      'requests one source address may send the webhook in 5 minutes before the WAF answers 429 (a 256-job matrix is about 1,000 deliveries)',
   },
   { key: 'alarmTopicArn', default: '(none)', meaning: 'an SNS topic of yours the alarms notify' },
   {
@@ -439,6 +466,13 @@ export function readSettings(
       `webhookAllowedCidrs must be IPv4 or IPv6 CIDRs (got ${badCidrs.map((c) => `"${c}"`).join(', ')})`,
     );
   if (cidrs.length > 0) webhookEnvironment.WEBHOOK_ALLOWED_CIDRS = cidrs.join(',');
+  const apiUrl = webhookEnvironment.GITHUB_API_URL?.replace(/\/+$/, '');
+  const webhookSources: WebhookSources =
+    cidrs.length > 0
+      ? { kind: 'cidrs', cidrs }
+      : apiUrl === undefined || apiUrl === 'https://api.github.com'
+        ? { kind: 'github' }
+        : { kind: 'any' };
 
   const hook = text('githubHook');
   if (hook !== undefined) webhookEnvironment.GITHUB_HOOK = hook;
@@ -454,7 +488,11 @@ export function readSettings(
     problems.push(`registration must be ${REGISTRATIONS.join(' or ')} (got "${registrationText}")`);
 
   const redeliver = bool('redeliver', true);
-  const redeliverEnvironment = redeliver ? readRedeliverEnvironment(text, problems) : undefined;
+  // With JIT registration the stack has GitHub credentials: the sweep is on even before a hook is
+  // named, and reads the GitHub App's own hook when the credentials are an App.
+  const redeliverEnvironment = redeliver
+    ? readRedeliverEnvironment(text, problems, (registration ?? 'jit') === 'jit')
+    : undefined;
   if (redeliverEnvironment !== undefined) {
     for (const variable of ['GITHUB_API_URL', 'POWERTOOLS_LOG_LEVEL']) {
       const value = webhookEnvironment[variable];
@@ -535,6 +573,8 @@ export function readSettings(
       rateLimit: int('apiThrottleRate', 100, 1, 10_000),
       burstLimit: int('apiThrottleBurst', 1000, 1, 5_000),
     },
+    // WAF's rate-based rules take 10 and up (a 5-minute window here).
+    webhookFirewall: { sources: webhookSources, rateLimit: int('webhookRateLimit', 3000, 10, 2_000_000_000) },
     alarmTopicArn: text('alarmTopicArn'),
     alarmEmail: readEmail(text('alarmEmail'), problems),
     webhookEnvironment,
@@ -568,11 +608,14 @@ function readPrincipalArns(arns: readonly string[], problems: string[]): readonl
 
 /**
  * The redelivery sweep's hook: `githubHook=app`, or `githubOrg` + `githubHookId` (the id exists only
- * once the operator has created the webhook, so `githubOrg` alone deploys no sweep yet).
+ * once the operator has created the webhook). Without either, and with the stack's GitHub
+ * credentials (`withCredentials`), the sweep names no hook: it reads the GitHub App's own hook
+ * when the credentials are an App (`GET /app/hook/deliveries` needs no id) and does nothing with a token.
  */
 function readRedeliverEnvironment(
   text: (key: string) => string | undefined,
   problems: string[],
+  withCredentials: boolean,
 ): Record<string, string> | undefined {
   const hook = text('githubHook');
   const org = text('githubOrg');
@@ -584,10 +627,11 @@ function readRedeliverEnvironment(
   if (hookId !== undefined && !/^[1-9]\d*$/.test(hookId))
     problems.push(`githubHookId must be the webhook's numeric id (got "${hookId}")`);
   if (hookId !== undefined && org === undefined) problems.push('githubHookId needs githubOrg');
-  if (hook === undefined && (org === undefined || hookId === undefined)) return undefined;
+  const named = hook !== undefined || (org !== undefined && hookId !== undefined);
+  if (!named && !withCredentials) return undefined;
   const environment: Record<string, string> = {};
   for (const [key, variable] of Object.entries(REDELIVER_PASS_THROUGH)) {
-    const value = key === 'githubOrg' && hook !== undefined ? undefined : text(key);
+    const value = key === 'githubOrg' && (hook !== undefined || !named) ? undefined : text(key);
     if (value !== undefined) environment[variable] = value;
   }
   return environment;

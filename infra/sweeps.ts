@@ -1,7 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../shared/config';
+import { type AddressFamily, parseHookRangesSettings } from '../shared/firewall/hook-ranges';
 import { parseRedeliverSettings } from '../shared/github/redeliver';
 import { wildcardResource } from './acknowledge';
 import type { FunctionPlacement } from './bundled-function';
@@ -23,6 +26,9 @@ export const RECONCILE_RATE = Duration.minutes(1);
 
 /** How often the redelivery sweep runs. */
 export const SWEEP_RATE = Duration.minutes(5);
+
+/** How often the `hook-ranges` function sets the WAF IP sets to GitHub's current hook ranges. */
+export const HOOK_RANGES_RATE = Duration.hours(1);
 
 export interface ReconcilerProps {
   /** The functions' shared settings plus the reconciler's own (`RECONCILE_*`). */
@@ -107,7 +113,7 @@ export class RedeliverySweep extends ScheduledSweep {
       name: 'redeliver',
       description: 'Every 5 minutes: redelivers the workflow_job deliveries GitHub failed to deliver',
       environment: { GITHUB_AUTH_SECRET_ARN: props.credentials.secretArn, ...props.environment },
-      check: (env) => parseRedeliverSettings(env),
+      check: (env) => parseRedeliverSettings(env, {}, { hookFromCredentials: true }),
       rate: SWEEP_RATE,
       // Under the schedule's 5 minutes, so sweeps do not overlap; a sweep may wait out a rate limit.
       timeout: Duration.minutes(4),
@@ -115,6 +121,49 @@ export class RedeliverySweep extends ScheduledSweep {
       statements: [readSecretStatement('ReadGitHubCredentials', props.credentials.secretArn)],
       failureMeans:
         'The redelivery sweep failed (credentials, hook id, GitHub): failed deliveries are not redelivered.',
+    });
+  }
+}
+
+/**
+ * The hook ranges refresh (every hour): the webhook's WAF IP sets set to the `hooks` list of
+ * GitHub's meta API. Its role may read and update those two IP sets, nothing else.
+ */
+export class HookRangesSweep extends ScheduledSweep {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: {
+      readonly ipSets: Readonly<Record<AddressFamily, wafv2.CfnIPSet>>;
+      readonly placement: FunctionPlacement;
+    },
+  ) {
+    const { IPV4, IPV6 } = props.ipSets;
+    super(scope, id, {
+      functionId: 'HookRanges',
+      name: 'hook-ranges',
+      description: "Every hour: sets the webhook's WAF IP sets to GitHub's hook ranges (GET /meta)",
+      environment: { HOOK_RANGES_IPV4_SET_ARN: IPV4.attrArn, HOOK_RANGES_IPV6_SET_ARN: IPV6.attrArn },
+      // The ARNs exist at deploy: the check reads stand-ins of their shape.
+      check: (env) =>
+        parseHookRangesSettings({
+          ...env,
+          HOOK_RANGES_IPV4_SET_ARN: 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/v4/id4',
+          HOOK_RANGES_IPV6_SET_ARN: 'arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/v6/id6',
+        }),
+      rate: HOOK_RANGES_RATE,
+      // GitHub and WAF calls give up after 10 s each: a refresh is at most a handful.
+      timeout: Duration.seconds(60),
+      placement: props.placement,
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'RefreshWebhookSources',
+          actions: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
+          resources: [IPV4.attrArn, IPV6.attrArn],
+        }),
+      ],
+      failureMeans:
+        "The hook ranges refresh failed (GitHub's meta API or WAF): the IP sets keep their ranges, and a range GitHub adds is refused until a refresh works.",
     });
   }
 }

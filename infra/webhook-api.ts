@@ -1,6 +1,5 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -25,6 +24,9 @@ import {
 import type { InfraSettings } from './settings';
 import { SystemPart } from './system-part';
 
+/** The REST API's stage: the webhook URL is `https://{api}.execute-api.{region}.amazonaws.com/github/webhook`. */
+const STAGE_NAME = 'github';
+
 export interface WebhookApiProps {
   /** The functions' shared settings; the webhook adds its secret and the overflow queue. */
   readonly environment: Readonly<Record<string, string>>;
@@ -38,10 +40,14 @@ export interface WebhookApiProps {
   readonly placement: FunctionPlacement;
 }
 
-/** The webhook function behind an HTTP API: `POST /webhook`, throttled, with access logs. */
+/**
+ * The webhook function behind a REST API: `POST /webhook`, throttled, with access logs. A REST
+ * API, not an HTTP API: only a REST API stage can have a WAF web ACL (`WebhookFirewall`, which
+ * refuses sources outside GitHub's hook ranges before the stage's throttle counts them).
+ */
 export class WebhookApi extends SystemPart {
   readonly webhook: BundledFunction;
-  readonly api: apigw.HttpApi;
+  readonly api: apigw.RestApi;
   readonly url: string;
   readonly alarms: readonly AlarmDefinition[];
 
@@ -87,27 +93,44 @@ export class WebhookApi extends SystemPart {
     const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', {
       retention: settings.logRetentionDays,
     });
-    this.api = new apigw.HttpApi(this, 'WebhookApi', {
-      description: 'GitHub organisation webhook (workflow_job)',
-      createDefaultStage: false,
+    this.api = new apigw.RestApi(this, 'WebhookRestApi', {
+      description: 'GitHub webhook (workflow_job), behind a WAF web ACL of GitHub hook ranges',
+      // Regional: WAF sees the caller's own address (an edge API's would be CloudFront's).
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      // No account-wide API Gateway logging role from this stack (it is one setting per account and region).
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        // One stage-wide limit for all callers; the web ACL refuses other sources before it counts.
+        throttlingRateLimit: settings.apiThrottle.rateLimit,
+        throttlingBurstLimit: settings.apiThrottle.burstLimit,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+      },
     });
-    new apigw.HttpStage(this, 'WebhookApiStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: settings.apiThrottle,
-      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
-    });
-    this.api.addRoutes({
-      path: '/webhook',
-      methods: [apigw.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Webhook', this.webhook.function),
-    });
-    this.url = `${this.api.apiEndpoint}/webhook`;
+    this.api.root.addResource('webhook').addMethod(
+      'POST',
+      // Proxy integration: the function gets the REST (1.0) event, body as sent (shared/webhook/lambda-event.ts).
+      new apigw.LambdaIntegration(this.webhook.function, { allowTestInvoke: false }),
+    );
+    this.url = this.api.urlForPath('/webhook');
+    // RestApi adds an output of the stage's root URL; the stack's output is WebhookUrl, the docs' and the doctor's.
+    this.api.node.tryRemoveChild('Endpoint');
     acknowledge(
       this.api,
-      'GitHub cannot sign requests for an API Gateway authorizer; the function verifies X-Hub-Signature-256 (HMAC) on every delivery.',
+      'GitHub cannot sign requests for an API Gateway authorizer or send a Cognito token; the function verifies X-Hub-Signature-256 (HMAC) on every delivery, and the WAF web ACL admits only GitHub hook ranges.',
       'APIG4',
+      'COG4',
+    );
+    acknowledge(
+      this.api,
+      'A request validator cannot check an HMAC signature over the body; the function verifies X-Hub-Signature-256 and parses the payload itself.',
+      'APIG2',
+    );
+    acknowledge(
+      this.api,
+      "Execution logging needs the account-wide API Gateway CloudWatch role, one setting shared by every API of the account and region; the stage's access log records every request and the function logs each delivery.",
+      'APIG6',
     );
 
     const output = (outputId: string, value: string, description: string) =>

@@ -6,7 +6,14 @@ import { parseArgs } from 'node:util';
 import { LOCAL_WEBHOOK_SECRET, SEED, TEMPLATE_DEFAULTS, WEBHOOK_METRICS } from '../shared/defaults';
 
 /** Who reads a variable: the deployed functions by name, or the local commands. */
-type Reader = 'webhook' | 'launcher' | 'reaper' | 'redeliver' | 'npm start' | 'npm run redeliver';
+type Reader =
+  | 'webhook'
+  | 'launcher'
+  | 'reconciler'
+  | 'redeliver'
+  | 'hook-ranges'
+  | 'npm start'
+  | 'npm run redeliver';
 
 /** One environment variable, as the table shows it. */
 export interface Setting {
@@ -20,13 +27,13 @@ export interface Setting {
   readonly library?: true;
 }
 
-const CORE: readonly Reader[] = ['webhook', 'launcher', 'reaper', 'npm start'];
+const CORE: readonly Reader[] = ['webhook', 'launcher', 'reconciler', 'npm start'];
 const WEBHOOK: readonly Reader[] = ['webhook', 'npm start'];
 const SWEEP: readonly Reader[] = ['redeliver', 'npm run redeliver'];
 const GITHUB: readonly Reader[] = [
   'webhook',
   'launcher',
-  'reaper',
+  'reconciler',
   'redeliver',
   'npm start',
   'npm run redeliver',
@@ -372,6 +379,25 @@ export const SETTINGS: readonly Setting[] = [
     default: '`5`',
     readBy: SWEEP,
     meaning: 'failed redeliveries of one delivery before the sweep gives up on it',
+  },
+  {
+    name: 'HOOK_RANGES_IPV4_SET_ARN',
+    default: '(set by the stack)',
+    readBy: ['hook-ranges'],
+    meaning:
+      "the webhook's WAF IP set of IPv4 sources, set to GitHub's `hooks` ranges (`GET /meta`) every hour",
+  },
+  {
+    name: 'HOOK_RANGES_IPV6_SET_ARN',
+    default: '(set by the stack)',
+    readBy: ['hook-ranges'],
+    meaning: 'the same, of IPv6 sources',
+  },
+  {
+    name: 'AWS_ENDPOINT_URL_WAFV2',
+    default: '(AWS)',
+    readBy: ['hook-ranges'],
+    meaning: "the AWS SDK's endpoint setting for WAF, read by the hook-ranges function's WAF calls",
   },
   {
     name: 'POWERTOOLS_SERVICE_NAME',

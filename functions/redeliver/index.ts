@@ -3,7 +3,8 @@ import { parseRedeliverSettings, runRedeliverSweep } from '../../shared/github/r
 import type { SweepSummary } from '../../shared/github/redeliver-sweep';
 
 // Read at cold start: a wrong environment fails here, with every problem in one message.
-const settings = parseRedeliverSettings(process.env);
+// No hook named: the GitHub App's own hook, when the credentials are an App.
+const settings = parseRedeliverSettings(process.env, {}, { hookFromCredentials: true });
 const logger = new Logger({ serviceName: 'github-runners-redeliver' });
 
 /** Scheduled (every 5 minutes): redeliver the failed workflow_job deliveries of the last window. */

@@ -16,6 +16,8 @@ export interface OctokitProvider {
   forScope(scope: RunnerScopeRef): Promise<Octokit>;
   /** The App's JWT client, for `/app/...` routes; the token client when the credentials are a token. */
   forApp(): Promise<Octokit>;
+  /** Whether the credentials are a token or a GitHub App (read from the secret on first use). */
+  credentialsKind(): Promise<GitHubCredentials['kind']>;
 }
 
 export interface OctokitOptions {
@@ -154,6 +156,9 @@ export function createOctokitProvider(options: OctokitOptions): OctokitProvider 
   return {
     async forApp() {
       return (await load()).app;
+    },
+    async credentialsKind() {
+      return (await load()).credentials.kind;
     },
     async forScope(scope) {
       const { make, credentials, app, fixed } = await load();

@@ -12,7 +12,8 @@ import { type SweepSummary, sweepFailedDeliveries } from './redeliver-sweep';
 /** Settings of the redelivery sweep, from the scheduled function's environment or the CLI's flags. */
 export interface RedeliverSettings {
   readonly github: GitHubSettings;
-  readonly hook: HookRef;
+  /** `credentials`: no hook named; the GitHub App's own hook when the credentials are an App. */
+  readonly hook: HookRef | { readonly kind: 'credentials' };
   readonly sinceMs: number;
   readonly max: number;
   readonly maxRedeliveries: number;
@@ -38,6 +39,11 @@ export function parseRedeliverSettings(
   env: Env,
   /** How the user gave each setting, for the messages (a command's flags); default the variables. */
   names: Partial<Record<RedeliverSetting, string>> = {},
+  /**
+   * Whether a hook may go unnamed (the scheduled sweep): the credentials then decide, a GitHub
+   * App's own hook needing no id. A command asks for the hook.
+   */
+  options: { readonly hookFromCredentials?: boolean } = {},
 ): RedeliverSettings {
   const problems: string[] = [];
   const named = (setting: RedeliverSetting) => names[setting] ?? setting;
@@ -47,8 +53,11 @@ export function parseRedeliverSettings(
   // The functions' own reader: the same trimming, and the same true/false words as DRY_RUN elsewhere.
   const reader = createSettingsReader((name) => env[name], problems);
   const value = reader.text;
-  let hook: HookRef = { kind: 'app' };
-  if (value('GITHUB_HOOK') !== 'app') {
+  let hook: RedeliverSettings['hook'] = { kind: 'app' };
+  const unnamed = ['GITHUB_HOOK', 'GITHUB_ORG', 'GITHUB_HOOK_ID'].every((name) => value(name) === undefined);
+  if (unnamed && options.hookFromCredentials === true) {
+    hook = { kind: 'credentials' };
+  } else if (value('GITHUB_HOOK') !== 'app') {
     const org = value('GITHUB_ORG');
     const hookId = Number(value('GITHUB_HOOK_ID'));
     if (org === undefined || !Number.isInteger(hookId) || hookId <= 0) {
@@ -77,7 +86,11 @@ export function parseRedeliverSettings(
   return { github, hook, sinceMs, max, maxRedeliveries, dryRun };
 }
 
-/** One sweep: list the hook's deliveries, skip jobs no longer queued, redeliver the failed ones. */
+/**
+ * One sweep: list the hook's deliveries, skip jobs no longer queued, redeliver the failed ones.
+ * With no hook named and a token for credentials there is no hook to read: the sweep says so and
+ * does nothing.
+ */
 export async function runRedeliverSweep(
   settings: RedeliverSettings,
   options: {
@@ -94,7 +107,19 @@ export async function runRedeliverSweep(
     ...(options.log && { log: options.log }),
   });
   const runners = createGitHubRunners(octokits);
-  return sweepFailedDeliveries(createHookDeliveries(octokits, settings.hook), {
+  let hook: HookRef;
+  if (settings.hook.kind === 'credentials') {
+    if ((await octokits.credentialsKind()) === 'token') {
+      options.log?.warn(
+        'no webhook to sweep: the credentials are a token and no hook is set (githubOrg + githubHookId, or githubHook=app)',
+      );
+      return { found: 0, failed: 0, redelivered: [], skipped: [] };
+    }
+    hook = { kind: 'app' };
+  } else {
+    hook = settings.hook;
+  }
+  return sweepFailedDeliveries(createHookDeliveries(octokits, hook), {
     sinceMs: settings.sinceMs,
     max: settings.max,
     maxRedeliveries: settings.maxRedeliveries,

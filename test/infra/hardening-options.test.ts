@@ -55,8 +55,8 @@ describe('opted in: the seed task role policy, an allow-list of sources, a GitHu
   });
 });
 
-it('warns when no redelivery sweep is deployed', async () => {
-  const { stack } = await synthesize({});
+it('warns when no redelivery sweep is deployed (token registration without a hook)', async () => {
+  const { stack } = await synthesize({ registration: 'token' });
   Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('^No redelivery sweep'));
 });
 
@@ -71,7 +71,7 @@ describe('runner groups of organisation runners', () => {
   it('warns of nothing once the operator accepts a shared group (runnerGroupShared)', async () => {
     const { stack, json } = await synthesize({ runnerScope: 'org', runnerGroupShared: 'true' });
     Annotations.fromStack(stack).hasNoWarning('*', shared);
-    for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       expect(environmentOf(json, id).RUNNER_GROUP_SHARED).toBe('true');
     }
   });
@@ -91,12 +91,20 @@ it('passes the public repository opt-ins to the webhook, the launcher and the re
     publicRepositoriesAllowed: ['octo-org/site', 'octo-org/docs'],
     internalRepositoriesTrusted: 'true',
   });
-  for (const id of ['Webhook', 'Launcher', 'Reaper']) {
+  for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
     expect(environmentOf(json, id)).toMatchObject({
       PUBLIC_REPOSITORIES_ALLOWED: 'octo-org/site,octo-org/docs',
       INTERNAL_REPOSITORIES_TRUSTED: 'true',
     });
   }
+});
+
+it("warns that the default sweep reads the GitHub App's own hook until a hook is named", async () => {
+  const { stack } = await synthesize({});
+  Annotations.fromStack(stack).hasWarning(
+    '*',
+    Match.stringLikeRegexp("^The redelivery sweep reads the GitHub App's own webhook"),
+  );
 });
 
 it('refuses at synth a GitHub App webhook without allowedOrgs', async () => {

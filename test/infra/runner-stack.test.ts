@@ -316,15 +316,30 @@ describe('webhook function', () => {
     ]);
   });
 
-  it('answers POST /webhook on an HTTP API with access logs and throttling', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhook' });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      AutoDeploy: true,
-      // Sized for bursts: a 256-job matrix is 3 to 4 deliveries per job within seconds.
-      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 1000 },
-      AccessLogSettings: { DestinationArn: Match.anyValue() },
+  it('answers POST /webhook on a regional REST API (a proxy to the function) with access logs and throttling', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      EndpointConfiguration: { Types: ['REGIONAL'] },
     });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'webhook' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' },
+    });
+    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGateway::Method')).toHaveLength(1);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'github',
+      // Sized for bursts: a 256-job matrix is 3 to 4 deliveries per job within seconds.
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 1000,
+        }),
+      ],
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+    });
+    expect(Object.values(json.Resources).some((r) => r.Type.startsWith('AWS::ApiGatewayV2::'))).toBe(false);
   });
 });
 
@@ -602,8 +617,12 @@ describe('dashboard', () => {
   );
 });
 
-it('deploys no redelivery sweep until the webhook id is known', () => {
-  expect(Object.keys(json.Resources).filter((id) => id.startsWith('Redeliver'))).toEqual([]);
+it("deploys the redelivery sweep by default with no hook named: the GitHub App's own hook needs no id", () => {
+  const environment = environmentOf(json, 'Redeliver');
+  expect(environment.GITHUB_AUTH_SECRET_ARN).toEqual(expected.githubAuth());
+  expect(Object.keys(environment)).not.toEqual(
+    expect.arrayContaining([expect.stringMatching(/^GITHUB_(HOOK|HOOK_ID|ORG)$/)]),
+  );
 });
 
 it('alarms on function errors and throttles, 5xx answers, RunTask failures, setup errors, dead letters and stuck jobs', () => {
@@ -617,8 +636,10 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
     .sort();
   expect(alarms).toEqual(
     [
-      'AWS/ApiGateway/5xx Sum {"Ref":"WebhookApi"}',
+      'AWS/ApiGateway/5XXError Sum "WebhookRestApi"',
       'AWS/Lambda/Errors Sum {"Ref":"WebhookFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"RedeliverFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"HookRangesFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"LauncherFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"ReconcilerFunction"}',
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
@@ -702,7 +723,8 @@ it('keeps the logical ids of named and addressed resources from before the stack
       'CapacityProviderF92AC12E',
       'Overflow8C2F862D',
       'OverflowDeadLettersFCAF1299',
-      'WebhookApi28122C53',
+      // Not the HTTP API's WebhookApi28122C53: WAF protects REST APIs only, so the API (and its URL) is new.
+      'WebhookRestApiF8BFEBD3',
       'WebhookFunction6FF7199F',
     ]),
   );

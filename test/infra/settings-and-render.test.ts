@@ -42,10 +42,11 @@ describe('settings', () => {
       rootVolumeGiB: 50,
       vpcId: undefined,
     });
+    // JIT registration has GitHub credentials: the redelivery sweep is on, with no hook named.
     expect([settings.registration, settings.overflowMaxReceiveCount, settings.redeliverEnvironment]).toEqual([
       'jit',
       10,
-      undefined,
+      {},
     ]);
   });
 
@@ -161,8 +162,33 @@ describe('settings', () => {
     );
   });
 
-  it('deploys no redelivery sweep for githubOrg alone: the webhook id exists only after the first deploy', () => {
-    expect(fromContext({ githubOrg: 'octo-org', redeliverMax: '20' }).redeliverEnvironment).toBeUndefined();
+  it("sweeps with no hook named for githubOrg alone (the webhook id exists only after the first deploy): the App's own hook", () => {
+    expect(fromContext({ githubOrg: 'octo-org', redeliverMax: '20' }).redeliverEnvironment).toEqual({
+      REDELIVER_MAX: '20',
+    });
+  });
+
+  it('deploys no redelivery sweep with token registration and no hook: the stack has no GitHub credentials', () => {
+    expect(fromContext({ registration: 'token' }).redeliverEnvironment).toBeUndefined();
+    expect(
+      fromContext({ registration: 'token', githubHook: 'app', allowedOrgs: 'octo-org' }).redeliverEnvironment,
+    ).toEqual({
+      GITHUB_HOOK: 'app',
+    });
+  });
+
+  it("puts GitHub's hook ranges in front of the webhook on github.com, the operator's list when given, any source on GHES without one", () => {
+    expect(fromContext({}).webhookFirewall).toEqual({ sources: { kind: 'github' }, rateLimit: 3000 });
+    expect(
+      fromContext({ webhookAllowedCidrs: '203.0.113.0/24', webhookRateLimit: '500' }).webhookFirewall,
+    ).toEqual({
+      sources: { kind: 'cidrs', cidrs: ['203.0.113.0/24'] },
+      rateLimit: 500,
+    });
+    expect(fromContext({ githubApiUrl: 'https://ghe.example.com/api/v3' }).webhookFirewall.sources).toEqual({
+      kind: 'any',
+    });
+    expect(() => fromContext({ webhookRateLimit: '5' })).toThrow('webhookRateLimit');
   });
 
   it('reports wrong registration and hook settings at once', () => {

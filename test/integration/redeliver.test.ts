@@ -106,6 +106,54 @@ describe('redelivery sweep through Octokit', () => {
   });
 });
 
+describe('redelivery sweep with no hook named (the scheduled default)', () => {
+  const unnamed = (env: Record<string, string>) =>
+    parseRedeliverSettings({ GITHUB_API_URL: github.url, ...env }, {}, { hookFromCredentials: true });
+
+  it("sweeps the GitHub App's own hook when the credentials are an App: no hook id needed", async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const app = await startGitHubStandIn({ token: 'unused' });
+    try {
+      const failed = { ...delivery(502, 5), id: 901 };
+      app.deliveries.push(failed);
+      app.jobs.set((failed.payload as { workflow_job: { id: number } }).workflow_job.id, 'queued');
+      const settings = parseRedeliverSettings(
+        {
+          GITHUB_AUTH_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf',
+          GITHUB_API_URL: app.url,
+        },
+        {},
+        { hookFromCredentials: true },
+      );
+      expect(settings.hook).toEqual({ kind: 'credentials' });
+      const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+      const summary = await runRedeliverSweep(settings, {
+        fetchSecret: async () => JSON.stringify({ appId: 5, privateKey: pem, installationId: 4242 }),
+      });
+      expect(summary.redelivered).toEqual([failed.guid]);
+      expect(app.requests.some((r) => r.operation === 'GET /app/hook/deliveries')).toBe(true);
+      expect(app.violations).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('does nothing, and says why, when the credentials are a token', async () => {
+    const before = github.requests.length;
+    const warnings: string[] = [];
+    const summary = await runRedeliverSweep(unnamed({ GITHUB_TOKEN: TOKEN }), {
+      log: { warn: (message) => warnings.push(message) },
+    });
+    expect(summary).toEqual({ found: 0, failed: 0, redelivered: [], skipped: [] });
+    expect(github.requests.length).toBe(before);
+    expect(warnings).toEqual([expect.stringContaining('githubOrg + githubHookId')]);
+  });
+
+  it('still asks a command for its hook', () => {
+    expect(() => parseRedeliverSettings({ GITHUB_TOKEN: TOKEN })).toThrow('GITHUB_ORG and GITHUB_HOOK_ID');
+  });
+});
+
 describe('npm run redeliver', () => {
   const run = promisify(execFile);
   beforeAll(async () => {

@@ -31,6 +31,7 @@ export const OPERATIONS = [
   ['GET', '/orgs/{org}/installation', 'api.github.com'],
   ['GET', '/repos/{owner}/{repo}/installation', 'api.github.com'],
   ['POST', '/app/installations/{installation_id}/access_tokens', 'api.github.com'],
+  ['GET', '/meta', 'api.github.com'],
 ] as const;
 
 export interface OperationSpec {

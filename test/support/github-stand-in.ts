@@ -86,6 +86,8 @@ export interface GitHubStandIn {
   outage: GitHubOutage | undefined;
   /** Milliseconds before a request is answered (0 or undefined: at once). */
   latency: ((request: GitHubRequest) => number) | undefined;
+  /** The `hooks` list `GET /meta` answers with (GitHub's webhook source ranges); tests replace it. */
+  hookRanges: string[];
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
   fault: ((request: GitHubRequest) => GitHubAnswer | undefined) | undefined;
   close(): Promise<void>;
@@ -196,6 +198,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     missingFromLookups: new Set(),
     outage: undefined,
     latency: undefined,
+    hookRanges: ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20', '2606:50c0::/32'],
     fault: undefined,
   };
 
@@ -355,6 +358,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       ),
     'GET /deliveries/{delivery_id}': (r) => deliveryAnswer(r.params.delivery_id as string),
     'POST /deliveries/{delivery_id}/attempts': (r) => redeliver(r.params.delivery_id as string),
+    // GitHub's meta information, trimmed to what a caller of the hooks list reads.
+    'GET /meta': () => ({
+      status: 200,
+      body: { verifiable_password_authentication: false, hooks: state.hookRanges, web: [], api: [] },
+    }),
     'GET /installation': () => ({
       status: 200,
       body: { id: installationId, app_id: 1, target_type: 'Organization' },
@@ -439,9 +447,13 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     }
     const authorization = request.headers.authorization ?? '';
     const isApp = parsed.pathname.startsWith('/app/') || parsed.pathname.endsWith('/installation');
-    const authorized = isApp
-      ? /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i.test(authorization) || authorization === `token ${token}`
-      : authorization === `token ${token}` || authorization === `token ${installationToken}`;
+    // GET /meta is public: GitHub answers it without credentials.
+    const authorized =
+      parsed.pathname === '/meta'
+        ? true
+        : isApp
+          ? /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i.test(authorization) || authorization === `token ${token}`
+          : authorization === `token ${token}` || authorization === `token ${installationToken}`;
     const githubRequest: GitHubRequest = {
       operation: route.key,
       method,
