@@ -9,10 +9,7 @@ import { createWafIpSets } from '../../shared/firewall/wafv2-ip-sets';
 
 // Read at cold start: a wrong environment fails here, with every problem in one message.
 const settings = parseHookRangesSettings(process.env);
-const ipSets = createWafIpSets({
-  region: process.env.AWS_REGION ?? 'us-east-1',
-  ...(process.env.AWS_ENDPOINT_URL_WAFV2 && { endpoint: process.env.AWS_ENDPOINT_URL_WAFV2 }),
-});
+const ipSets = createWafIpSets();
 const logger = new Logger({ serviceName: 'github-runners-hook-ranges' });
 
 /** Scheduled (every hour): the webhook's WAF IP sets, set to GitHub's current hook ranges. */

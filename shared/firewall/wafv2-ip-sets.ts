@@ -1,107 +1,41 @@
-import { createHash, createHmac } from 'node:crypto';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
-import { CALL_TIMEOUT_MS } from '../call-timeout';
+import type { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { boundedRequestHandler } from '../call-timeout';
 import { IpSetChangedError, type IpSetRef, type IpSets } from './hook-ranges';
 
-/** SHA-256, or HMAC-SHA-256 with a secret, as SigV4's signer asks for it. */
-class Sha256 implements Checksum {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {}
-}
-
-const toBuffer = (data: SourceData): Buffer =>
-  typeof data === 'string'
-    ? Buffer.from(data, 'utf8')
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data);
-
-/** A WAF answer that is not a success: `__type` names it (`WAFOptimisticLockException`, …). */
-export class WafError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(`WAF ${type}: ${message}`);
-    this.name = 'WafError';
-  }
-}
+type Loaded = { client: WAFV2Client; sdk: typeof import('@aws-sdk/client-wafv2') };
 
 /**
- * The WAF adapter of {@link IpSets}: `GetIPSet` and `UpdateIPSet` over WAF's JSON protocol, signed
- * with SigV4 and the functions' usual credential chain. Two calls do not justify another SDK client
- * in the bundle (`@aws-sdk/client-wafv2` speaks the same requests). `AWS_ENDPOINT_URL_WAFV2`, the
- * SDK's own endpoint setting, points it elsewhere (the tests' stand-in).
+ * The WAF adapter of {@link IpSets}: `GetIPSet` and `UpdateIPSet` through the AWS SDK's WAFv2
+ * client, loaded on first use. Its endpoint comes only from the SDK's settings
+ * (`AWS_ENDPOINT_URL_WAFV2`: the tests' stand-in), its region from the function's.
  */
-export function createWafIpSets(options: { readonly region: string; readonly endpoint?: string }): IpSets {
-  const endpoint = new URL(options.endpoint ?? `https://wafv2.${options.region}.amazonaws.com/`);
-  const signer = new SignatureV4({
-    service: 'wafv2',
-    region: options.region,
-    credentials: defaultProvider(),
-    sha256: Sha256,
-  });
-  const call = async (
-    operation: string,
-    input: Record<string, unknown>,
-  ): Promise<Record<string, unknown>> => {
-    const body = JSON.stringify(input);
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      ...(endpoint.port !== '' && { port: Number(endpoint.port) }),
-      path: endpoint.pathname,
-      query: {},
-      headers: {
-        host: endpoint.host,
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': `AWSWAF_20190729.${operation}`,
-      },
-      body,
-    });
-    const response = await fetch(endpoint, {
-      method: 'POST',
-      headers: signed.headers,
-      body,
-      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    const answer = (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
-    if (!response.ok) {
-      const type = String(answer.__type ?? response.headers.get('x-amzn-errortype') ?? 'UnknownError')
-        .split('#')
-        .pop()
-        ?.split(':')[0] as string;
-      const message = String(answer.message ?? answer.Message ?? response.statusText);
-      if (type === 'WAFOptimisticLockException') throw new IpSetChangedError(message);
-      throw new WafError(type, message, response.status);
-    }
-    return answer;
+export function createWafIpSets(): IpSets {
+  let loaded: Promise<Loaded> | undefined;
+  const load = () => {
+    loaded ??= import('@aws-sdk/client-wafv2').then((sdk) => ({
+      client: new sdk.WAFV2Client({ requestHandler: boundedRequestHandler }),
+      sdk,
+    }));
+    return loaded;
   };
   const key = (ref: IpSetRef) => ({ Name: ref.name, Id: ref.id, Scope: ref.scope });
   return {
     async read(ref) {
-      const answer = (await call('GetIPSet', key(ref))) as {
-        IPSet?: { Addresses?: string[] };
-        LockToken?: string;
-      };
+      const { client, sdk } = await load();
+      const answer = await client.send(new sdk.GetIPSetCommand(key(ref)));
       return { addresses: answer.IPSet?.Addresses ?? [], lockToken: answer.LockToken ?? '' };
     },
     async write(ref, addresses, lockToken) {
-      await call('UpdateIPSet', { ...key(ref), Addresses: addresses, LockToken: lockToken });
+      const { client, sdk } = await load();
+      try {
+        await client.send(
+          new sdk.UpdateIPSetCommand({ ...key(ref), Addresses: [...addresses], LockToken: lockToken }),
+        );
+      } catch (error) {
+        // Someone changed the set since our read: its lock token is stale.
+        if (error instanceof sdk.WAFOptimisticLockException) throw new IpSetChangedError(error.message);
+        throw error;
+      }
     },
   };
 }

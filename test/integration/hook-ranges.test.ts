@@ -19,6 +19,7 @@ beforeAll(async () => {
     { name: 'WebhookSourcesIpv6', version: 'IPV6', addresses: [] },
   ]);
   [v4, v6] = [...waf.ipSets.values()] as [StandInIpSet, StandInIpSet];
+  process.env.AWS_ENDPOINT_URL_WAFV2 = waf.url;
 });
 afterAll(async () => {
   await github.close();
@@ -38,7 +39,7 @@ const refresh = () => {
   });
   return refreshHookRanges(settings, {
     hookRanges: () => fetchHookRanges(settings.apiUrl),
-    ipSets: createWafIpSets({ region: 'us-east-1', endpoint: waf.url }),
+    ipSets: createWafIpSets(),
   });
 };
 
