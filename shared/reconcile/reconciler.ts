@@ -322,6 +322,12 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
         }
         case 'launch': {
           if (!runner) {
+            // Said in the log: a job recorded as ours that this configuration refuses (an opt-in
+            // removed, a record from before visibility was recorded) closes without a runner.
+            logger.warn('job no longer ours under this configuration: its record closes', {
+              jobId: record.jobId,
+              repository: record.job.repository.fullName,
+            });
             await commit(
               ledger,
               record.jobId,
