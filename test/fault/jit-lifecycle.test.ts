@@ -194,7 +194,7 @@ const endState = (figures: Awaited<ReturnType<typeof playLifecycle>>) => ({
   sharedRegistrations: figures.sharedRegistrations,
   busyStopped: figures.busyStopped,
   answeredAnotherLauncher: Object.entries(figures.answers)
-    .filter(([answer]) => answer.includes('another launcher'))
+    .filter(([answer]) => answer.includes('another launcher is starting'))
     .reduce((sum, [, n]) => sum + n, 0),
 });
 const HOLDS = { lost: 0, duplicates: 0, sharedRegistrations: 0, busyStopped: 0, answeredAnotherLauncher: 0 };

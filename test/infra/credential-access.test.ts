@@ -87,7 +87,7 @@ describe('the GitHub credentials secret (JIT registration, the default)', () => 
 
   it('lets the webhook, the launcher and the reconciler read it', () => {
     const readers = JSON.stringify(grantedReaders(json, secretId));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReaperRole']) expect(readers).toContain(name);
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole']) expect(readers).toContain(name);
   });
 
   it('leaves the webhook secret without a resource policy: the operator reads it to paste into GitHub', () => {

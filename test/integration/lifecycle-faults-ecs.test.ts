@@ -378,7 +378,8 @@ describe('scenario 9: a task dies while its job waits for approval', () => {
     ecs().stopTask(first?.taskArn ?? '', 'Host EC2 (instance i-0abc) terminated: Spot interruption');
     github.jobs.set(idOf(payload), 'queued');
     const approval = await deliver(payload, {});
-    const named = ecs().tasks.find((task) => task.taskArn === bodyOf(approval).taskArn);
+    // The answer names the runner (no ARN reaches GitHub's log): its task is the one with that runner name.
+    const named = ecs().tasks.find((task) => tag(task, 'gha:runner-name') === bodyOf(approval).runnerName);
     expect({
       status: approval.statusCode,
       namesTheStoppedTask: named === first,

@@ -153,7 +153,8 @@ describe('GitHub App manifest', () => {
 
   it('has a permission row for every GitHub operation the stand-in accepts, enterprise routes aside', () => {
     const operations = OPERATIONS.map(([method, path]) => `${method} ${path}`).filter(
-      (route) => !ENTERPRISE_ONLY.test(route),
+      // GET /meta is public (the hook-ranges refresh reads it with no credentials at all).
+      (route) => !ENTERPRISE_ONLY.test(route) && route !== 'GET /meta',
     );
     expect(new Set(operations)).toEqual(new Set(ROUTES.map((row) => row.route)));
   });
