@@ -174,12 +174,19 @@ export async function launchJob(
     const state = await jobState(deps, plan, signal());
     // Only a job that started or finished needs no runner (GitHub also says `pending`, `requested`, `waiting`).
     if (state !== undefined && (state.status === 'in_progress' || state.status === 'completed')) {
-      await release(`the job is ${state.status} on GitHub`, undefined);
+      // One write: the attempt given back, and what GitHub says of the job.
       await commit(
         ledger,
         plan.jobId,
-        { type: 'github-says', status: state.status, runnerName: state.runnerName },
-        { now },
+        [
+          { type: 'released', lease, reason: `the job is ${state.status} on GitHub` },
+          { type: 'github-says', status: state.status, runnerName: state.runnerName },
+        ],
+        { now, known: attempt },
+      ).catch((error: unknown) =>
+        logger.warn('could not record what GitHub says of the job; its lease runs out', {
+          reason: errorMessage(error),
+        }),
       );
       return { kind: 'skipped', reason: `the job is ${state.status} on GitHub; nothing to launch` };
     }

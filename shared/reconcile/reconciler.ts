@@ -279,9 +279,8 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
     context: ApplyContext,
   ): Promise<void> {
     let record = planned;
+    let runner = planOf(record);
     for (const step of plan.steps) {
-      // Read after each write: an attempt ended after a wait for capacity launches on the fallback.
-      const runner = planOf(record);
       switch (step.kind) {
         case 'commit': {
           const result = await commit(ledger, record.jobId, step.event, {
@@ -295,6 +294,8 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
           }
           const before = record;
           record = result.record;
+          // Planned again after a write: an attempt ended after a wait for capacity launches on the fallback.
+          runner = planOf(record);
           if (step.event.type === 'closed') summary.closed++;
           if (step.event.type === 'task-running') {
             metrics.addMetric(
@@ -416,6 +417,8 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
     // Read again: the round's snapshot may be old, and a task that ran since may have a job.
     const fresh = (await tasks.describe([task.taskArn])).get(task.taskArn) ?? task;
     if (isStopped(fresh)) return true;
+    // The registration to delete first: GitHub refuses that for a runner at work, so it is the veto.
+    let registrationId = runner.runnerId;
     if (fresh.lastStatus === 'RUNNING') {
       if (!github || !name) return keep('without GitHub, a running runner cannot be told idle');
       const registered = await github.findRunner(runner.scopeRef, name);
@@ -430,39 +433,38 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
       if (jobs.some((job) => job.status === 'in_progress' && job.runnerName === name)) {
         return keep(`runner ${name} runs a job of its run (GitHub)`);
       }
+      registrationId = registered.id;
+    }
+    // Not RUNNING: ECS reports RUNNING seconds after the container starts, and a runner may already
+    // have taken a job; the deletion vetoes that too.
+    if (github && registrationId !== undefined) {
       try {
-        await github.deleteRunner(runner.scopeRef, registered.id);
+        await github.deleteRunner(runner.scopeRef, registrationId);
       } catch (error) {
         if (error instanceof GitHubBudgetSpentError) throw error;
         // 422: the runner took a job since we looked. It stays.
-        return keep(`GitHub did not delete runner ${name}: ${errorMessage(error)}`);
-      }
-    } else if (github && runner.runnerId !== undefined) {
-      // ECS reports RUNNING seconds after the container starts: a runner may already have taken a
-      // job. GitHub refuses to delete a runner at work, so the deletion is the veto.
-      try {
-        await github.deleteRunner(runner.scopeRef, runner.runnerId);
-      } catch (error) {
-        if (error instanceof GitHubBudgetSpentError) throw error;
-        return keep(`GitHub did not delete runner ${name ?? runner.runnerId}: ${errorMessage(error)}`);
+        return keep(`GitHub did not delete runner ${name ?? registrationId}: ${errorMessage(error)}`);
       }
     }
-    await tasks.stop(fresh.taskArn, `github-runners reconciler: ${reason}`);
-    logger.info('runner task stopped', {
-      jobId: runner.jobId,
-      taskArn: fresh.taskArn,
-      runnerName: name,
-      reason,
-    });
+    return stopTask(fresh.taskArn, runner.jobId, name, reason);
+  }
+
+  /** Stops one runner task, and says so. */
+  async function stopTask(
+    taskArn: string,
+    jobId: number | undefined,
+    runnerName: string | undefined,
+    reason: string,
+  ) {
+    await tasks.stop(taskArn, `github-runners reconciler: ${reason}`);
+    logger.info('runner task stopped', { jobId, taskArn, runnerName, reason });
     return true;
   }
 
   /** Stops the task of an ephemeral runner that ran its job to the end (it can take no other). */
   async function stopFinished(task: TaskFacts | undefined, reason: string): Promise<boolean> {
     if (!task || isStopped(task)) return true;
-    await tasks.stop(task.taskArn, `github-runners reconciler: ${reason}`);
-    logger.info('runner task stopped', { jobId: task.jobId, taskArn: task.taskArn, reason });
-    return true;
+    return stopTask(task.taskArn, task.jobId, task.runnerName, reason);
   }
 
   /** Tasks of our families that no open job knows (a ledger lost, a duplicate): stopped once idle, within the round's time. */
