@@ -31,6 +31,15 @@ import {
   startEcsStandIn,
 } from '../support/ecs-stand-in';
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
+import {
+  jobIdOf,
+  jobOfStartedBy,
+  liveOnly,
+  type Payload,
+  queuedJobs,
+  tasksOfJob,
+  taskTag,
+} from '../support/job-tasks';
 import { isConditionalPutOf, type LossyDynamoDb, once, startLossyDynamoDb } from '../support/lossy-dynamodb';
 import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
 import { pollQueue } from '../support/sqs-poller';
@@ -112,34 +121,13 @@ const drainQueue = async (offsetMs = 0, extra: Env = {}) => {
 const withQueue = (extra: Env = {}) => ({ OVERFLOW_QUEUE_URL: sqs.queueUrl, ...extra });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let nextJob = 7_500_000_000;
-type Payload = ReturnType<typeof jobOfOurs>;
 /** A job of ours, queued now on GitHub. */
-const queuedJob = (variation: JobVariation = {}): Payload => {
-  const payload = jobOfOurs({ jobId: nextJob++, runId: 75_000 + (nextJob % 1000), ...variation });
-  payload.workflow_job.created_at = new Date().toISOString();
-  const id = payload.workflow_job.id as number;
-  github.jobs.set(id, 'queued');
-  github.jobRuns.set(id, {
-    runId: payload.workflow_job.run_id as number,
-    labels: payload.workflow_job.labels as string[],
-  });
-  return payload;
-};
-const idOf = (payload: Payload) => payload.workflow_job.id as number;
-const startedByOf = (payload: Payload) => `gha-job/${idOf(payload)}`;
-/** The job part of a task's `startedBy` (`gha-job/<job>/<attempt>`). */
-const jobPart = (startedBy: unknown) =>
-  String(startedBy ?? '')
-    .split('/')
-    .slice(0, 2)
-    .join('/');
+const queuedJob = queuedJobs(() => github, 7_500_000_000, 75_000);
+const idOf = jobIdOf;
 /** Every task ever started for the job, stopped or not. */
-const tasksOf = (ecs: EcsStandIn, payload: Payload) =>
-  ecs.tasks.filter((task) => jobPart(task.startedBy) === startedByOf(payload));
-const liveTasksOf = (ecs: EcsStandIn, payload: Payload) =>
-  tasksOf(ecs, payload).filter((task) => task.desiredStatus === 'RUNNING');
-const tag = (task: EcsTask | undefined, key: string) => task?.tags.find((t) => t.key === key)?.value;
+const tasksOf = (ecs: EcsStandIn, payload: Payload) => tasksOfJob(ecs.tasks, idOf(payload));
+const liveTasksOf = (ecs: EcsStandIn, payload: Payload) => liveOnly(tasksOf(ecs, payload));
+const tag = taskTag;
 /** Runner names held by more than one task: tasks that share one JIT registration. */
 const sharedRegistrations = (tasks: readonly EcsTask[]) => {
   const names = tasks.map((task) => tag(task, 'gha:runner-name'));
@@ -166,7 +154,7 @@ const bodyOf = (response: { body: string }) => JSON.parse(response.body) as Reco
 describe('scenario 1: a stopped task taken for the new attempt', () => {
   let capacity = true;
   /** The job whose new attempt's first RunTask finds no place, and how often that happened. */
-  let placeNoAttemptTwoOf: string | undefined;
+  let placeNoAttemptTwoOf: number | undefined;
   let placementFailures = 0;
   const ecs = ecsStandIn({
     waitsForCapacity: () => !capacity,
@@ -176,7 +164,7 @@ describe('scenario 1: a stopped task taken for the new attempt', () => {
       const attempt = (input.tags as Array<{ key: string; value: string }>).find(
         (t) => t.key === 'gha:launch-attempt',
       )?.value;
-      if (jobPart(input.startedBy) !== placeNoAttemptTwoOf || attempt !== '2') return undefined;
+      if (jobOfStartedBy(input.startedBy) !== placeNoAttemptTwoOf || attempt !== '2') return undefined;
       placeNoAttemptTwoOf = undefined;
       placementFailures++;
       return 'RESOURCE:MEMORY';
@@ -193,7 +181,7 @@ describe('scenario 1: a stopped task taken for the new attempt', () => {
     const payload = queuedJob();
     expect((await webhook()(await signedRequest(payload))).statusCode).toBe(200);
     const [first] = tasksOf(ecs(), payload);
-    placeNoAttemptTwoOf = startedByOf(payload);
+    placeNoAttemptTwoOf = idOf(payload);
     await reconcile(11 * MINUTE);
     const named = [(await recordOf(payload))?.taskArn];
     capacity = true;
@@ -252,19 +240,19 @@ describe('scenario 2: a DynamoDB write that landed, whose answer was lost', () =
 
 describe('scenario 6: a retry’s clientToken changes with the request', () => {
   /** The job whose RunTask answers are lost after the task is created. */
-  let answersLostFor: string | undefined;
+  let answersLostFor: number | undefined;
   let lostAnswers = 0;
   const ecs = ecsStandIn({
     listLagMs: 300,
     fault: (operation, input) => {
-      if (operation !== 'RunTask' || jobPart(input.startedBy) !== answersLostFor) return undefined;
+      if (operation !== 'RunTask' || jobOfStartedBy(input.startedBy) !== answersLostFor) return undefined;
       lostAnswers++;
       return { kind: 'hangup-after' };
     },
   });
   /** The webhook's delivery of `payload`, every RunTask answer lost; then ListTasks catches up. */
   const deliverWithAnswersLost = async (payload: Payload, extra: Env) => {
-    answersLostFor = startedByOf(payload);
+    answersLostFor = idOf(payload);
     const response = await webhook(0, extra)(await signedRequest(payload));
     answersLostFor = undefined;
     await sleep(400);
@@ -316,7 +304,7 @@ describe('scenario 6: a retry’s clientToken changes with the request', () => {
 
 describe('scenario 7: two tasks with no deploy at all', () => {
   /** The job whose first RunTask is not placed and whose second is answered late. */
-  let unluckyJob: string | undefined;
+  let unluckyJob: number | undefined;
   let runTasks = 0;
   let placements = 0;
   const faults = { failures: 0, late: 0 };
@@ -324,12 +312,12 @@ describe('scenario 7: two tasks with no deploy at all', () => {
     // ListTasks lists a new task 5 s after it started: longer than the launcher's retry takes.
     listLagMs: 5_000,
     placementFailure: (input) => {
-      if (jobPart(input.startedBy) !== unluckyJob || ++placements > 1) return undefined;
+      if (jobOfStartedBy(input.startedBy) !== unluckyJob || ++placements > 1) return undefined;
       faults.failures++;
       return 'RESOURCE:MEMORY';
     },
     fault: (operation, input) => {
-      if (operation !== 'RunTask' || jobPart(input.startedBy) !== unluckyJob || ++runTasks !== 2)
+      if (operation !== 'RunTask' || jobOfStartedBy(input.startedBy) !== unluckyJob || ++runTasks !== 2)
         return undefined;
       faults.late++;
       // The task starts at once; the answer comes after the webhook's launch deadline.
@@ -344,7 +332,7 @@ describe('scenario 7: two tasks with no deploy at all', () => {
     // End state: no two tasks hold one registration (runner name, JIT config), and exactly one
     // live task for the job.
     const payload = queuedJob();
-    unluckyJob = startedByOf(payload);
+    unluckyJob = idOf(payload);
     const response = await webhook(
       0,
       withQueue({ LAUNCH_DEADLINE_MS: '3000' }),

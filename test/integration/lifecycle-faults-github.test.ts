@@ -22,6 +22,7 @@ import {
   type StandInRunner,
   startGitHubStandIn,
 } from '../support/github-stand-in';
+import { jobIdOf, liveOnly, type Payload, queuedJobs, tasksOfJob, taskTag } from '../support/job-tasks';
 import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
 
 const TOKEN = 'ghp_lifecycle_faults_github';
@@ -76,10 +77,6 @@ const env = (extra: Settings = {}) => ({
 const webhook = (extra: Settings = {}) =>
   createWebhookHandler(createWebhookDependencies({ env: env(extra) }));
 
-/** The summary's count of GitHub requests: the field lands with the lifecycle rewrite (undefined before). */
-const githubRequestsOf = (summary: ReconcileSummary): number | undefined =>
-  (summary as ReconcileSummary & { readonly githubRequests?: number }).githubRequests;
-
 /** One reconcile round at virtual minute `minute`, and the GitHub requests it made. */
 async function round(
   minute: number,
@@ -94,25 +91,12 @@ async function round(
   return { summary, requests: github.requests.slice(before) };
 }
 
-let nextJob = 8_100_000_000;
 /** A job of ours, queued now on GitHub. */
-const queuedJob = (variation: JobVariation = {}) => {
-  const payload = jobOfOurs({ jobId: nextJob++, runId: 81_000 + (nextJob % 1000), ...variation });
-  payload.workflow_job.created_at = new Date().toISOString();
-  const id = payload.workflow_job.id as number;
-  github.jobs.set(id, 'queued');
-  github.jobRuns.set(id, {
-    runId: payload.workflow_job.run_id as number,
-    labels: payload.workflow_job.labels as string[],
-  });
-  return payload;
-};
-type Payload = ReturnType<typeof jobOfOurs>;
-const idOf = (payload: Payload) => payload.workflow_job.id as number;
-const tasksOf = (payload: Payload) =>
-  ecs.tasks.filter((t) => t.startedBy?.startsWith(`gha-job/${idOf(payload)}/`));
-const liveTasksOf = (payload: Payload) => tasksOf(payload).filter((t) => t.desiredStatus === 'RUNNING');
-const tag = (task: EcsTask | undefined, key: string) => task?.tags.find((t) => t.key === key)?.value;
+const queuedJob = queuedJobs(() => github, 8_100_000_000, 81_000);
+const idOf = jobIdOf;
+const tasksOf = (payload: Payload) => tasksOfJob(ecs.tasks, idOf(payload));
+const liveTasksOf = (payload: Payload) => liveOnly(tasksOf(payload));
+const tag = taskTag;
 const runnerNameOf = (task: EcsTask | undefined) => tag(task, 'gha:runner-name') ?? '';
 const runnerOf = (task: EcsTask | undefined): StandInRunner | undefined =>
   [...github.runners.values()].find((runner) => runner.name === runnerNameOf(task));
@@ -434,7 +418,7 @@ describe('scenario 10: GitHub’s rate limit during a capacity shortage', () => 
     const lastLookup = new Map<string, number>();
     for (let minute = 0; minute <= 60; minute++) {
       const { summary, requests } = await round(minute, settings);
-      reported.push(githubRequestsOf(summary));
+      reported.push(summary.githubRequests);
       counted.push(requests.length);
       if (requests.length > 20) violations.push(`minute ${minute}: ${requests.length} GitHub requests`);
       const runLists = new Map<string, number>();

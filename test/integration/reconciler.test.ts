@@ -17,6 +17,7 @@ import type { Fault } from '../support/aws-stand-in';
 import { type DynamoDbServer, startDynamoDbServer } from '../support/dynamodb-server';
 import { type EcsStandIn, type EcsTask, startEcsStandIn } from '../support/ecs-stand-in';
 import { type GitHubStandIn, type StandInRunner, startGitHubStandIn } from '../support/github-stand-in';
+import { jobIdOf, liveOnly, type Payload, queuedJobs, tasksOfJob, taskTag } from '../support/job-tasks';
 import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
 
 const TOKEN = 'ghp_reconciler_suite';
@@ -71,25 +72,12 @@ const webhook = (offsetMs = 0, extra: Record<string, string> = {}) =>
 const reconcile = (offsetMs = 0, extra: Record<string, string> = {}) =>
   createReconciler(createDependencies({ env: env(extra), now: () => Date.now() + offsetMs })).reconcile();
 
-let nextJob = 7_000_000_000;
 /** A job of ours, queued now on GitHub. */
-const queuedJob = (variation: JobVariation = {}) => {
-  const payload = jobOfOurs({ jobId: nextJob++, runId: 70_000 + (nextJob % 1000), ...variation });
-  payload.workflow_job.created_at = new Date().toISOString();
-  const id = payload.workflow_job.id as number;
-  github.jobs.set(id, 'queued');
-  github.jobRuns.set(id, {
-    runId: payload.workflow_job.run_id as number,
-    labels: payload.workflow_job.labels as string[],
-  });
-  return payload;
-};
-type Payload = ReturnType<typeof jobOfOurs>;
-const idOf = (payload: Payload) => payload.workflow_job.id as number;
-const tasksOf = (payload: Payload) =>
-  ecs.tasks.filter((t) => t.startedBy?.startsWith(`gha-job/${idOf(payload)}/`));
-const liveTasksOf = (payload: Payload) => tasksOf(payload).filter((t) => t.desiredStatus === 'RUNNING');
-const tag = (task: EcsTask | undefined, key: string) => task?.tags.find((t) => t.key === key)?.value;
+const queuedJob = queuedJobs(() => github, 7_000_000_000, 70_000);
+const idOf = jobIdOf;
+const tasksOf = (payload: Payload) => tasksOfJob(ecs.tasks, idOf(payload));
+const liveTasksOf = (payload: Payload) => liveOnly(tasksOf(payload));
+const tag = taskTag;
 const runnerOf = (task: EcsTask | undefined): StandInRunner | undefined =>
   [...github.runners.values()].find((runner) => runner.name === tag(task, 'gha:runner-name'));
 /** GitHub gives the job to a runner: the job is in progress, the runner busy (as far as it says). */
