@@ -25,6 +25,15 @@ const attemptOf = (task: EcsTask) => task.tags.find((tag) => tag.key === 'gha:la
 const runnerNameOf = (task: EcsTask | undefined) =>
   task?.tags.find((tag) => tag.key === 'gha:runner-name')?.value;
 
+/** GitHub answers one `generate-jitconfig` in 25 with a 502, in both worlds. */
+function failSomeRegistrations(world: World) {
+  let jitCalls = 0;
+  world.github.fault = (request) =>
+    request.operation.endsWith('/generate-jitconfig') && ++jitCalls % 25 === 0
+      ? { status: 502, body: { message: 'Bad Gateway' } }
+      : undefined;
+}
+
 /** The ECS faults both worlds have; `extra` adds a world's own to RunTask's. */
 function commonEcs(
   noCapacityFor: ReadonlySet<string>,
@@ -209,11 +218,7 @@ describe('fault suite: the lifecycle with JIT registration', () => {
       env: { LAUNCH_DEADLINE_MS: '2000', RECONCILE_GITHUB_REQUESTS: '3000' },
       ecs: commonEcs(noCapacityFor, counts),
     });
-    let jitCalls = 0;
-    world.github.fault = (request) =>
-      request.operation.endsWith('/generate-jitconfig') && ++jitCalls % 25 === 0
-        ? { status: 502, body: { message: 'Bad Gateway' } }
-        : undefined;
+    failSomeRegistrations(world);
   });
   afterAll(async () => {
     expect(world.github.violations).toEqual([]);
@@ -263,11 +268,7 @@ describe('fault suite: the lifecycle with JIT registration, against ECS and Dyna
         return losing;
       },
     });
-    let jitCalls = 0;
-    world.github.fault = (request) =>
-      request.operation.endsWith('/generate-jitconfig') && ++jitCalls % 25 === 0
-        ? { status: 502, body: { message: 'Bad Gateway' } }
-        : undefined;
+    failSomeRegistrations(world);
   });
   afterAll(async () => {
     expect(world.github.violations).toEqual([]);
