@@ -45,13 +45,13 @@ export class RunnerStack extends Stack {
     }
 
     const secrets = new GitHubSecrets(this, 'Secrets', settings);
-    const { jitCredentials } = secrets;
+    // The functions' GitHub credentials, in every mode: they register each runner (JIT) or mint its
+    // registration token (token), so no task reads an admin token. Token registration keeps the
+    // seed's secret, now read by the functions alone (or the GitHub credentials of the sweep).
+    const credentials = secrets.jitCredentials ?? secrets.githubAuth ?? secrets.registrationToken;
+    if (credentials === undefined) throw new Error('no GitHub credentials secret for the functions');
     const configs = new RunnerConfigBucket(this, 'RunnerConfigs');
-    const runner = new RunnerTask(this, 'Runner', {
-      settings,
-      registrationToken: secrets.registrationToken,
-      configs,
-    });
+    const runner = new RunnerTask(this, 'Runner', { settings, configs });
     const capacity = new RunnerCapacity(this, 'Capacity', {
       settings: settings.capacity,
       targetEnv: settings.targetEnv,
@@ -85,7 +85,7 @@ export class RunnerStack extends Stack {
       RUNNER_REGISTRATION: settings.registration,
       JOBS_TABLE: ledger.table.tableName,
       RUNNER_CONFIG_BUCKET: configs.bucket.bucketName,
-      ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
+      GITHUB_AUTH_SECRET_ARN: credentials.secretArn,
       ...settings.webhookEnvironment,
       ...(settings.profilesFromContext && {
         RUNNER_PROFILES: runnerProfilesVariable(runner.profiles, (name) => capacity.providerFor(name)),
@@ -99,7 +99,7 @@ export class RunnerStack extends Stack {
       environment,
       settings,
       webhookSecret: secrets.webhookSecret,
-      jitCredentials,
+      jitCredentials: credentials,
       overflowQueue: overflow.queue,
       ledger,
       configs,
@@ -112,22 +112,22 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       tasks,
-      jitCredentials,
+      jitCredentials: credentials,
       placement,
     });
 
-    // The reconciler needs GitHub to tell what a runner does: with JIT registration only.
-    const reconciler =
-      jitCredentials === undefined
-        ? undefined
-        : new Reconciler(this, 'ReaperSweep', {
-            environment: { ...environment, ...settings.reconcilerEnvironment },
-            tasks,
-            ledger,
-            configs,
-            credentials: jitCredentials,
-            placement,
-          });
+    // The reconciler also deletes each config once its task runs: in every registration mode.
+    const reconciler = new Reconciler(this, 'ReaperSweep', {
+      environment: { ...environment, ...settings.reconcilerEnvironment },
+      tasks,
+      ledger,
+      configs,
+      credentials,
+      placement,
+    });
+    configs.writableOnlyBy(
+      [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map((r) => r.roleArn),
+    );
     // The redelivery sweep needs the webhook's id, known once the operator has created the webhook.
     const redeliver =
       settings.redeliverEnvironment === undefined || secrets.githubAuth === undefined
@@ -151,7 +151,7 @@ export class RunnerStack extends Stack {
         ...webhook.alarms,
         ...launcher.alarms,
         ...overflow.alarms,
-        ...(reconciler?.alarms ?? []),
+        ...reconciler.alarms,
         ...(redeliver?.alarms ?? []),
       ],
     });
