@@ -14,7 +14,9 @@ const HELP = `${USAGE}
 
 Writes the five documents a hand-made setup registers (the two IAM roles' trust and inline policies, and the
 runner task definition), filled in from the same settings as the CDK stack, and prints the aws commands that
-register them. Token registration: the task definition carries RUNNER_ADMIN_TOKEN from Secrets Manager.
+register them. Unlike the seed, the task definition carries no secret in either registration mode: the
+functions read the registration-token secret (GITHUB_AUTH_SECRET_ARN) and hand each task a short-lived
+credential in an S3 environment file; the execution role reads no secret.
 
   --account      the 12-digit AWS account id (required)
   --region       the AWS region (required)
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `wrote ${written.length} documents to ${values.out}/. Register them as the seed does:`,
+      `# the functions' GitHub credentials (GITHUB_AUTH_SECRET_ARN); no task reads them`,
       `aws --region ${values.region} secretsmanager create-secret --name ${names.registrationTokenSecretName} --secret-string "$RUNNER_ADMIN_TOKEN"`,
       `aws iam create-role --role-name ${names.taskRoleName} --assume-role-policy-document file://${taskTrust}`,
       `aws iam put-role-policy --role-name ${names.taskRoleName} --policy-name ${names.taskRolePolicyName} --policy-document file://${taskPolicy}`,

@@ -7,10 +7,13 @@ import { acknowledge, wildcardResource } from './acknowledge';
 import { SystemPart } from './system-part';
 
 /**
- * The runner configs: each job's JIT config as an environment file that the ECS agent reads with
- * the task execution role (job code never has that role), so no RunTask request, DescribeTasks
- * answer or CloudTrail record carries it. Private, TLS only, S3-managed encryption, no versions
- * (a deleted config is gone), and whatever the functions did not delete expires within a day.
+ * The runner configs: each launch attempt's credential (a JIT config or a registration token) as
+ * an environment file that the ECS agent reads with the task execution role (job code never has
+ * that role), so no RunTask request, DescribeTasks answer or CloudTrail record carries it. Each
+ * object's name is random, known only from its RunTask request; the reconciler deletes it once
+ * the task is RUNNING (minutes), and the lifecycle rule expires whatever is left after a day (the
+ * backstop, for an object whose deletion failed). Private, TLS only, S3-managed encryption, no
+ * versions (a deleted config is gone), and only the functions may write one.
  */
 export class RunnerConfigBucket extends SystemPart {
   readonly bucket: s3.Bucket;
@@ -33,7 +36,8 @@ export class RunnerConfigBucket extends SystemPart {
     });
     new CfnOutput(this, 'RunnerConfigBucketName', {
       value: this.bucket.bucketName,
-      description: 'Runner JIT configs (one object per job, deleted once the task runs, expired after a day)',
+      description:
+        'Runner credentials (one object per launch attempt, deleted once the task runs, expired after a day)',
     });
     acknowledge(
       this.bucket,
@@ -89,11 +93,29 @@ export class RunnerConfigBucket extends SystemPart {
     );
   }
 
+  /**
+   * Nobody but the functions writes a config, whatever their own policy allows: a config written
+   * by anyone else (a job that took a task's credentials, an operator's broad role) would hand a
+   * task a runner of theirs.
+   */
+  writableOnlyBy(writerRoleArns: readonly string[]): void {
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheFunctionsWriteConfigs',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.configsArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...writerRoleArns] } },
+      }),
+    );
+  }
+
   /** cdk-nag's finding on a role that may write the configs, with its reason. */
   acknowledgeWriter(role: iam.IRole): void {
     acknowledge(
       role,
-      'Config object names exist only per job: writing and deleting are scoped to the runner-config/ prefix of the configs bucket.',
+      'Config object names are random per launch attempt: writing and deleting are scoped to the runner-config/ prefix of the configs bucket.',
       wildcardResource(role, this.configsArn),
     );
   }

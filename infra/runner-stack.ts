@@ -60,13 +60,13 @@ export class RunnerStack extends Stack {
     }
 
     const secrets = new GitHubSecrets(this, 'Secrets', settings);
-    const { jitCredentials } = secrets;
+    // The functions' GitHub credentials, in every mode: they register each runner (JIT) or mint its
+    // registration token (token), so no task reads an admin token. Token registration keeps the
+    // seed's secret, now read by the functions alone (or the GitHub credentials of the sweep).
+    const credentials = secrets.jitCredentials ?? secrets.githubAuth ?? secrets.registrationToken;
+    if (credentials === undefined) throw new Error('no GitHub credentials secret for the functions');
     const configs = new RunnerConfigBucket(this, 'RunnerConfigs');
-    const runner = new RunnerTask(this, 'Runner', {
-      settings,
-      registrationToken: secrets.registrationToken,
-      configs,
-    });
+    const runner = new RunnerTask(this, 'Runner', { settings, configs });
     const capacity = new RunnerCapacity(this, 'Capacity', {
       settings: settings.capacity,
       targetEnv: settings.targetEnv,
@@ -101,7 +101,7 @@ export class RunnerStack extends Stack {
       RUNNER_REGISTRATION: settings.registration,
       JOBS_TABLE: ledger.table.tableName,
       RUNNER_CONFIG_BUCKET: configs.bucket.bucketName,
-      ...(jitCredentials !== undefined && { GITHUB_AUTH_SECRET_ARN: jitCredentials.secretArn }),
+      GITHUB_AUTH_SECRET_ARN: credentials.secretArn,
       ...settings.webhookEnvironment,
       ...(settings.profilesFromContext && {
         RUNNER_PROFILES: runnerProfilesVariable(runner.profiles, (name) => capacity.providerFor(name)),
@@ -115,7 +115,7 @@ export class RunnerStack extends Stack {
       environment,
       settings,
       webhookSecret: secrets.webhookSecret,
-      jitCredentials,
+      jitCredentials: credentials,
       overflowQueue: overflow.queue,
       ledger,
       configs,
@@ -137,24 +137,24 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       tasks,
-      jitCredentials,
+      jitCredentials: credentials,
       placement,
     });
 
-    // The reconciler needs GitHub to tell what a runner does: with JIT registration only.
-    const reconciler =
-      jitCredentials === undefined
-        ? undefined
-        : new Reconciler(this, 'Reconciler', {
-            environment: { ...environment, ...settings.reconcilerEnvironment },
-            tasks,
-            ledger,
-            configs,
-            credentials: jitCredentials,
-            placement,
-          });
+    // The reconciler also deletes each config once its task runs: in every registration mode.
+    const reconciler = new Reconciler(this, 'Reconciler', {
+      environment: { ...environment, ...settings.reconcilerEnvironment },
+      tasks,
+      ledger,
+      configs,
+      credentials,
+      placement,
+    });
+    configs.writableOnlyBy(
+      [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map((r) => r.roleArn),
+    );
     // The redelivery sweep reads the hook it is given, or with no hook named the GitHub App's own
-    // (the credentials decide at run time); token registration has no credentials for it.
+    // (the credentials decide at run time).
     const redeliver =
       settings.redeliverEnvironment === undefined || secrets.githubAuth === undefined
         ? undefined
@@ -182,18 +182,23 @@ export class RunnerStack extends Stack {
         `Shared runner group: with RUNNER_SCOPE=${settings.webhookEnvironment.RUNNER_SCOPE} the group "${sharedGroup}" names no repository, so every repository the group admits (all of them, for a group the functions create) can send a job to a runner started for another repository's job. Put <detail_repo_name> in runnerGroupTemplate for a group per repository, or set runnerGroupShared=true to accept a shared group (docs/security.md).`,
       );
     }
-    // Each credential secret is readable by the roles granted it above and by no one else.
+    // Each credential secret is readable by the roles granted it above and by no one else: the
+    // functions' credentials by the three functions, the App's also by the redelivery sweep.
+    const functionRoles = [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map(
+      (r) => r.roleArn,
+    );
+    const sweepRoles = redeliver === undefined ? [] : [redeliver.fn.role.roleArn];
     if (secrets.githubAuth !== undefined) {
       secrets.onlyReadBy(secrets.githubAuth, [
-        ...(jitCredentials === undefined
-          ? []
-          : [webhook.webhook.role.roleArn, launcher.launcher.role.roleArn]),
-        ...(reconciler === undefined ? [] : [reconciler.fn.role.roleArn]),
-        ...(redeliver === undefined ? [] : [redeliver.fn.role.roleArn]),
+        ...(credentials === secrets.githubAuth ? functionRoles : []),
+        ...sweepRoles,
       ]);
     }
     if (secrets.registrationToken !== undefined) {
-      secrets.onlyReadBy(secrets.registrationToken, [runner.executionRole.attrArn]);
+      secrets.onlyReadBy(
+        secrets.registrationToken,
+        credentials === secrets.registrationToken ? functionRoles : [],
+      );
     }
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {
@@ -203,7 +208,7 @@ export class RunnerStack extends Stack {
         ...webhook.alarms,
         ...launcher.alarms,
         ...overflow.alarms,
-        ...(reconciler?.alarms ?? []),
+        ...reconciler.alarms,
         ...(redeliver?.alarms ?? []),
         ...(hookRanges?.alarms ?? []),
       ],

@@ -3,7 +3,6 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { acknowledge, wildcardResource } from './acknowledge';
 import type { RunnerConfigBucket } from './runner-config-bucket';
@@ -21,8 +20,6 @@ import { SystemPart } from './system-part';
 
 export interface RunnerTaskProps {
   readonly settings: InfraSettings;
-  /** The seed's admin token secret (token registration); undefined with JIT registration. */
-  readonly registrationToken: secretsmanager.Secret | undefined;
   /** The JIT configs the execution role reads for the task (`environmentFiles`). */
   readonly configs: RunnerConfigBucket;
 }
@@ -45,11 +42,10 @@ export class RunnerTask extends SystemPart {
 
   constructor(scope: Construct, id: string, props: RunnerTaskProps) {
     super(scope, id);
-    const { settings, registrationToken } = props;
+    const { settings } = props;
     const { names } = settings;
     const stack = Stack.of(this);
     const where: AccountScope = { partition: stack.partition, region: stack.region, account: stack.account };
-    const jit = settings.registration === 'jit';
 
     this.repository = new ecr.Repository(this, 'RunnerRepository', {
       repositoryName: names.imageRepositoryName,
@@ -81,9 +77,7 @@ export class RunnerTask extends SystemPart {
     });
     this.executionRole = new iam.CfnRole(this, 'TaskExecutionRole', {
       roleName: names.taskExecutionRoleName,
-      description: jit
-        ? 'What ECS needs to start a runner task: image, logs'
-        : 'What ECS needs to start a runner task: image, logs, registration token',
+      description: 'What ECS needs to start a runner task: image, logs',
       assumeRolePolicyDocument: ecsTasksTrustPolicy(where),
       policies: [
         {
@@ -92,7 +86,6 @@ export class RunnerTask extends SystemPart {
             ...where,
             imageRepositoryName: names.imageRepositoryName,
             logGroupName: names.logGroupName,
-            registrationTokenSecretArn: registrationToken?.secretArn,
           }),
         },
       ],
@@ -123,7 +116,6 @@ export class RunnerTask extends SystemPart {
             image: this.image,
             organization: settings.organization,
             targetEnv: settings.targetEnv,
-            registrationTokenSecretArn: registrationToken?.secretArn,
             region: stack.region,
             logGroupName: runnerLogs.logGroupName,
             logStreamPrefix: names.logStreamPrefix,
@@ -139,9 +131,7 @@ export class RunnerTask extends SystemPart {
       );
       acknowledge(
         definition,
-        jit
-          ? "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; no credential is in the task definition (JIT registration)."
-          : "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; the token comes from Secrets Manager.",
+        "The seed's contract: ORGANIZATION, RUNNER_CONFIG_ARGS and RUNNER_LABELS are per-job settings the webhook overrides; no credential is in the task definition (each task's comes in its S3 environment file).",
         'ECS2',
       );
       return { profile, family, containerName, cpu, memory, definition };
@@ -166,7 +156,7 @@ export class RunnerTask extends SystemPart {
     }
     acknowledge(
       readConfigs,
-      'Config object names exist only per job: reading is scoped to the runner-config/ prefix of the configs bucket.',
+      'Config object names are random per launch attempt: reading is scoped to the runner-config/ prefix of the configs bucket.',
       wildcardResource(this, props.configs.configsArn),
     );
     acknowledge(

@@ -59,17 +59,12 @@ export function ecsTasksTrustPolicy(scope: AccountScope): PolicyDocument {
 export interface ExecutionRolePolicyInput extends AccountScope {
   readonly imageRepositoryName: string;
   readonly logGroupName: string;
-  /**
-   * The registration-token secret's ARN (or the `-??????` pattern when the suffix is not known yet);
-   * undefined with JIT registration, where no task reads an admin token.
-   */
-  readonly registrationTokenSecretArn: string | undefined;
 }
 
 /**
  * The seed's task execution permissions, scoped: image pulls from the runner repository
- * (`ecr:GetAuthorizationToken` has no resource type, so it stays `*`), logs in the runner log
- * group, and the registration-token secret only.
+ * (`ecr:GetAuthorizationToken` has no resource type, so it stays `*`) and logs in the runner log
+ * group. Unlike the seed, no secret: no task reads the admin token, in any registration mode.
  */
 export function taskExecutionRolePolicy(input: ExecutionRolePolicyInput): PolicyDocument {
   const { partition, region, account } = input;
@@ -94,16 +89,6 @@ export function taskExecutionRolePolicy(input: ExecutionRolePolicyInput): Policy
         ],
         Resource: logGroupArn({ partition, region, account }, input.logGroupName),
       },
-      ...(input.registrationTokenSecretArn === undefined
-        ? []
-        : [
-            {
-              Sid: 'RegistrationToken',
-              Effect: 'Allow' as const,
-              Action: ['secretsmanager:GetSecretValue'],
-              Resource: [input.registrationTokenSecretArn],
-            },
-          ]),
     ],
   };
 }
@@ -145,8 +130,6 @@ export interface TaskDefinitionInput {
   readonly organization: string;
   /** The `Env` docker label and tag. */
   readonly targetEnv: string;
-  /** The `RUNNER_ADMIN_TOKEN` secret; undefined with JIT registration: the task gets no secret. */
-  readonly registrationTokenSecretArn: string | undefined;
   readonly region: string;
   readonly logGroupName: string;
   readonly logStreamPrefix: string;
@@ -175,7 +158,6 @@ export interface TaskDefinitionDocument {
     mountPoints: { sourceVolume: string; containerPath: string }[];
     volumesFrom: never[];
     linuxParameters: { initProcessEnabled: boolean };
-    secrets?: { name: string; valueFrom: string }[];
     stopTimeout: number;
     privileged: boolean;
     dockerLabels: Readonly<Record<string, string>>;
@@ -210,7 +192,9 @@ export interface TaskDefinitionDocument {
 /**
  * The seed's `runner_task_definition.json`, property for property. Differences from the seed,
  * each on purpose: the health check can fail, `RUNNER_CONFIG_ARGS` holds the webhook's own
- * templates as its placeholder, and with JIT registration the `RUNNER_ADMIN_TOKEN` secret is gone.
+ * templates as its placeholder, and the `RUNNER_ADMIN_TOKEN` secret is gone in every registration
+ * mode: the function hands each task a short-lived credential (`RUNNER_JIT_CONFIG` or
+ * `RUNNER_REGISTRATION_TOKEN`) in an S3 environment file named in the RunTask request.
  */
 export function runnerTaskDefinition(input: TaskDefinitionInput): TaskDefinitionDocument {
   return {
@@ -230,11 +214,6 @@ export function runnerTaskDefinition(input: TaskDefinitionInput): TaskDefinition
         mountPoints: [{ sourceVolume: SEED_TASK.scratchVolume, containerPath: SEED_TASK.scratchPath }],
         volumesFrom: [],
         linuxParameters: { initProcessEnabled: true },
-        // With JIT registration no admin token reaches the container: the webhook hands each task a
-        // one-use RUNNER_JIT_CONFIG instead.
-        ...(input.registrationTokenSecretArn !== undefined && {
-          secrets: [{ name: 'RUNNER_ADMIN_TOKEN', valueFrom: input.registrationTokenSecretArn }],
-        }),
         stopTimeout: SEED_TASK.stopTimeoutSeconds,
         // Docker-in-docker: each runner task hosts its own Docker daemon (see README for the risk).
         privileged: true,
@@ -305,8 +284,8 @@ export const SEED_FILES = {
 
 /**
  * The seed's five documents for one account and region, as `npm run infra:render` writes them.
- * ARNs of resources created by hand are built from their names; the secret's random suffix is
- * not known yet, so the policy matches it with `-??????` as the seed does.
+ * ARNs of resources created by hand are built from their names. No document names the
+ * registration-token secret: the functions read it, never a task.
  */
 export function seedDocuments(
   settings: SeedDocumentSettings,
@@ -315,7 +294,6 @@ export function seedDocuments(
   const { partition, region, account } = scope;
   const { names } = settings;
   const urlSuffix = partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  const secretArn = `arn:${partition}:secretsmanager:${region}:${account}:secret:${names.registrationTokenSecretName}`;
   const roleArn = (name: string) => `arn:${partition}:iam::${account}:role/${name}`;
   return {
     [SEED_FILES.taskRoleTrustPolicy]: ecsTasksTrustPolicy(scope),
@@ -325,7 +303,6 @@ export function seedDocuments(
       ...scope,
       imageRepositoryName: names.imageRepositoryName,
       logGroupName: names.logGroupName,
-      registrationTokenSecretArn: `${secretArn}-??????`,
     }),
     [SEED_FILES.taskDefinition]: runnerTaskDefinition({
       family: names.taskFamily,
@@ -335,7 +312,6 @@ export function seedDocuments(
         `${account}.dkr.ecr.${region}.${urlSuffix}/${names.imageRepositoryName}:${settings.imageTag}`,
       organization: settings.organization,
       targetEnv: settings.targetEnv,
-      registrationTokenSecretArn: secretArn,
       region,
       logGroupName: names.logGroupName,
       logStreamPrefix: names.logStreamPrefix,

@@ -319,7 +319,7 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     key: 'registration',
     default: '`jit`',
     meaning:
-      "`jit`: the functions register each runner with GitHub credentials, no admin token in the task; `token`: the seed's registration-token secret in the task",
+      "`jit`: the functions register each runner, the task gets a one-use config; `token`: the functions read the seed's registration-token secret and hand each task a registration token; no admin token in any task",
   },
   {
     key: 'githubAuthSecretName',

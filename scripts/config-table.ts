@@ -219,11 +219,11 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     name: 'RUNNER_REGISTRATION',
-    default: '`jit` with GitHub credentials or `DRY_RUN=true`, else `token`',
+    default: '`jit`',
     readBy: CORE,
     context: 'registration',
     meaning:
-      '`jit`: the function registers each runner and the task gets a one-use `RUNNER_JIT_CONFIG`; `token`: the task registers itself with `RUNNER_ADMIN_TOKEN`',
+      '`jit`: the function registers each runner and the task gets a one-use `RUNNER_JIT_CONFIG`; `token`: the function mints a registration token and the task registers itself with it (`RUNNER_REGISTRATION_TOKEN`); either way through the S3 environment file, and no task gets an admin token',
   },
   {
     name: 'RUNNER_GROUP_CREATE',
@@ -276,10 +276,10 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     name: 'RUNNER_CONFIG_BUCKET',
-    default: '(required with JIT registration, except in a dry run)',
+    default: '(required, except in a dry run)',
     readBy: CORE,
     meaning:
-      'S3 bucket the JIT config reaches its task through (`runner-config/<job>-<attempt>.env`, read by the task execution role); never in an API request',
+      "S3 bucket the runner's credential (JIT config or registration token) reaches its task through (`runner-config/<128 random bits>.env`, read by the task execution role only, written by the functions only); never in an API request",
   },
   {
     name: 'RUNNER_PROFILES',
@@ -499,6 +499,7 @@ export const NOT_SETTINGS: ReadonlySet<string> = new Set([
   'UND_ERR_SOCKET',
   'RUNNER_CONFIG_ARGS',
   'RUNNER_JIT_CONFIG',
+  'RUNNER_REGISTRATION_TOKEN',
   'RUNNER_LABELS',
   'RUNNER_ADMIN_TOKEN',
   'TASK_DEFINITION',

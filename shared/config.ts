@@ -37,7 +37,10 @@ export interface GitHubSettings {
   readonly apiUrl: string;
 }
 
-/** How a runner registers: `jit` (the Lambda makes a one-use config) or `token` (the seed's admin token). */
+/**
+ * How a runner registers: `jit` (the function makes a one-use config) or `token` (the runner's
+ * `config.sh` with a registration token the function minted). No task gets an admin token.
+ */
 export type RunnerRegistration = 'jit' | 'token';
 
 /** How the reconciler drives open jobs. */
@@ -185,13 +188,14 @@ export function parseConfig(env: Env): Config {
 
   const github = readGitHub(text, problems);
   // A dry run shows the default path (JIT) without calling GitHub.
-  const registrationText = text('RUNNER_REGISTRATION') ?? (github || dryRun ? 'jit' : 'token');
+  const registrationText = text('RUNNER_REGISTRATION') ?? 'jit';
   const registration = (['jit', 'token'] as const).find((r) => r === registrationText);
   if (registration === undefined) {
     problems.push(`RUNNER_REGISTRATION must be jit or token (got "${registrationText}")`);
-  } else if (registration === 'jit' && github === undefined && !dryRun) {
+  } else if (github === undefined && !dryRun) {
+    // Both modes: the function registers the runner (jit) or mints its registration token (token).
     problems.push(
-      'RUNNER_REGISTRATION=jit needs GitHub credentials: set GITHUB_AUTH_SECRET_ARN (or GITHUB_TOKEN)',
+      `registering runners (RUNNER_REGISTRATION=${registration}) needs GitHub credentials: set GITHUB_AUTH_SECRET_ARN (or GITHUB_TOKEN); no task gets an admin token`,
     );
   }
   const seconds = (name: string, fallback: number, min: number): number =>
@@ -242,9 +246,9 @@ export function parseConfig(env: Env): Config {
     problems.push(`RUNNER_CONFIG_BUCKET must be an S3 bucket name (got "${runnerConfigBucket}")`);
   }
   const dryRunRegister = bool('DRY_RUN_REGISTER');
-  if (registration === 'jit' && runnerConfigBucket === undefined && !(dryRun && !dryRunRegister)) {
+  if (registration !== undefined && runnerConfigBucket === undefined && !(dryRun && !dryRunRegister)) {
     problems.push(
-      'RUNNER_REGISTRATION=jit needs RUNNER_CONFIG_BUCKET: the JIT config reaches the task as an S3 environment file, never in the RunTask request',
+      `RUNNER_REGISTRATION=${registration} needs RUNNER_CONFIG_BUCKET: the runner's credential reaches the task as an S3 environment file, never in the RunTask request`,
     );
   }
 

@@ -29,7 +29,7 @@ export interface Dependencies {
   readonly launcher: RunnerLauncher;
   /** GitHub's runner and job APIs; undefined without GitHub credentials. */
   readonly github: GitHubRunners | undefined;
-  /** Where JIT configs wait for their task; undefined with token registration. */
+  /** Where a runner's credential (JIT config or registration token) waits for its task. */
   readonly configStore: RunnerConfigStore | undefined;
   /** Where jobs go that could not get a task in time; undefined: they are answered 503. */
   readonly overflow: OverflowQueue | undefined;
@@ -113,11 +113,9 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
   const configStore =
     'configStore' in overrides
       ? overrides.configStore
-      : config.registration !== 'jit'
-        ? undefined
-        : config.runnerConfigBucket !== undefined && !printing
-          ? createS3RunnerConfigStore(config.runnerConfigBucket)
-          : createPrintingRunnerConfigStore(print);
+      : config.runnerConfigBucket !== undefined && !printing
+        ? createS3RunnerConfigStore(config.runnerConfigBucket)
+        : createPrintingRunnerConfigStore(print);
   const overflow =
     'overflow' in overrides
       ? overrides.overflow

@@ -4,19 +4,21 @@
 # Scope (most specific first, because the task definition always carries the seed's default
 # ORGANIZATION and the webhook adds REPOSITORY or ENTERPRISE as an override):
 #   REPOSITORY=owner/name | ENTERPRISE=slug | ORGANIZATION=login
-# Registration: RUNNER_JIT_CONFIG (a just-in-time config: no token in the container), or
-#   RUNNER_ADMIN_TOKEN (exchanged for a registration token; never printed). Both are taken out of
-#   the environment before anything starts, so neither dockerd nor a job inherits them.
+# Registration: RUNNER_JIT_CONFIG (a just-in-time config), or RUNNER_REGISTRATION_TOKEN (a
+#   registration token the function minted, for config.sh; never printed). Either comes from the
+#   task's S3 environment file, and is taken out of the environment before anything starts, so
+#   neither dockerd nor a job inherits it (ECS's init, PID 1, keeps it in /proc/1/environ, which a
+#   job as root can read: docs/security.md says what that allows). No long-lived GitHub credential
+#   reaches the container.
 # Other settings: RUNNER_CONFIG_ARGS (one string of config.sh flags), RUNNER_LABELS,
 #   RUNNER_IDLE_TIMEOUT (seconds without a job before the runner gives up; default 900),
-#   GITHUB_API_URL / GITHUB_SERVER_URL (GitHub Enterprise Server), DOCKERD_TIMEOUT (default 60),
+#   GITHUB_SERVER_URL (GitHub Enterprise Server), DOCKERD_TIMEOUT (default 60),
 #   DOCKERD_LOG (default /var/log/dockerd.log), DOCKERD_ARGS (one string of extra dockerd flags,
 #   e.g. "--bridge=none --iptables=false" when the container shares the host's network namespace),
 #   RUNNER_HOME (where config.sh and run.sh are; default /actions-runner).
 set -Eeuo pipefail
 
 RUNNER_HOME=${RUNNER_HOME:-/actions-runner}
-GITHUB_API_URL=${GITHUB_API_URL:-https://api.github.com}
 GITHUB_SERVER_URL=${GITHUB_SERVER_URL:-https://github.com}
 RUNNER_IDLE_TIMEOUT=${RUNNER_IDLE_TIMEOUT:-900}
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
@@ -24,16 +26,14 @@ DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
 
 # Read once and taken out of the environment, which every process started from here on would inherit.
 jit_config=${RUNNER_JIT_CONFIG:-}
-admin_token=${RUNNER_ADMIN_TOKEN:-}
-unset RUNNER_JIT_CONFIG RUNNER_ADMIN_TOKEN
+registration_token=${RUNNER_REGISTRATION_TOKEN:-}
+unset RUNNER_JIT_CONFIG RUNNER_REGISTRATION_TOKEN
 # run.sh then forwards our SIGTERM to the listener as SIGINT (its graceful stop) and exits with the
 # listener's code; without it, run.sh dies alone and leaves the listener running.
 export RUNNER_MANUALLY_TRAP_SIG=1
 
 runner_pid=
 dockerd_pid=
-remove_token=
-registered=false
 
 log() { printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() {
@@ -43,29 +43,6 @@ die() {
   exit 1
 }
 
-# POST to the runners API with the admin token; prints the "token" of the answer. The token
-# goes to curl on stdin (a config line), never on a command line that `ps` would show. It runs in
-# a command substitution (a subshell), so it returns 1 and the caller dies: a subshell cannot wait
-# for dockerd to stop.
-runner_api_token() {
-  local kind=$1 answer
-  answer=$(
-    printf 'header = "Authorization: Bearer %s"\n' "$admin_token" |
-      curl --silent --show-error --fail --max-time 30 --retry 3 --config - \
-        --request POST \
-        --header 'Accept: application/vnd.github+json' \
-        --header 'X-GitHub-Api-Version: 2022-11-28' \
-        "$GITHUB_API_URL/$api_scope/actions/runners/$kind"
-  ) || {
-    log "error: POST $GITHUB_API_URL/$api_scope/actions/runners/$kind failed (is the admin token valid for $api_scope?)"
-    return 1
-  }
-  jq --exit-status --raw-output '.token' <<<"$answer" || {
-    log "error: no token in the answer of POST $GITHUB_API_URL/$api_scope/actions/runners/$kind"
-    return 1
-  }
-}
-
 stop_runner() {
   if [[ -n $runner_pid ]] && kill -0 "$runner_pid" 2>/dev/null; then
     log 'stopping the runner'
@@ -73,15 +50,6 @@ stop_runner() {
     wait "$runner_pid" 2>/dev/null || true
   fi
   runner_pid=
-}
-
-deregister() {
-  if [[ $registered == true && -n $remove_token ]]; then
-    log 'removing the runner registration'
-    (cd "$RUNNER_HOME" && ./config.sh remove --token "$remove_token") ||
-      log 'could not remove the registration; GitHub drops offline ephemeral runners by itself'
-  fi
-  registered=false
 }
 
 stop_dockerd() {
@@ -106,7 +74,6 @@ start_runner() {
 on_signal() {
   log "$1: cleaning up"
   stop_runner
-  deregister
   stop_dockerd
   exit 0
 }
@@ -115,18 +82,16 @@ for number in RUNNER_IDLE_TIMEOUT DOCKERD_TIMEOUT; do
   [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a number of seconds (got \"${!number}\")"
 done
 
-[[ -n $jit_config || -n $admin_token ]] || die 'set RUNNER_ADMIN_TOKEN (or RUNNER_JIT_CONFIG)'
+[[ -n $jit_config || -n $registration_token ]] ||
+  die 'set RUNNER_REGISTRATION_TOKEN (or RUNNER_JIT_CONFIG): the function hands the task one in its environment file'
 
-# The API path and the runner URL of the scope.
+# The runner URL of the scope.
 if [[ -n ${REPOSITORY:-} ]]; then
   [[ $REPOSITORY == */* ]] || die "REPOSITORY must be owner/name (got \"$REPOSITORY\")"
-  api_scope="repos/$REPOSITORY"
   runner_url="$GITHUB_SERVER_URL/$REPOSITORY"
 elif [[ -n ${ENTERPRISE:-} ]]; then
-  api_scope="enterprises/$ENTERPRISE"
   runner_url="$GITHUB_SERVER_URL/enterprises/$ENTERPRISE"
 elif [[ -n ${ORGANIZATION:-} ]]; then
-  api_scope="orgs/$ORGANIZATION"
   runner_url="$GITHUB_SERVER_URL/$ORGANIZATION"
 elif [[ -z $jit_config ]]; then
   die 'set REPOSITORY, ENTERPRISE or ORGANIZATION (or RUNNER_JIT_CONFIG)'
@@ -158,7 +123,6 @@ if [[ -n $jit_config ]]; then
   ACTIONS_RUNNER_INPUT_JITCONFIG=$jit_config start_runner
   unset jit_config
 else
-  registration_token=$(runner_api_token registration-token) || die 'no registration token'
   # RUNNER_CONFIG_ARGS is one string of flags (the seed's contract); its values are checked by
   # the webhook to [A-Za-z0-9._-], so splitting on blanks is exact.
   read -r -a config_args <<<"${RUNNER_CONFIG_ARGS:-}"
@@ -168,13 +132,12 @@ else
   # Without --unattended, config.sh would wait for answers on a terminal the task does not have.
   [[ " ${config_args[*]} " == *" --unattended "* ]] || config_args=(--unattended "${config_args[@]}")
   log "registering at $runner_url"
-  ./config.sh --url "$runner_url" --token "$registration_token" "${config_args[@]}"
-  registered=true
+  ./config.sh --url "$runner_url" --token "$registration_token" "${config_args[@]}" ||
+    die "config.sh could not register at $runner_url (a registration token lasts an hour)"
   unset registration_token
-  # Fetched now, while the admin token is still here: it removes the registration on SIGTERM or
-  # idle exit. It lasts an hour; a job that runs longer ends by itself and GitHub removes the runner.
-  remove_token=$(runner_api_token remove-token) || die 'no remove token'
-  unset admin_token
+  # No remove token (the task holds no credential that could fetch one): a runner that stops before
+  # its job stays registered offline until the reconciler deletes it or GitHub drops it (ephemeral
+  # runners offline for a day), as a JIT runner does.
   start_runner
 fi
 
@@ -188,7 +151,6 @@ while kill -0 "$runner_pid" 2>/dev/null; do
     elif ((idle >= RUNNER_IDLE_TIMEOUT)); then
       log "no job within ${RUNNER_IDLE_TIMEOUT}s: stopping"
       stop_runner
-      deregister
       stop_dockerd
       exit 0
     else

@@ -36,17 +36,16 @@ export const TASK_TAGS = {
 } as const;
 
 /**
- * How the runner in the task registers: the seed's way (config args and the admin token of the
- * task definition) or a JIT config, which reaches the container as an S3 environment file
- * (`RUNNER_JIT_CONFIG=…`) that the ECS agent reads with the task execution role, so no API
- * request or response (RunTask, DescribeTasks, CloudTrail) carries it.
+ * How the runner in the task registers: with a JIT config (`jit`), or by itself with `config.sh`,
+ * the config args of the request and a registration token (`token`). Either credential reaches the
+ * container as an S3 environment file (`RUNNER_JIT_CONFIG=…` or `RUNNER_REGISTRATION_TOKEN=…`)
+ * that the ECS agent reads with the task execution role, so no API request or response (RunTask,
+ * DescribeTasks, CloudTrail) carries it; no long-lived GitHub credential reaches the task at all.
  */
-export type Registration =
-  | { readonly kind: 'token' }
-  | { readonly kind: 'jit'; readonly environmentFileArn: string };
-
-/** The variable that carries a JIT config to the runner container (from the environment file). */
-export const RUNNER_JIT_CONFIG = 'RUNNER_JIT_CONFIG';
+export interface Registration {
+  readonly kind: 'jit' | 'token';
+  readonly environmentFileArn: string;
+}
 
 /** A RunTask request with the token that makes it idempotent, and the attempt it starts. */
 export interface RunTaskRequest {
@@ -92,7 +91,7 @@ export function runnerConfigArgs(plan: RunnerPlan, runnerName: string): string {
 export function buildRunTaskRequest(
   plan: RunnerPlan,
   attempt: AttemptRef,
-  registration: Registration = { kind: 'token' },
+  registration: Registration,
 ): RunTaskRequest {
   const { target } = plan;
   const environment = [
@@ -109,9 +108,7 @@ export function buildRunTaskRequest(
       {
         name: target.containerName,
         environment,
-        ...(registration.kind === 'jit' && {
-          environmentFiles: [{ type: 's3' as const, value: registration.environmentFileArn }],
-        }),
+        environmentFiles: [{ type: 's3' as const, value: registration.environmentFileArn }],
       },
     ],
     ...(target.cpu !== undefined && { cpu: String(target.cpu) }),

@@ -1,25 +1,47 @@
+import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { boundedRequestHandler } from '../call-timeout';
 
+/** The variables that carry a runner's credential to its container, from the environment file. */
+export const RUNNER_CREDENTIAL_ENV = {
+  jit: 'RUNNER_JIT_CONFIG',
+  token: 'RUNNER_REGISTRATION_TOKEN',
+} as const;
+
 /**
- * Where a JIT config waits for its task: an environment file the ECS agent reads with the task
- * execution role (job code never has that role), so no API request or response carries it.
+ * A runner's one credential: a JIT config (the runner is registered already) or a registration
+ * token (the runner registers itself with `config.sh --token`). Never a long-lived GitHub token.
+ */
+export type RunnerCredential =
+  | { readonly kind: 'jit'; readonly value: string }
+  | { readonly kind: 'token'; readonly value: string };
+
+/** The environment file of a credential: one `NAME=value` line. */
+export const environmentFileOf = (credential: RunnerCredential): string =>
+  `${RUNNER_CREDENTIAL_ENV[credential.kind]}=${credential.value}\n`;
+
+/**
+ * Where a runner's credential waits for its task: an environment file the ECS agent reads with the
+ * task execution role (job code never has that role), so no API request or response carries it.
  */
 export interface RunnerConfigStore {
-  /** Writes `RUNNER_JIT_CONFIG=<config>` under `key`. */
-  put(key: string, jitConfig: string, signal?: AbortSignal): Promise<void>;
+  /** Writes the credential's environment file ({@link environmentFileOf}) under `key`. */
+  put(key: string, credential: RunnerCredential, signal?: AbortSignal): Promise<void>;
   /** The object's ARN, for the task's `environmentFiles`. */
   arn(key: string): string;
   /** Deletes the object; a missing one is not an error. */
   delete(key: string, signal?: AbortSignal): Promise<void>;
 }
 
-/** Where the JIT configs are in the bucket: the functions' S3 permissions are on this prefix alone. */
+/** Where the runner configs are in the bucket: the functions' S3 permissions are on this prefix alone. */
 export const RUNNER_CONFIG_PREFIX = 'runner-config/';
 
-/** The object of one launch attempt's JIT config (ECS wants the name to end in `.env`). */
-export const runnerConfigKey = (jobId: number, attempt: number): string =>
-  `${RUNNER_CONFIG_PREFIX}${jobId}-${attempt}.env`;
+/**
+ * A fresh object name for one launch attempt's config: 128 random bits (ECS wants the name to end
+ * in `.env`). Nothing about the job is in it, so only the RunTask request (and the ledger, for the
+ * retries of the attempt) knows it: a task's execution role cannot find another job's config.
+ */
+export const runnerConfigKey = (): string => `${RUNNER_CONFIG_PREFIX}${randomBytes(16).toString('hex')}.env`;
 
 /** The partition of a region's ARNs (`aws`, `aws-cn`, `aws-us-gov`). */
 const partitionOf = (region: string | undefined) =>
@@ -48,13 +70,13 @@ export function createS3RunnerConfigStore(bucket: string): RunnerConfigStore {
   };
   const partition = partitionOf(env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
   return {
-    async put(key, jitConfig, signal) {
+    async put(key, credential, signal) {
       const { client, sdk } = await s3();
       await client.send(
         new sdk.PutObjectCommand({
           Bucket: bucket,
           Key: key,
-          Body: `RUNNER_JIT_CONFIG=${jitConfig}\n`,
+          Body: environmentFileOf(credential),
           ContentType: 'text/plain',
           ServerSideEncryption: 'AES256',
         }),
@@ -75,9 +97,9 @@ export function createS3RunnerConfigStore(bucket: string): RunnerConfigStore {
 /** The dry run's store: says what it would write, with the config masked. */
 export function createPrintingRunnerConfigStore(print: (line: string) => void): RunnerConfigStore {
   return {
-    async put(key, jitConfig) {
+    async put(key, credential) {
       print(
-        `[dry run] S3 environment file ${key}: RUNNER_JIT_CONFIG=**** (${jitConfig.length} characters, masked)`,
+        `[dry run] S3 environment file ${key}: ${RUNNER_CREDENTIAL_ENV[credential.kind]}=**** (${credential.value.length} characters, masked)`,
       );
     },
     arn: (key) => `arn:aws:s3:::dry-run-runner-config/${key}`,

@@ -10,10 +10,13 @@ export type GitHubCredentials =
 
 /**
  * Reads the JSON stored in `GITHUB_AUTH_SECRET_ARN`: `{"token": "..."}` or
- * `{"appId": 123, "privateKey": "-----BEGIN ...", "installationId": 456}` (installation optional).
+ * `{"appId": 123, "privateKey": "-----BEGIN ...", "installationId": 456}` (installation optional),
+ * or a token as plain text, as the seed's registration-token secret holds the admin token.
  * @throws Error saying which field is wrong, never echoing a value.
  */
 export function parseGitHubCredentials(value: string): GitHubCredentials {
+  const plain = value.trim();
+  if (/^((gh[pousr]_|github_pat_)\w+|[0-9a-f]{40})$/.test(plain)) return { kind: 'token', token: plain };
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);

@@ -23,6 +23,13 @@ export function createDryRunGitHub(print: (line: string) => void): GitHubRunners
       );
       return { runnerId, encodedJitConfig: Buffer.from(`dry-run-jit-config-${runnerId}`).toString('base64') };
     },
+    async createRegistrationToken(scope) {
+      print(`[dry run] GitHub registration-token in ${scopeText(scope)}`);
+      return {
+        token: 'dry-run-registration-token',
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      };
+    },
     async findRunner() {
       return undefined;
     },

@@ -76,6 +76,17 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
       }
     },
 
+    async createRegistrationToken(scope, signal) {
+      const octokit = await octokits.forScope(scope);
+      const { prefix, params } = scoped(scope);
+      const { data } = await octokit.request(`POST ${prefix}/actions/runners/registration-token`, {
+        ...params,
+        request: { signal },
+      } as never);
+      const body = data as { token: string; expires_at: string };
+      return { token: body.token, expiresAt: body.expires_at };
+    },
+
     async findRunner(scope, name, signal) {
       const octokit = await octokits.forScope(scope);
       const { prefix, params } = scoped(scope);

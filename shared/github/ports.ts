@@ -8,6 +8,16 @@ export interface JitConfig {
   readonly encodedJitConfig: string;
 }
 
+/**
+ * A registration token (`config.sh --token`): it registers runners in its scope until `expiresAt`
+ * (GitHub: one hour), and reads nothing.
+ */
+export interface RegistrationToken {
+  readonly token: string;
+  /** ISO 8601, as GitHub answers it. */
+  readonly expiresAt: string;
+}
+
 /** A job as GitHub reports it: `queued`, `in_progress`, `completed`, ...; the runner that has it. */
 export interface JobState {
   readonly status: string;
@@ -54,6 +64,8 @@ export interface GitHubRunners {
     runner: { readonly name: string; readonly labels: readonly string[]; readonly runnerGroupId: number },
     signal?: AbortSignal,
   ): Promise<JitConfig>;
+  /** Mints a registration token of the scope (token registration: the runner registers itself). */
+  createRegistrationToken(scope: RunnerScopeRef, signal?: AbortSignal): Promise<RegistrationToken>;
   findRunner(
     scope: RunnerScopeRef,
     name: string,

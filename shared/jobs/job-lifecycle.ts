@@ -25,11 +25,11 @@ export type JobEvent =
       /** The runner name of an attempt (a fresh attempt gets a new name). */
       readonly runnerName: (attempt: number) => string;
     }
-  /** The attempt's runner is registered (JIT) and its config stored. */
+  /** The attempt's runner is registered (JIT: its id) or its registration token stored; the object's key. */
   | {
       readonly type: 'registered';
       readonly lease: Lease;
-      readonly runnerId: number;
+      readonly runnerId?: number | undefined;
       readonly configKey: string;
     }
   /** ECS answered `failures[]` under the attempt's token: no task; the next try takes the next token. */

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Config } from '../config';
 import type { LaunchOutcome, RunnerLauncher } from '../ecs/launcher';
 import { buildRunTaskRequest, type Registration } from '../ecs/run-task-input';
-import { type RunnerConfigStore, runnerConfigKey } from '../ecs/runner-config-store';
+import { type RunnerConfigStore, type RunnerCredential, runnerConfigKey } from '../ecs/runner-config-store';
 import { errorMessage } from '../errors';
 import { classifyAwsError, classifyGitHubError } from '../failure-kind';
 import { type GitHubRunners, type JobState, RunnerExistsError } from '../github/ports';
@@ -35,7 +35,7 @@ export const SETUP_FIX = {
   github: 'GitHub refused the request: check the credentials and the GitHub App permissions (npm run doctor)',
   ecs: "ECS refused RunTask: check the cluster, the task definition and the functions' permissions (npm run doctor)",
   bucket: 'the runner config bucket refused the write: check RUNNER_CONFIG_BUCKET and its permissions',
-  jit: 'JIT registration needs GitHub credentials and RUNNER_CONFIG_BUCKET',
+  registration: 'registration needs GitHub credentials and RUNNER_CONFIG_BUCKET',
   retry: 'the runner task did not start in time',
 } as const;
 
@@ -53,7 +53,7 @@ export interface LaunchDependencies {
   readonly launcher: RunnerLauncher;
   /** Present with GitHub credentials (or the dry run's printer). */
   readonly github: GitHubRunners | undefined;
-  /** Where JIT configs wait for their task; present with JIT registration. */
+  /** Where a runner's credential (JIT config or registration token) waits for its task. */
   readonly configStore: RunnerConfigStore | undefined;
   readonly logger: Logger;
   readonly now: () => number;
@@ -84,7 +84,8 @@ const leaseOf = (record: JobRecord): Lease => ({ attempt: record.attempt, leaseU
 /**
  * Launches the current attempt of a queued job, the same way from the webhook, the overflow
  * launcher and the reconciler: claim the attempt in the ledger (the per-job lock), check a late
- * job is still queued, register its runner (JIT: the config goes to S3, never into the request),
+ * job is still queued, register its runner (JIT) or mint a registration token (token mode): either
+ * credential goes to S3 under a random name, never into the request,
  * start the task under the attempt's token, and record it. Every step is a lifecycle event. The
  * token moves on only after ECS said `failures[]`, and that is recorded before the next token is
  * used, so a RunTask whose answer was lost is always retried under its own token (ECS answers with
@@ -192,41 +193,57 @@ export async function launchJob(
     }
   }
 
-  let registration: Registration = { kind: 'token' };
-  if (config.registration === 'jit') {
-    const store = deps.configStore;
-    if (!github || !store) {
-      return release('JIT registration needs GitHub credentials and RUNNER_CONFIG_BUCKET', SETUP_FIX.jit);
+  const store = deps.configStore;
+  if (!github || !store) {
+    return release('registration needs GitHub credentials and RUNNER_CONFIG_BUCKET', SETUP_FIX.registration);
+  }
+  // The attempt's object keeps its name for every try of the attempt: the RunTask request, and so
+  // its clientToken's answer, stay the same.
+  const configKey = attempt.configKey ?? runnerConfigKey();
+  if (config.registration === 'token') {
+    // A fresh token on every try (it lives an hour); the task reads it once, at its start.
+    let token: string;
+    try {
+      token = (await github.createRegistrationToken(plan.scopeRef, signal())).token;
+    } catch (error) {
+      return release(
+        `GitHub did not give a registration token: ${errorMessage(error)}`,
+        classifyGitHubError(error) === 'setup' ? SETUP_FIX.github : undefined,
+      );
     }
-    const configKey = attempt.configKey ?? runnerConfigKey(plan.jobId, attempt.attempt);
-    if (attempt.runnerId === undefined) {
-      const registered = await registerRunner(deps, plan, runnerName, signal);
-      if ('failure' in registered) return release(registered.failure, registered.fix);
-      try {
-        await store.put(configKey, registered.encodedJitConfig, signal());
-      } catch (error) {
-        // No task can use this registration: nothing was started with it.
-        await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
-        return release(
-          `could not write the runner's config to S3: ${errorMessage(error)}`,
-          classifyAwsError(error) === 'setup' ? SETUP_FIX.bucket : undefined,
-        );
-      }
-      const recorded = await advance({
-        type: 'registered',
-        lease,
-        runnerId: registered.runnerId,
-        configKey,
-      }).catch(() => false);
+    const stored = await storeCredential(store, configKey, { kind: 'token', value: token }, signal());
+    if (stored !== undefined) return release(stored.failure, stored.fix);
+    if (attempt.configKey === undefined) {
+      const recorded = await advance({ type: 'registered', lease, configKey }).catch(() => false);
       if (!recorded) {
-        // Another launcher took the attempt over before any task was started with this registration.
-        await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
         await store.delete(configKey).catch(() => undefined);
         return { kind: 'skipped', reason: 'another launcher took the attempt over' };
       }
     }
-    registration = { kind: 'jit', environmentFileArn: store.arn(configKey) };
+  } else if (attempt.runnerId === undefined) {
+    const registered = await registerRunner(deps, plan, runnerName, signal);
+    if ('failure' in registered) return release(registered.failure, registered.fix);
+    const credential = { kind: 'jit', value: registered.encodedJitConfig } as const;
+    const stored = await storeCredential(store, configKey, credential, signal());
+    if (stored !== undefined) {
+      // No task can use this registration: nothing was started with it.
+      await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
+      return release(stored.failure, stored.fix);
+    }
+    const recorded = await advance({
+      type: 'registered',
+      lease,
+      runnerId: registered.runnerId,
+      configKey,
+    }).catch(() => false);
+    if (!recorded) {
+      // Another launcher took the attempt over before any task was started with this registration.
+      await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
+      await store.delete(configKey).catch(() => undefined);
+      return { kind: 'skipped', reason: 'another launcher took the attempt over' };
+    }
   }
+  const registration: Registration = { kind: config.registration, environmentFileArn: store.arn(configKey) };
 
   for (let placements = 1; ; placements++) {
     let outcome: LaunchOutcome;
@@ -344,6 +361,24 @@ async function jobState(
       reason: errorMessage(error),
     });
     return undefined;
+  }
+}
+
+/** Writes the attempt's credential; the failure, when S3 refused it. */
+async function storeCredential(
+  store: RunnerConfigStore,
+  key: string,
+  credential: RunnerCredential,
+  signal: AbortSignal,
+): Promise<{ failure: string; fix: string | undefined } | undefined> {
+  try {
+    await store.put(key, credential, signal);
+    return undefined;
+  } catch (error) {
+    return {
+      failure: `could not write the runner's config to S3: ${errorMessage(error)}`,
+      fix: classifyAwsError(error) === 'setup' ? SETUP_FIX.bucket : undefined,
+    };
   }
 }
 

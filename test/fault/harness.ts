@@ -7,6 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { createPrintingRunnerConfigStore } from '../../shared/ecs/runner-config-store';
+import { createDryRunGitHub } from '../../shared/github/dry-run-github';
 import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
 import { createLauncherHandler } from '../../shared/queue/launcher-handler';
 import { createSqsRetryDelay } from '../../shared/queue/overflow-queue';
@@ -82,11 +84,24 @@ export async function runScenario(
   });
   process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
   process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
-  const env = { WEBHOOK_SECRET: TEST_SECRET, ECS_CLUSTER: 'runners', OVERFLOW_QUEUE_URL: sqs.queueUrl };
-  // The webhook and the launcher share one ledger, as they share the table when deployed.
+  const env = {
+    WEBHOOK_SECRET: TEST_SECRET,
+    ECS_CLUSTER: 'runners',
+    OVERFLOW_QUEUE_URL: sqs.queueUrl,
+    RUNNER_REGISTRATION: 'token',
+    GITHUB_TOKEN: 'ghp_fault_harness',
+    RUNNER_CONFIG_BUCKET: 'github-runners-config',
+  };
+  // The webhook and the launcher share one ledger, as they share the table when deployed. The
+  // registration tokens come from the dry run's GitHub and config store: the faults are ECS's and SQS's.
   const ledger = createMemoryJobLedger();
-  const webhook = createWebhookHandler(createWebhookDependencies({ env, overrides: { ledger } }));
-  const launcherDeps = createDependencies({ env, overrides: { ledger } });
+  const overrides = {
+    ledger,
+    github: createDryRunGitHub(() => undefined),
+    configStore: createPrintingRunnerConfigStore(() => undefined),
+  };
+  const webhook = createWebhookHandler(createWebhookDependencies({ env, overrides }));
+  const launcherDeps = createDependencies({ env, overrides });
   const launcher = createLauncherHandler({ ...launcherDeps, delayRetry: createSqsRetryDelay(sqs.queueUrl) });
 
   const started = Date.now();

@@ -12,6 +12,8 @@ import fc from 'fast-check';
 import { createWebhookDependencies } from '../../shared/dependencies';
 import type { RunnerLauncher } from '../../shared/ecs/launcher';
 import type { RunTaskRequest } from '../../shared/ecs/run-task-input';
+import { createPrintingRunnerConfigStore } from '../../shared/ecs/runner-config-store';
+import { createDryRunGitHub } from '../../shared/github/dry-run-github';
 import { SAFE_VALUE } from '../../shared/runner/template';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { fromLambdaEvent } from '../../shared/webhook/lambda-event';
@@ -60,10 +62,24 @@ afterAll(() => {
   expect(loggedInAll).toBeGreaterThan(1000);
 });
 
+/** Token registration, with the dry run's GitHub and config store: a launch registers nothing and writes nothing. */
+const LAUNCH_ENV = {
+  WEBHOOK_SECRET: SECRET,
+  RUNNER_REGISTRATION: 'token',
+  GITHUB_TOKEN: 'ghp_fuzz',
+  RUNNER_CONFIG_BUCKET: 'github-runners-config',
+};
+const launchOverrides = () => ({
+  launcher,
+  github: createDryRunGitHub(() => undefined),
+  configStore: createPrintingRunnerConfigStore(() => undefined),
+  logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }),
+});
+
 const handler = createWebhookHandler(
   createWebhookDependencies({
-    env: { WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: PREVIOUS, ECS_CLUSTER: 'runners' },
-    overrides: { launcher, logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }) },
+    env: { ...LAUNCH_ENV, WEBHOOK_SECRET_PREVIOUS: PREVIOUS, ECS_CLUSTER: 'runners' },
+    overrides: launchOverrides(),
   }),
 );
 
@@ -284,8 +300,8 @@ describe('fuzz: the webhook', () => {
           const before = launches.length;
           const scoped = createWebhookHandler(
             createWebhookDependencies({
-              env: { WEBHOOK_SECRET: SECRET, ECS_CLUSTER: 'runners', RUNNER_SCOPE: c.scope },
-              overrides: { launcher, logger: new Logger({ serviceName: 'fuzz', logLevel: 'DEBUG' }) },
+              env: { ...LAUNCH_ENV, ECS_CLUSTER: 'runners', RUNNER_SCOPE: c.scope },
+              overrides: launchOverrides(),
             }),
           );
           const signature = await sign(SECRET, text);

@@ -13,6 +13,7 @@ import {
   type GitHubApiStandIn,
   jitConfigFor,
   packStubRelease,
+  REGISTRATION_TOKEN,
   type StubRelease,
   serveFile,
   startGitHubApiStandIn,
@@ -117,7 +118,8 @@ describe('the build', () => {
   it('keeps no credential in any layer or in its configuration', async () => {
     const history = await dockerOk(['history', '--no-trunc', '--format', '{{.CreatedBy}}', TEST_IMAGE]);
     const config = await dockerOk(['image', 'inspect', '--format', '{{json .Config}}', TEST_IMAGE]);
-    const credential = /gh[pousr]_|github_pat_|RUNNER_ADMIN_TOKEN=|RUNNER_JIT_CONFIG=|ACTIONS_RUNNER_INPUT_/;
+    const credential =
+      /gh[pousr]_|github_pat_|RUNNER_ADMIN_TOKEN=|RUNNER_REGISTRATION_TOKEN=|RUNNER_JIT_CONFIG=|ACTIONS_RUNNER_INPUT_/;
     expect(history).not.toMatch(credential);
     expect(config).not.toMatch(credential);
     // The build arguments in the history are the release's, not a secret.
@@ -233,7 +235,7 @@ it('ends with the job the runner took, exit 0, the job having used the task dock
   expect(await task.read('/actions-runner/stub-job-env.txt')).not.toContain('JIT');
 });
 
-describe('a task with RUNNER_ADMIN_TOKEN', () => {
+describe('a task with RUNNER_REGISTRATION_TOKEN (token registration)', () => {
   const adminToken = 'ghp_image-test-admin-token-0123456789';
   let github: GitHubApiStandIn;
   let task: Container;
@@ -246,8 +248,7 @@ describe('a task with RUNNER_ADMIN_TOKEN', () => {
       // dockerd then makes no bridge and no iptables rules there.
       network: 'host',
       env: {
-        RUNNER_ADMIN_TOKEN: adminToken,
-        GITHUB_API_URL: github.url,
+        RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
         GITHUB_SERVER_URL: github.url,
         ORGANIZATION: 'foo-organisation',
         RUNNER_CONFIG_ARGS: '--unattended --replace --name octo-image-runner-4 --ephemeral',
@@ -266,11 +267,16 @@ describe('a task with RUNNER_ADMIN_TOKEN', () => {
     expect([...github.runners.values()]).toEqual([{ name: 'octo-image-runner-4' }]);
   });
 
-  it('removes its registration on SIGTERM and exits 0', async () => {
+  it('calls no runners API with an admin token: only config.sh registers, with the registration token', () => {
+    expect(github.requests.map((request) => request.path)).toEqual(['/api/v3/actions/runner-registration']);
+  });
+
+  it('stops on SIGTERM and exits 0, printing no token', async () => {
     expect(registered).toHaveLength(1);
     await dockerOk(['stop', '--time', String(definition.StopTimeout), task.id]);
     expect(await task.wait()).toBe(0);
-    expect(github.runners.size).toBe(0);
+    // No remove token in the task: the registration stays for the reconciler (or GitHub) to delete.
+    expect(await task.logs()).not.toContain(REGISTRATION_TOKEN);
     expect(await task.logs()).not.toContain(adminToken);
   });
 });

@@ -114,21 +114,37 @@ describe('token registration with the redelivery sweep and an operator reader', 
   const allowedBy = (secretPath: string) =>
     exempted(secretPolicy(json, idOf(json, 'AWS::SecretsManager::Secret', secretPath)));
 
-  it('lets only the task execution role and the operator read the registration token', () => {
-    expect(allowedBy('RegistrationToken')).toEqual([
-      { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] },
-      OPERATOR,
-    ]);
+  it("lets only the operator read the registration token: the functions use the sweep's credentials", () => {
+    expect(allowedBy('RegistrationToken')).toEqual([OPERATOR]);
   });
 
-  it('lets only the redelivery sweep and the operator read the GitHub credentials', () => {
+  it('lets the functions, the redelivery sweep and the operator read the GitHub credentials', () => {
     const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth');
-    expect(allowedBy('GitHubAuth')).toEqual([...grantedReaders(json, secretId), OPERATOR]);
-    expect(JSON.stringify(grantedReaders(json, secretId))).toContain('RedeliverRole');
+    expect(sorted(allowedBy('GitHubAuth'))).toEqual(sorted([...grantedReaders(json, secretId), OPERATOR]));
+    const readers = JSON.stringify(grantedReaders(json, secretId));
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'RedeliverRole'])
+      expect(readers).toContain(name);
   });
 
   it('passes cdk-nag', () => {
     expect(report.pluginReports.map((plugin) => plugin.conclusion)).toEqual(['success']);
+  });
+});
+
+describe('token registration without the sweep', () => {
+  let json: TemplateJson;
+  beforeAll(async () => {
+    ({ json } = await synthesize({ registration: 'token' }));
+  });
+
+  it("lets the three functions read the seed's token, and no task: they mint each registration token", () => {
+    const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken');
+    const readers = grantedReaders(json, secretId);
+    expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
+    expect(readers).toHaveLength(3);
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole'])
+      expect(JSON.stringify(readers)).toContain(name);
+    expect(JSON.stringify(readers)).not.toContain('TaskExecutionRole');
   });
 });
 

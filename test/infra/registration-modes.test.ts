@@ -1,5 +1,5 @@
 /**
- * The stack in its other shapes: the seed's token registration, and the redelivery sweep once the
+ * The stack in its other shapes: token registration, and the redelivery sweep once the
  * webhook's id is known (an organisation hook with JIT, a GitHub App's hook with token registration).
  * The default (JIT, no sweep) is in runner-stack.test.ts.
  */
@@ -39,56 +39,51 @@ function expectNagClean(report: ValidationReport) {
   }
 }
 
-describe('registration=token (the seed)', () => {
+describe('registration=token', () => {
   let json: TemplateJson;
   let report: ValidationReport;
   let expected: ReturnType<typeof expectedStatements>;
+  const seedSecret = () => ({ Ref: idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken') });
 
   beforeAll(async () => {
     ({ json, report } = await synthesize({ registration: 'token' }));
     expected = expectedStatements(json);
   });
 
-  it('creates the registration-token secret and no GitHub credentials secret', () => {
+  it("keeps the seed's registration-token secret, and creates no other GitHub credentials secret", () => {
     expect(secretNames(json)).toEqual([
       SEED.registrationTokenSecretName,
       'github-actions-runner-webhook-secret',
     ]);
   });
 
-  it('gives the runner task the admin token from the registration-token secret', () => {
+  it('gives the runner task no secret: the function hands it a registration token in its environment file', () => {
     const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<
       Record<string, unknown>
     >;
-    expect(container?.Secrets).toEqual([
-      {
-        Name: 'RUNNER_ADMIN_TOKEN',
-        ValueFrom: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken') },
-      },
-    ]);
+    expect(container?.Secrets).toBeUndefined();
   });
 
-  it('lets the execution role read the registration token', () => {
+  it('lets the execution role read no secret', () => {
     const [policy] = (json.Resources.TaskExecutionRole?.Properties.Policies ?? []) as Array<{
       PolicyDocument: { Statement: Array<Record<string, unknown>> };
     }>;
-    expect(policy?.PolicyDocument.Statement.at(-1)).toEqual({
-      Sid: 'RegistrationToken',
-      Effect: 'Allow',
-      Action: ['secretsmanager:GetSecretValue'],
-      Resource: [{ Ref: idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken') }],
-    });
+    expect(policy?.PolicyDocument.Statement.map((statement) => statement.Sid)).toEqual([
+      'EcrAuthorization',
+      'PullRunnerImage',
+      'RunnerLogs',
+    ]);
   });
 
-  it('gives the webhook and the launcher no GitHub credentials', () => {
-    for (const id of ['Webhook', 'Launcher']) {
+  it("gives the webhook, the launcher and the reconciler the seed's secret as their GitHub credentials", () => {
+    for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       const variables = environmentOf(json, id);
       expect(variables.RUNNER_REGISTRATION).toBe('token');
-      expect(variables.GITHUB_AUTH_SECRET_ARN).toBeUndefined();
+      expect(variables.GITHUB_AUTH_SECRET_ARN).toEqual(seedSecret());
     }
   });
 
-  it('lets the webhook start tasks, read its secret and queue a job; nothing else (no stopping tasks)', () => {
+  it('lets the webhook start and stop tasks, read its secrets and queue a job', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
@@ -96,10 +91,12 @@ describe('registration=token (the seed)', () => {
       expected.describeRunnerTasks(),
       expected.useJobLedger(),
       expected.writeRunnerConfigs(),
+      expected.readGitHubCredentials('RegistrationToken'),
+      expected.stopRunnerTasks(),
     ]);
   });
 
-  it('lets the launcher start tasks and consume the queue; no GitHub credentials', () => {
+  it('lets the launcher start tasks, consume the queue and read the GitHub credentials', () => {
     const statements = statementsOf(json, 'Launcher');
     expect(statements.map((statement) => statement.Sid)).toEqual([
       undefined,
@@ -111,13 +108,17 @@ describe('registration=token (the seed)', () => {
       'DescribeRunnerTasks',
       'UseJobLedger',
       'WriteRunnerConfigs',
+      'ReadGitHubCredentials',
     ]);
   });
 
-  it('deploys no reconciler and no schedule: without GitHub credentials it cannot tell idle runners', () => {
-    expect(hasFunction(json, 'Reconciler')).toBe(false);
-    // Only the hook ranges refresh of the webhook's WAF, which needs no GitHub credentials.
-    expect(resourceIds(json, 'AWS::Events::Rule')).toEqual([expect.stringMatching(/^HookRangesSchedule/)]);
+  it('deploys the reconciler every minute: it deletes each config once its task runs', () => {
+    expect(hasFunction(json, 'Reconciler')).toBe(true);
+    expect(statementsOf(json, 'Reconciler')).toContainEqual(
+      expected.readGitHubCredentials('RegistrationToken'),
+    );
+    // The reconciler's schedule, and the hook ranges refresh of the webhook's WAF.
+    expect(resourceIds(json, 'AWS::Events::Rule')).toHaveLength(2);
   });
 
   it('still deploys the overflow queue and the launcher', () => {
@@ -218,7 +219,7 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
     }));
   });
 
-  it('creates the GitHub credentials secret for the sweep alone', () => {
+  it('creates the GitHub credentials secret for the sweep and the launching functions', () => {
     expect(secretNames(json)).toEqual([
       GITHUB_AUTH_SECRET_NAME,
       SEED.registrationTokenSecretName,
@@ -228,9 +229,11 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
       GITHUB_AUTH_SECRET_ARN: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth') },
       GITHUB_HOOK: 'app',
     });
-    for (const id of ['Webhook', 'Launcher'])
-      expect(environmentOf(json, id).GITHUB_AUTH_SECRET_ARN).toBeUndefined();
-    expect(hasFunction(json, 'Reconciler')).toBe(false);
+    // The functions launch with the sweep's credentials: no task reads the seed's admin token.
+    for (const id of ['Webhook', 'Launcher', 'Reconciler'])
+      expect(environmentOf(json, id).GITHUB_AUTH_SECRET_ARN).toEqual({
+        Ref: idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth'),
+      });
   });
 
   it('outputs both secrets', () => {

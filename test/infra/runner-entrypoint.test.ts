@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RUNNER_HEALTH_CHECK } from '../../infra/seed-documents';
 import {
   createRunnerStubs,
+  ENTRYPOINT,
   type GitHubApiStandIn,
   jitConfigFor,
+  REGISTRATION_TOKEN,
   type RunnerStubs,
   startEntrypoint,
   startGitHubApiStandIn,
@@ -44,35 +46,35 @@ async function entrypointEnv(extra: Record<string, string>): Promise<[RunnerStub
   ];
 }
 
-describe('registration with RUNNER_ADMIN_TOKEN', () => {
+describe('registration with RUNNER_REGISTRATION_TOKEN (token mode)', () => {
   let stubs: RunnerStubs;
   let code: number | null;
   let output: string;
-  const seen = () => api.requests.length;
   let before = 0;
 
   beforeAll(async () => {
     let env: Record<string, string>;
-    [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN });
-    before = seen();
+    [stubs, env] = await entrypointEnv({ RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN });
+    before = api.requests.length;
     const run = startEntrypoint(env);
     code = await run.exited;
     output = run.output();
   });
 
-  it('exchanges the admin token for a registration token of the organisation', () => {
-    const mine = api.requests.slice(before);
-    expect(mine[0]).toEqual({
-      method: 'POST',
-      path: '/orgs/foo-organisation/actions/runners/registration-token',
-      authorization: `Bearer ${ADMIN_TOKEN}`,
-    });
+  it('configures the runner with the registration token of its environment file and the task definition flags', async () => {
+    expect(await stubs.calls()).toContain(
+      `config.sh --url ${api.url}/foo-organisation --token ${REGISTRATION_TOKEN} --unattended --replace --labels octo-sandpit-hello --name octo-runner-1 --ephemeral`,
+    );
   });
 
-  it('configures the runner with the registration token and the task definition flags', async () => {
-    expect(await stubs.calls()).toContain(
-      `config.sh --url ${api.url}/foo-organisation --token REG-TOKEN-1 --unattended --replace --labels octo-sandpit-hello --name octo-runner-1 --ephemeral`,
-    );
+  it("calls none of GitHub's runners API: only config.sh's registration, with the registration token", () => {
+    expect(api.requests.slice(before)).toEqual([
+      {
+        method: 'POST',
+        path: '/api/v3/actions/runner-registration',
+        authorization: `RemoteAuth ${REGISTRATION_TOKEN}`,
+      },
+    ]);
   });
 
   it('registers the runner at GitHub under its name', async () => {
@@ -87,14 +89,14 @@ describe('registration with RUNNER_ADMIN_TOKEN', () => {
     expect(calls.at(-1)).toBe('dockerd stopped');
   });
 
-  it('leaves no admin token in the environment of the job', async () => {
-    expect(await stubs.jobEnv()).not.toContain('RUNNER_ADMIN_TOKEN');
-    expect(await stubs.jobEnv()).not.toContain(ADMIN_TOKEN);
+  it('leaves the registration token in no environment of the job', async () => {
+    expect(await stubs.jobEnv()).not.toContain('RUNNER_REGISTRATION_TOKEN');
+    expect(await stubs.jobEnv()).not.toContain(REGISTRATION_TOKEN);
   });
 
-  it('never prints the admin token', () => {
+  it('never prints the registration token', () => {
     expect(output).toContain(`registering at ${api.url}/foo-organisation`);
-    expect(output).not.toContain(ADMIN_TOKEN);
+    expect(output).not.toContain(REGISTRATION_TOKEN);
   });
 
   it('exits with the exit code of the runner after its job', () => {
@@ -102,14 +104,30 @@ describe('registration with RUNNER_ADMIN_TOKEN', () => {
   });
 });
 
+describe('the admin token', () => {
+  it('is no variable of the entry point: no task needs or reads one', async () => {
+    const script = await readFile(ENTRYPOINT, 'utf8');
+    expect(script).not.toMatch(/ADMIN_TOKEN|admin_token|remove-token/);
+  });
+
+  it('registers nothing with one alone, as an old task definition would hand it', async () => {
+    const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN });
+    const before = api.requests.length;
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('set RUNNER_REGISTRATION_TOKEN (or RUNNER_JIT_CONFIG)');
+    expect(run.output()).not.toContain(ADMIN_TOKEN);
+    expect(api.requests.length).toBe(before);
+    expect((await stubs.calls()).some((line) => line.startsWith('config.sh'))).toBe(false);
+  });
+});
+
 it.each([
-  [{ REPOSITORY: 'octo-org/hello' }, '/repos/octo-org/hello', '/octo-org/hello'],
-  [{ ENTERPRISE: 'octo-ent' }, '/enterprises/octo-ent', '/enterprises/octo-ent'],
-])('registers at the scope the webhook set over the default ORGANIZATION: %j', async (scope, path, url) => {
-  const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, ...scope });
-  const before = api.requests.length;
+  [{ REPOSITORY: 'octo-org/hello' }, '/octo-org/hello'],
+  [{ ENTERPRISE: 'octo-ent' }, '/enterprises/octo-ent'],
+])('registers at the scope the webhook set over the default ORGANIZATION: %j', async (scope, url) => {
+  const [stubs, env] = await entrypointEnv({ RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN, ...scope });
   expect(await startEntrypoint(env).exited).toBe(3);
-  expect(api.requests[before]?.path).toBe(`${path}/actions/runners/registration-token`);
   expect((await stubs.calls()).find((line) => line.startsWith('config.sh'))).toContain(
     `--url ${api.url}${url} `,
   );
@@ -166,67 +184,53 @@ it('passes DOCKERD_ARGS to dockerd', async () => {
   expect(await stubs.calls()).toContain('dockerd started --bridge=none --iptables=false');
 });
 
-it('stops, removes its registration and exits 0 when no job arrives within RUNNER_IDLE_TIMEOUT', async () => {
+it('stops the runner and dockerd and exits 0 when no job arrives within RUNNER_IDLE_TIMEOUT', async () => {
   const [stubs, env] = await entrypointEnv({
-    RUNNER_ADMIN_TOKEN: ADMIN_TOKEN,
+    RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
     STUB_RUN: 'idle',
     RUNNER_IDLE_TIMEOUT: '2',
   });
   const run = startEntrypoint(env);
   expect(await run.exited).toBe(0);
   expect(run.output()).toContain('no job within 2s: stopping');
-  expect(await stubs.calls()).toEqual(
-    expect.arrayContaining(['run.sh stopped', 'config.sh remove --token REMOVE-TOKEN-1', 'dockerd stopped']),
-  );
+  const calls = await stubs.calls();
+  expect(calls).toEqual(expect.arrayContaining(['run.sh stopped', 'dockerd stopped']));
+  // No remove token: the registration is left to the reconciler and to GitHub (offline ephemeral runners).
+  expect(calls.some((line) => line.startsWith('config.sh remove'))).toBe(false);
 });
 
-it('on SIGTERM stops the runner, removes its registration and stops dockerd', async () => {
-  const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, STUB_RUN: 'idle' });
+it('on SIGTERM stops the runner, then dockerd', async () => {
+  const [stubs, env] = await entrypointEnv({
+    RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+    STUB_RUN: 'idle',
+  });
   const run = startEntrypoint(env);
   await until(async () => run.output().includes('Listening for Jobs'));
   run.child.kill('SIGTERM');
   expect(await run.exited).toBe(0);
   const calls = await stubs.calls();
-  expect(calls.slice(-4)).toEqual([
-    'run.sh stopped',
-    'Runner.Listener stopped',
-    'config.sh remove --token REMOVE-TOKEN-1',
-    'dockerd stopped',
-  ]);
-  expect(run.output()).not.toContain(ADMIN_TOKEN);
+  expect(calls.slice(-3)).toEqual(['run.sh stopped', 'Runner.Listener stopped', 'dockerd stopped']);
+  expect(run.output()).not.toContain(REGISTRATION_TOKEN);
 });
 
-it('removes its registration at GitHub on SIGTERM', async () => {
-  const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, STUB_RUN: 'idle' });
-  const run = startEntrypoint(env);
-  await until(async () => run.output().includes('Listening for Jobs'));
-  const id = Number((await stubs.runnerFile()).AgentId);
-  expect(api.runners.has(id)).toBe(true);
-  run.child.kill('SIGTERM');
-  expect(await run.exited).toBe(0);
-  expect(api.runners.has(id)).toBe(false);
-});
-
-it('fails without printing the token when GitHub refuses the admin token', async () => {
-  const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: 'ghp_wrong-token-0123456789' });
+it('fails without printing the token when GitHub refuses the registration token', async () => {
+  const [stubs, env] = await entrypointEnv({ RUNNER_REGISTRATION_TOKEN: 'AABC-EXPIRED-TOKEN' });
   const run = startEntrypoint(env);
   expect(await run.exited).toBe(1);
-  expect(run.output()).toContain(
-    'registration-token failed (is the admin token valid for orgs/foo-organisation?)',
-  );
-  expect(run.output()).not.toContain('ghp_wrong-token');
+  expect(run.output()).toContain('config.sh could not register at');
+  expect(run.output()).not.toContain('AABC-EXPIRED-TOKEN');
   expect((await stubs.calls()).some((line) => line.startsWith('run.sh'))).toBe(false);
 });
 
-it('fails with what to set when it has neither a token nor a JIT config', async () => {
+it('fails with what to set when it has neither a registration token nor a JIT config', async () => {
   const [, env] = await entrypointEnv({});
   const run = startEntrypoint(env);
   expect(await run.exited).toBe(1);
-  expect(run.output()).toContain('set RUNNER_ADMIN_TOKEN (or RUNNER_JIT_CONFIG)');
+  expect(run.output()).toContain('set RUNNER_REGISTRATION_TOKEN (or RUNNER_JIT_CONFIG)');
 });
 
 it('stops dockerd when it fails after starting it', async () => {
-  const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: 'ghp_wrong-token-0123456789' });
+  const [stubs, env] = await entrypointEnv({ RUNNER_REGISTRATION_TOKEN: 'AABC-EXPIRED-TOKEN' });
   expect(await startEntrypoint(env).exited).toBe(1);
   expect((await stubs.calls()).at(-1)).toBe('dockerd stopped');
 });
@@ -245,7 +249,10 @@ describe('the health check of the task definition', () => {
   });
 
   it('passes while the runner listener is alive', async () => {
-    const [stubs, env] = await entrypointEnv({ RUNNER_ADMIN_TOKEN: ADMIN_TOKEN, STUB_RUN: 'idle' });
+    const [stubs, env] = await entrypointEnv({
+      RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+      STUB_RUN: 'idle',
+    });
     const run = startEntrypoint(env);
     await until(async () => (await stubs.calls()).some((line) => line.startsWith('run.sh')));
     await until(async () => (await check()) === 0);

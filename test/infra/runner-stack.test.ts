@@ -507,7 +507,7 @@ describe('runner config bucket', () => {
     expect(props(bucket()).VersioningConfiguration).toBeUndefined();
   });
 
-  it('refuses requests without TLS, and config reads by anyone but the task execution role', () => {
+  it('refuses requests without TLS, config reads by anyone but the task execution role, and config writes by anyone but the functions', () => {
     const policy = only(json, 'AWS::S3::BucketPolicy').Properties as {
       Bucket: unknown;
       PolicyDocument: { Statement: unknown[] };
@@ -529,6 +529,20 @@ describe('runner config bucket', () => {
         Action: 's3:GetObject',
         Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
         Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] } } },
+      },
+      {
+        Sid: 'OnlyTheFunctionsWriteConfigs',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler'].map(
+              (id) => functionOf(json, id).Properties.Role,
+            ),
+          },
+        },
       },
     ]);
   });

@@ -1,9 +1,8 @@
 /**
  * The seed's runner_task_definition.json (kept byte for byte as a fixture) against the task
  * definition the stack synthesizes and the one `npm run infra:render` writes: field by field,
- * every difference listed here with its reason, and nothing else differs. The seed registers
- * runners with an admin token (`registration=token`); JIT registration differs from that by
- * exactly the token.
+ * every difference listed here with its reason, and nothing else differs. The seed hands the
+ * runner container an admin token; no task definition of ours does, in either registration mode.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -15,14 +14,13 @@ import {
 } from '../../infra/seed-documents';
 import { DEFAULT_IMAGE_TAG, readSettings } from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
-import { camelCaseKeys, evaluator, leaves, SECRET_SUFFIX, SEED_ACCOUNT } from '../support/cfn-evaluate';
+import { camelCaseKeys, evaluator, leaves, SEED_ACCOUNT } from '../support/cfn-evaluate';
 import { only, synthesize } from '../support/synth-stack';
 
 const seed = JSON.parse(readFileSync('test/fixtures/seed/runner_task_definition.json', 'utf8')) as Record<
   string,
   unknown
 >;
-const seedSecretArn = `arn:aws:secretsmanager:${SEED.region}:${SEED_ACCOUNT}:secret:${SEED.registrationTokenSecretName}`;
 
 /** Each intended difference: the field, what it is now, and why. */
 const INTENDED: Record<string, { readonly value: unknown; readonly why: string }> = {
@@ -38,27 +36,15 @@ const INTENDED: Record<string, { readonly value: unknown; readonly why: string }
     value: `${SEED_ACCOUNT}.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
     why: "an immutable tag (the image's runner version) instead of `latest`: the repository's tags cannot move",
   },
-};
-/** The stack also names its own secret by full ARN: ECS then needs no lookup of a partial ARN. */
-const STACK_ONLY: typeof INTENDED = {
-  'containerDefinitions[0].secrets[0].valueFrom': {
-    value: `${seedSecretArn}-${SECRET_SUFFIX}`,
-    why: "the stack's secret by its full ARN (the seed's partial ARN predates the secret)",
-  },
-};
-
-/** With JIT registration (the stack's default) the task gets a one-use config, not a token. */
-const JIT_ONLY: typeof INTENDED = {
   'containerDefinitions[0].secrets[0].name': {
     value: undefined,
-    why: 'no RUNNER_ADMIN_TOKEN in the container: the webhook hands each task a one-use RUNNER_JIT_CONFIG',
+    why: 'no RUNNER_ADMIN_TOKEN in the container: the function hands each task a RUNNER_JIT_CONFIG or a short-lived RUNNER_REGISTRATION_TOKEN in its S3 environment file',
   },
   'containerDefinitions[0].secrets[0].valueFrom': {
     value: undefined,
-    why: 'no registration-token secret exists with JIT registration',
+    why: 'no task reads the registration-token secret: the functions do',
   },
 };
-
 /** Tags are a set: CloudFormation keeps them sorted by key. */
 const sortTags = (document: Record<string, unknown>) => ({
   ...document,
@@ -95,12 +81,19 @@ describe('the synthesized task definition (registration=token, as the seed)', ()
   });
 
   it('equals the seed field by field, but for the listed differences', () => {
-    expect(compare(synthesized, { ...INTENDED, ...STACK_ONLY })).toEqual([]);
+    expect(compare(synthesized, INTENDED)).toEqual([]);
+  });
+
+  it('has no secrets at all: no admin token reaches the runner container', () => {
+    const [container] = synthesized.containerDefinitions as Array<Record<string, unknown>>;
+    expect(container).toBeDefined();
+    expect(container?.secrets).toBeUndefined();
+    expect(JSON.stringify(synthesized)).not.toContain('RUNNER_ADMIN_TOKEN');
   });
 
   it('differs from the seed in every listed field (no stale entry)', () => {
     const want = leaves(seed);
-    for (const path of Object.keys({ ...INTENDED, ...STACK_ONLY })) {
+    for (const path of Object.keys(INTENDED)) {
       expect(want.has(path)).toBe(true);
       expect(want.get(path)).not.toEqual(leaves(synthesized).get(path));
     }
@@ -121,23 +114,8 @@ describe('the synthesized task definition with JIT registration (the default)', 
     synthesized = await synthesizedTaskDefinition({});
   });
 
-  it('equals the seed field by field, but for the listed differences and the dropped token', () => {
-    expect(compare(synthesized, { ...INTENDED, ...STACK_ONLY, ...JIT_ONLY })).toEqual([]);
-  });
-
-  it('has no secrets at all: no credential reaches the runner container', () => {
-    const [container] = synthesized.containerDefinitions as Array<Record<string, unknown>>;
-    expect(container).toBeDefined();
-    expect(container?.secrets).toBeUndefined();
-    expect(JSON.stringify(synthesized)).not.toContain('RUNNER_ADMIN_TOKEN');
-  });
-
-  it('drops only fields the seed has (no stale entry)', () => {
-    const want = leaves(seed);
-    for (const path of Object.keys(JIT_ONLY)) {
-      expect(want.has(path)).toBe(true);
-      expect(leaves(synthesized).has(path)).toBe(false);
-    }
+  it('equals the seed field by field, but for the listed differences', () => {
+    expect(compare(synthesized, INTENDED)).toEqual([]);
   });
 });
 

@@ -312,21 +312,22 @@ describe('npm run infra:render', () => {
     expect(JSON.parse(await readFile(join(out, name), 'utf8'))).toEqual(await seedFile(name));
   });
 
-  it("grants every action of the seed's execution policy, scoped to the runner's resources", async () => {
+  it("grants every action of the seed's execution policy but reading the admin token, scoped to the runner's resources", async () => {
     const name = SEED_FILES.taskExecutionRolePolicy;
     const actions = (document: { Statement: Array<{ Action: string[] }> }) =>
       document.Statement.flatMap((statement) => statement.Action).sort();
     const rendered = JSON.parse(await readFile(join(out, name), 'utf8'));
-    expect(actions(rendered)).toEqual(actions(await seedFile(name)));
+    // No task reads the registration-token secret: the functions do.
+    expect(actions(rendered)).toEqual(
+      actions(await seedFile(name)).filter((action) => action !== 'secretsmanager:GetSecretValue'),
+    );
     const wildcards = rendered.Statement.filter(
       (statement: { Resource: unknown }) => statement.Resource === '*',
     );
     expect(wildcards.map((statement: { Action: string[] }) => statement.Action)).toEqual([
       ['ecr:GetAuthorizationToken'],
     ]);
-    expect(rendered.Statement.at(-1).Resource).toEqual([
-      `arn:aws:secretsmanager:${SEED.region}:123456789012:secret:${SEED.registrationTokenSecretName}-??????`,
-    ]);
+    expect(JSON.stringify(rendered)).not.toContain(SEED.registrationTokenSecretName);
   });
 });
 

@@ -78,6 +78,19 @@ const tasksOf = (payload: ReturnType<typeof jobOfOurs>) =>
 const ops = (operation: string) => github.requests.filter((r) => r.operation.endsWith(operation));
 const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
 const runnerNamed = (name: string) => [...github.runners.values()].find((r) => r.name === name);
+type Override = {
+  environment: Array<{ name: string; value: string }>;
+  environmentFiles?: Array<{ type: string; value: string }>;
+};
+const overrideOf = (payload: ReturnType<typeof jobOfOurs>) =>
+  (tasksOf(payload)[0]?.overrides as { containerOverrides: Override[] } | undefined)?.containerOverrides[0];
+/** The object key of the one S3 environment file a task names. */
+const configKeyOf = (files: Override['environmentFiles']) => {
+  const [file] = files ?? [];
+  return file?.value.replace(`arn:aws:s3:::${RUNNER_CONFIG_BUCKET}/`, '') ?? '';
+};
+/** An object name of 128 random bits: nothing of the job in it. */
+const RANDOM_KEY = /^runner-config\/[0-9a-f]{32}\.env$/;
 
 describe('JIT registration', () => {
   let handle: ReturnType<typeof handler>;
@@ -89,19 +102,13 @@ describe('JIT registration', () => {
     const payload = queuedJob();
     const response = await handle(await signedRequest(payload));
     expect(response.statusCode).toBe(200);
-    const [task] = tasksOf(payload);
-    type Override = {
-      environment: Array<{ name: string; value: string }>;
-      environmentFiles: Array<{ type: string; value: string }>;
-    };
-    const override = (task?.overrides as { containerOverrides: Override[] } | undefined)
-      ?.containerOverrides[0];
+    const override = overrideOf(payload);
     expect(override?.environment.map((e) => e.name)).toEqual([
       'ORGANIZATION',
       'RUNNER_LABELS',
       'RUNNER_IDLE_TIMEOUT',
     ]);
-    const key = `runner-config/${jobId(payload)}-1.env`;
+    const key = configKeyOf(override?.environmentFiles);
     expect(override?.environmentFiles).toEqual([
       { type: 's3', value: `arn:aws:s3:::${RUNNER_CONFIG_BUCKET}/${key}` },
     ]);
@@ -121,6 +128,17 @@ describe('JIT registration', () => {
       labels: body(response).labels,
       runner_group_id: 7,
     });
+  });
+
+  it("names the config object with 128 random bits, so no task's role can find another job's config", async () => {
+    const [a, b] = [queuedJob(), queuedJob()];
+    await handle(await signedRequest(a));
+    await handle(await signedRequest(b));
+    const keys = [a, b].map((payload) => configKeyOf(overrideOf(payload)?.environmentFiles));
+    expect(keys[0]).toMatch(RANDOM_KEY);
+    expect(keys[1]).toMatch(RANDOM_KEY);
+    expect(keys[0]).not.toBe(keys[1]);
+    expect(keys[0]).not.toContain(String(jobId(a)));
   });
 
   it('registers in the repository by default, so only its own jobs can take the runner', async () => {
@@ -223,6 +241,7 @@ describe('JIT registration', () => {
     expect(body(redelivered).runnerName).toBe(registered);
     expect(runnerNamed(registered)).toBeDefined();
     expect(tasksOf(payload)).toHaveLength(1);
+    expect(configKeyOf(overrideOf(payload)?.environmentFiles)).toMatch(RANDOM_KEY);
   });
 
   it('never deletes the registration of a task whose RunTask answer was lost: the retry finds that task', async () => {
@@ -258,7 +277,7 @@ describe('JIT registration', () => {
   it('replaces an offline registration of its own name left by a launcher that died before recording it', async () => {
     const payload = queuedJob();
     const decision = decide(
-      parseConfig({ ECS_CLUSTER: 'runners', RUNNER_SCOPE: 'org', RUNNER_REGISTRATION: 'token' }),
+      parseConfig({ ...jitEnv(), RUNNER_REGISTRATION: 'token' }),
       parseWorkflowJob(payload),
     );
     if (decision.kind !== 'ours') throw new Error(decision.reason);
@@ -308,15 +327,6 @@ describe('JIT registration', () => {
     expect(response.statusCode).toBe(200);
   });
 
-  it('keeps the seed token mode when RUNNER_REGISTRATION=token', async () => {
-    const payload = queuedJob();
-    const before = ops('/generate-jitconfig').length;
-    const response = await handler({ RUNNER_REGISTRATION: 'token' })(await signedRequest(payload));
-    expect(response.statusCode).toBe(200);
-    expect(JSON.stringify(tasksOf(payload)[0]?.overrides)).toContain('RUNNER_CONFIG_ARGS');
-    expect(ops('/generate-jitconfig').length).toBe(before);
-  });
-
   it('authenticates as a GitHub App, finding the organisation installation', async () => {
     const app = await startGitHubStandIn({ token: 'unused', installationId: 31337 });
     app.groups.set('org:octo-org', [{ id: 3, name: 'octo-org-sandpit', allows_public_repositories: false }]);
@@ -336,6 +346,92 @@ describe('JIT registration', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('token registration (RUNNER_REGISTRATION=token)', () => {
+  let handle: ReturnType<typeof handler>;
+  beforeAll(() => {
+    handle = handler({ RUNNER_REGISTRATION: 'token' });
+  });
+
+  it('hands the task only a registration token of its scope, through S3: the RunTask request carries no token', async () => {
+    const payload = queuedJob();
+    const jits = ops('/generate-jitconfig').length;
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    const override = overrideOf(payload);
+    expect(override?.environment.map((e) => e.name)).toEqual([
+      'ORGANIZATION',
+      'RUNNER_CONFIG_ARGS',
+      'RUNNER_LABELS',
+      'RUNNER_IDLE_TIMEOUT',
+    ]);
+    const key = configKeyOf(override?.environmentFiles);
+    expect(key).toMatch(RANDOM_KEY);
+    // The environment file holds one line: a registration token GitHub minted for the organisation.
+    const object = (await s3.objects()).get(key) ?? '';
+    const token = /^RUNNER_REGISTRATION_TOKEN=(\S+)\n$/.exec(object)?.[1] ?? '';
+    expect(github.registrationTokens.get(token)?.scope).toBe('org:octo-org');
+    expect(ops('/registration-token').at(-1)?.operation).toBe(
+      'POST /orgs/{org}/actions/runners/registration-token',
+    );
+    // No ECS request or answer carries a token: not the registration token, not the functions' own.
+    const ecsTraffic = JSON.stringify(ecs.calls) + JSON.stringify(ecs.tasks);
+    expect(ecsTraffic).not.toContain(token);
+    expect(ecsTraffic).not.toContain(TOKEN);
+    expect(ecsTraffic).not.toContain('RUNNER_REGISTRATION_TOKEN');
+    expect(ecsTraffic).not.toContain('RUNNER_ADMIN_TOKEN');
+    expect(object).not.toContain(TOKEN);
+    // The runner registers itself: nothing is registered for it.
+    expect(ops('/generate-jitconfig').length).toBe(jits);
+  });
+
+  it("mints the token in the job's repository with repository scope", async () => {
+    const payload = queuedJob({ repoName: 'api' });
+    const response = await handler({ RUNNER_REGISTRATION: 'token', RUNNER_SCOPE: 'repo' })(
+      await signedRequest(payload),
+    );
+    expect(response.statusCode).toBe(200);
+    const minted = ops('/registration-token').at(-1);
+    expect(minted?.operation).toBe('POST /repos/{owner}/{repo}/actions/runners/registration-token');
+    expect(minted?.params).toMatchObject({ owner: 'octo-org', repo: 'api' });
+    const object = (await s3.objects()).get(configKeyOf(overrideOf(payload)?.environmentFiles)) ?? '';
+    const token = /^RUNNER_REGISTRATION_TOKEN=(\S+)\n$/.exec(object)?.[1] ?? '';
+    expect(github.registrationTokens.get(token)?.scope).toBe('repo:octo-org/api');
+  });
+
+  it('keeps the object name for the next try of the same attempt, with a fresh token: one task', async () => {
+    ecsFault = (operation) =>
+      operation === 'RunTask'
+        ? { kind: 'error', type: 'ClientException', status: 400, message: 'bad' }
+        : undefined;
+    const payload = queuedJob();
+    const request = await signedRequest(payload);
+    expect((await handle(request)).statusCode).toBe(503);
+    const first = ops('/registration-token').length;
+    ecsFault = undefined;
+    expect((await handle(request)).statusCode).toBe(200);
+    expect(ops('/registration-token').length).toBe(first + 1);
+    const runTasks = ecs.calls.filter(
+      (c) => c.operation === 'RunTask' && JSON.stringify(c).includes(`gha-job/${jobId(payload)}/`),
+    );
+    const keys = runTasks.map((c) => JSON.stringify(c).match(/runner-config\/[0-9a-f]{32}\.env/)?.[0]);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+    expect(tasksOf(payload)).toHaveLength(1);
+  });
+
+  it('answers 503 with the fix when GitHub refuses to mint the token, and starts no task', async () => {
+    github.fault = (r) =>
+      r.operation.endsWith('/registration-token')
+        ? { status: 403, body: { message: 'Forbidden' } }
+        : undefined;
+    const payload = queuedJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(503);
+    expect(body(response).message).toContain('check the credentials and the GitHub App permissions');
+    expect(tasksOf(payload)).toHaveLength(0);
   });
 });
 

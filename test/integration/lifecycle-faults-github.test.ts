@@ -197,15 +197,16 @@ describe('scenario 3: GitHub does not answer', () => {
   );
 
   it('relaunches once, not once a round, when GitHub stays down past RECONCILE_UNKNOWN_RELAUNCH', async () => {
-    // What dies: GitHub (503 to everything) for 16 virtual minutes, from the moment the job's task
+    // What dies: GitHub's job look-ups (503) for 16 virtual minutes, from the moment the job's task
     // stopped before anyone heard whether the job started (`in_progress` lost). Past the setting's
     // 600 s the job may be waiting for a runner after all: it gets one new attempt, not one a round.
+    // (Registration still answers: with it down too no attempt can start, rightly.)
     // End state: exactly one new task, started no earlier than minute 10; one live task.
     const settings = { RUNNER_REGISTRATION: 'token', RECONCILE_UNKNOWN_RELAUNCH: '600' };
     const payload = queuedJob();
     const task = await launched(payload, settings);
     ecs.stopTask(task.taskArn, 'Essential container in task exited');
-    github.outage = { status: 503 };
+    github.outage = { status: 503, routes: isJobRoute };
     const relaunchedAt: number[] = [];
     for (let minute = 0; minute <= 15; minute++) {
       const before = tasksOf(payload).length;

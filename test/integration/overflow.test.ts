@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
 import { retryDelaySeconds } from '../../shared/queue/launch-queued-job';
 import { createLauncherHandler } from '../../shared/queue/launcher-handler';
 import { createSqsRetryDelay } from '../../shared/queue/overflow-queue';
@@ -13,11 +14,13 @@ import { jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import type { Fault } from '../support/aws-stand-in';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { type RegistrationStandIns, startRegistrationStandIns } from '../support/registration-stand-ins';
 import { pollQueue } from '../support/sqs-poller';
 import { type SqsStandIn, startSqsStandIn } from '../support/sqs-stand-in';
 
 let ecs: EcsStandIn;
 let sqs: SqsStandIn;
+let registration: RegistrationStandIns;
 let placementFailure: string | undefined;
 let sqsFault: ((operation: string) => Fault | undefined) | undefined;
 
@@ -26,9 +29,10 @@ beforeAll(async () => {
   sqs = await startSqsStandIn({ maxReceiveCount: 3, timeScale: 0.001, fault: (op) => sqsFault?.(op) });
   process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
   process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
+  registration = await startRegistrationStandIns();
 });
 afterAll(async () => {
-  await Promise.all([ecs.close(), sqs.close()]);
+  await Promise.all([ecs.close(), sqs.close(), registration.close()]);
 });
 afterEach(() => {
   placementFailure = undefined;
@@ -37,12 +41,20 @@ afterEach(() => {
   sqs.deadLetters.length = 0;
 });
 
-const env = () => ({ WEBHOOK_SECRET: TEST_SECRET, ECS_CLUSTER: 'runners', OVERFLOW_QUEUE_URL: sqs.queueUrl });
-const webhook = () => createWebhookHandler(createWebhookDependencies({ env: env() }));
+const env = () => ({
+  WEBHOOK_SECRET: TEST_SECRET,
+  ECS_CLUSTER: 'runners',
+  OVERFLOW_QUEUE_URL: sqs.queueUrl,
+  ...registration.env,
+});
+// One ledger for the webhook and the launcher, as they share the table when deployed: the launcher
+// retries an attempt with the config object (and so the RunTask request) the webhook recorded.
+const ledger = createMemoryJobLedger();
+const webhook = () => createWebhookHandler(createWebhookDependencies({ env: env(), overrides: { ledger } }));
 /** The launcher, on a clock that moves 10 s per invocation: the stand-in's visibility delays are scaled down. */
 const launcher = () => {
   let offset = 0;
-  const deps = createDependencies({ env: env(), now: () => Date.now() + offset });
+  const deps = createDependencies({ env: env(), now: () => Date.now() + offset, overrides: { ledger } });
   const handle = createLauncherHandler({ ...deps, delayRetry: createSqsRetryDelay(sqs.queueUrl) });
   return (...args: Parameters<typeof handle>) => {
     offset += 10_000;

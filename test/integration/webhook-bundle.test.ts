@@ -6,24 +6,32 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { STORED_SECRETS, webhookEnv } from '../../bench/bench-env';
+import { BENCH_GITHUB_TOKEN, STORED_SECRETS, webhookEnv } from '../../bench/bench-env';
 import { FIRST_ANSWER, runFresh } from '../../bench/fresh-process';
 import { githubHostedQueued, jobOfOurs } from '../fixtures/payloads';
 import { httpApiEvent, signedRequest } from '../fixtures/requests';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
+import { type S3Server, startS3Server } from '../support/s3-server';
 import { startSecretsExtensionStandIn } from '../support/secrets-extension-stand-in';
 import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
 
 let ecs: EcsStandIn;
+let github: GitHubStandIn;
+let s3: S3Server;
 let folder: string;
 
 beforeAll(async () => {
   execFileSync(process.execPath, ['esbuild.config.mjs', '--only', 'webhook'], { stdio: 'inherit' });
-  ecs = await startEcsStandIn();
+  [ecs, github, s3] = await Promise.all([
+    startEcsStandIn(),
+    startGitHubStandIn({ token: BENCH_GITHUB_TOKEN }),
+    startS3Server(),
+  ]);
   folder = mkdtempSync(join(tmpdir(), 'webhook-bundle-'));
 });
 afterAll(async () => {
-  await ecs.close();
+  await Promise.all([ecs.close(), github.close(), s3.close()]);
   rmSync(folder, { recursive: true, force: true });
 });
 
@@ -33,7 +41,7 @@ describe('the built webhook bundle', () => {
     const eventPath = join(folder, 'event.json');
     writeFileSync(eventPath, JSON.stringify(httpApiEvent(await signedRequest(payload))));
     const run = await runFresh(FIRST_ANSWER, {
-      ...webhookEnv({ ecs: ecs.url }, true),
+      ...webhookEnv({ ecs: ecs.url, github: github.url, s3: s3.url }, true),
       BENCH_MODULE: pathToFileURL(resolve('dist/webhook/index.mjs')).href,
       BENCH_EVENT: eventPath,
     });

@@ -10,21 +10,27 @@ import {
   TEST_SECRET,
 } from '../fixtures/requests';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { type RegistrationStandIns, startRegistrationStandIns } from '../support/registration-stand-ins';
 
 let ecs: EcsStandIn;
+let registration: RegistrationStandIns;
 let handler: typeof Handler;
 
 beforeAll(async () => {
   ecs = await startEcsStandIn();
+  registration = await startRegistrationStandIns();
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_ECS: ecs.url,
     WEBHOOK_SECRET: TEST_SECRET,
     ECS_CLUSTER: 'runners',
     ECS_CAPACITY_PROVIDER: 'runners-asg',
+    ...registration.env,
   });
   ({ handler } = await import('../../functions/webhook/index'));
 });
-afterAll(() => ecs.close());
+afterAll(async () => {
+  await Promise.all([ecs.close(), registration.close()]);
+});
 
 describe('functions/webhook handler', () => {
   it.each([

@@ -13,6 +13,7 @@ import { githubHostedQueued, jobOfOurs, realPing } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import type { Fault } from '../support/aws-stand-in';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
+import { type RegistrationStandIns, startRegistrationStandIns } from '../support/registration-stand-ins';
 import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf';
@@ -22,6 +23,7 @@ let ecs: EcsStandIn;
 let fault: ((operation: string, input: Record<string, unknown>) => Fault | undefined) | undefined;
 let placementFailure: string | undefined;
 let secretsManager: Awaited<ReturnType<typeof startSecretsManagerStandIn>>;
+let registration: RegistrationStandIns;
 
 beforeAll(async () => {
   ecs = await startEcsStandIn({
@@ -34,10 +36,12 @@ beforeAll(async () => {
   });
   process.env.AWS_ENDPOINT_URL_ECS = ecs.url;
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsManager.url;
+  registration = await startRegistrationStandIns();
 });
 afterAll(async () => {
   await ecs.close();
   await secretsManager.close();
+  await registration.close();
 });
 afterEach(() => {
   fault = undefined;
@@ -50,7 +54,7 @@ const handlerWith = (
 ) =>
   createWebhookHandler(
     createWebhookDependencies({
-      env: { WEBHOOK_SECRET_ARN: SECRET_ARN, ECS_CLUSTER: 'runners', ...env },
+      env: { WEBHOOK_SECRET_ARN: SECRET_ARN, ECS_CLUSTER: 'runners', ...registration.env, ...env },
       ...extra,
     }),
   );
@@ -96,6 +100,10 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
             { name: 'RUNNER_CONFIG_ARGS', value: expect.stringContaining('--ephemeral') },
             { name: 'RUNNER_LABELS', value: (payload.workflow_job.labels as string[])[0] },
             { name: 'RUNNER_IDLE_TIMEOUT', value: '900' },
+          ],
+          // The registration token is in the environment file, never in the request.
+          environmentFiles: [
+            { type: 's3', value: expect.stringMatching(/:::[a-z0-9-]+\/runner-config\/[0-9a-f]{32}\.env$/) },
           ],
         },
       ],
@@ -250,7 +258,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     }
   });
 
-  it("reads a new job's ledger record once and writes it twice: recorded with its launch claimed, then started", async () => {
+  it("reads a new job's ledger record once and writes it three times: launch claimed, config recorded, started", async () => {
     const ledger = createMemoryJobLedger();
     const calls: string[] = [];
     const counting: JobLedger = {
@@ -269,7 +277,7 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
       { overrides: { ledger: counting } },
     )(await signedRequest(freshJob()));
     expect(response.statusCode).toBe(200);
-    expect(calls).toEqual(['get', 'put launching', 'put task-started']);
+    expect(calls).toEqual(['get', 'put launching', 'put launching', 'put task-started']);
   });
 
   it('starts one task when the same job is queued twice in two deliveries', async () => {

@@ -117,11 +117,12 @@ export function expectedStatements(json: TemplateJson) {
         ],
       },
     }),
-    readGitHubCredentials: () => ({
+    /** Reading the functions' GitHub credentials: `GitHubAuth`, or the seed's `RegistrationToken` secret. */
+    readGitHubCredentials: (secretPath = 'GitHubAuth') => ({
       Sid: 'ReadGitHubCredentials',
       Effect: 'Allow',
       Action: 'secretsmanager:GetSecretValue',
-      Resource: secret('GitHubAuth'),
+      Resource: secret(secretPath),
     }),
   };
 }

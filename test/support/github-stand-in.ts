@@ -64,6 +64,8 @@ export interface GitHubStandIn {
   readonly runners: Map<number, StandInRunner>;
   /** Runner groups by scope key (`org:NAME`, `enterprise:SLUG`). */
   readonly groups: Map<string, Array<{ id: number; name: string; allows_public_repositories: boolean }>>;
+  /** The registration tokens minted, by token: the scope key (`org:NAME`, `repo:OWNER/NAME`, ...) each registers in. */
+  readonly registrationTokens: Map<string, { readonly scope: string; readonly expiresAt: string }>;
   readonly jobs: Map<number, string>;
   /** The runner that has a job (`runner_name`), for jobs in progress or completed. */
   readonly jobRunners: Map<number, string>;
@@ -189,6 +191,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     violations: [],
     runners: new Map(),
     groups: new Map(),
+    registrationTokens: new Map(),
     jobs: new Map(),
     jobRunners: new Map(),
     jobRuns: new Map(),
@@ -278,6 +281,13 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
           encoded_jit_config: encodedJitConfig(runner.id, name, url),
         },
       };
+    },
+    // GitHub: 201 with {token, expires_at}, an hour from now; no request body.
+    'POST /registration-token': (r) => {
+      const minted = `AABC${randomBytes(12).toString('hex').toUpperCase()}`;
+      const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+      state.registrationTokens.set(minted, { scope: scopeKey(r.params), expiresAt });
+      return { status: 201, body: { token: minted, expires_at: expiresAt } };
     },
     'GET /runners': (r) => {
       const name = r.query.get('name');
@@ -378,6 +388,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
 
   const handlerFor = (key: string) => {
     if (key.endsWith('/generate-jitconfig')) return handlers['POST /jitconfig'];
+    if (key.endsWith('/registration-token')) return handlers['POST /registration-token'];
     if (key.endsWith('/actions/runners/{runner_id}')) return handlers['DELETE /runners/{runner_id}'];
     if (key.endsWith('/actions/runners')) return handlers['GET /runners'];
     if (key.endsWith('/actions/runner-groups')) return handlers[`${key.split(' ')[0]} /runner-groups`];

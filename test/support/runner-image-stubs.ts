@@ -288,7 +288,8 @@ export interface GitHubApiStandIn {
   close(): Promise<void>;
 }
 
-const REGISTRATION_TOKEN = 'REG-TOKEN-1';
+/** The registration token the stand-in's runner registration accepts (what the function mints and the env file carries). */
+export const REGISTRATION_TOKEN = 'REG-TOKEN-1';
 const REMOVE_TOKEN = 'REMOVE-TOKEN-1';
 
 /**

@@ -33,6 +33,7 @@ const ROUTES: ReadonlyArray<{
   // Repository runners: Repository permissions for "Administration".
   ...[
     ['POST /repos/{owner}/{repo}/actions/runners/generate-jitconfig', 'write'],
+    ['POST /repos/{owner}/{repo}/actions/runners/registration-token', 'write'],
     ['GET /repos/{owner}/{repo}/actions/runners', 'read'],
     ['DELETE /repos/{owner}/{repo}/actions/runners/{runner_id}', 'write'],
   ].map(([route, access]) => ({
@@ -43,6 +44,7 @@ const ROUTES: ReadonlyArray<{
   // Organisation runners and groups: Organization permissions for "Self-hosted runners".
   ...[
     ['POST /orgs/{org}/actions/runners/generate-jitconfig', 'write'],
+    ['POST /orgs/{org}/actions/runners/registration-token', 'write'],
     ['GET /orgs/{org}/actions/runners', 'read'],
     ['DELETE /orgs/{org}/actions/runners/{runner_id}', 'write'],
     ['GET /orgs/{org}/actions/runner-groups', 'read'],

@@ -2,10 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import { parseConfig, readWebhookSecretSetting } from '../../shared/config';
 import { ConfigError } from '../../shared/errors';
 
-const minimal = { WEBHOOK_SECRET: 's3cret', ECS_CLUSTER: 'runners' };
+const minimal = {
+  WEBHOOK_SECRET: 's3cret',
+  ECS_CLUSTER: 'runners',
+  GITHUB_TOKEN: 'ghp_test',
+  RUNNER_CONFIG_BUCKET: 'github-runners-config',
+};
 
 describe('parseConfig', () => {
-  it('reproduces the seed with only a secret and a cluster', () => {
+  it('reproduces the seed with only a secret, a cluster, GitHub credentials and the config bucket', () => {
     const config = parseConfig(minimal);
     expect(config.ecs).toEqual({
       cluster: 'runners',
@@ -31,7 +36,7 @@ describe('parseConfig', () => {
     expect(config.internalRepositoriesTrusted).toBe(false);
     expect(config.runnerGroupShared).toBe(false);
     expect(config.scope).toBe('repo');
-    expect(config.registration).toBe('token');
+    expect(config.registration).toBe('jit');
     expect(config.jobsTable).toBeUndefined();
     expect(config.templates.group).toBe('<detail_org>-<target_env>');
     expect(config.dryRun).toBe(false);
@@ -95,7 +100,8 @@ describe('parseConfig', () => {
   });
 
   it('refuses JIT registration without the bucket its config travels through', () => {
-    expect(() => parseConfig({ ...minimal, GITHUB_TOKEN: 'ghp_x' })).toThrow(/RUNNER_CONFIG_BUCKET/);
+    const { RUNNER_CONFIG_BUCKET: _, ...withoutBucket } = minimal;
+    expect(() => parseConfig(withoutBucket)).toThrow(/RUNNER_CONFIG_BUCKET/);
     expect(
       parseConfig({ ...minimal, GITHUB_TOKEN: 'ghp_x', RUNNER_CONFIG_BUCKET: 'runner-config' }).registration,
     ).toBe('jit');

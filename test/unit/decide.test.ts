@@ -7,7 +7,14 @@ import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { githubHostedQueued, type JobVariation, jobOfOurs } from '../fixtures/payloads';
 
 const config = (env: Record<string, string> = {}) =>
-  parseConfig({ ECS_CLUSTER: 'c', RUNNER_REGISTRATION: 'token', RUNNER_SCOPE: 'org', ...env });
+  parseConfig({
+    ECS_CLUSTER: 'c',
+    RUNNER_REGISTRATION: 'token',
+    RUNNER_SCOPE: 'org',
+    GITHUB_TOKEN: 'ghp_test',
+    RUNNER_CONFIG_BUCKET: 'github-runners-config',
+    ...env,
+  });
 const decideFor = (variation: JobVariation = {}, env: Record<string, string> = {}) =>
   decide(config(env), parseWorkflowJob(jobOfOurs(variation)));
 const planOf = (decision: ReturnType<typeof decide>): RunnerPlan => {

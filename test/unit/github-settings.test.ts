@@ -30,8 +30,19 @@ describe('parseGitHubCredentials', () => {
     expect(parseGitHubCredentials(stored)).toMatchObject({ privateKey: pem });
   });
 
+  it("reads a token stored as plain text, as the seed's registration-token secret holds it", () => {
+    expect(parseGitHubCredentials('ghp_plain_secret\n')).toEqual({
+      kind: 'token',
+      token: 'ghp_plain_secret',
+    });
+    expect(parseGitHubCredentials('github_pat_11AB_cd')).toEqual({
+      kind: 'token',
+      token: 'github_pat_11AB_cd',
+    });
+  });
+
   it('says what is wrong without echoing the secret', () => {
-    expect(() => parseGitHubCredentials('ghp_plain_secret')).toThrow(/not JSON/);
+    expect(() => parseGitHubCredentials('plain secret')).toThrow(/not JSON/);
     let message = '';
     try {
       parseGitHubCredentials('{"appId":"x","privateKey":"ghp_plain_secret"}');
@@ -50,10 +61,19 @@ describe('GitHub settings in the webhook configuration', () => {
     ECS_CLUSTER: 'c',
   };
 
-  it('uses the seed token registration without GitHub credentials', () => {
-    const config = parseConfig(base);
-    expect(config.registration).toBe('token');
-    expect(config.github).toBeUndefined();
+  it('refuses either registration without GitHub credentials: no task gets an admin token', () => {
+    for (const registration of ['jit', 'token']) {
+      expect(() => parseConfig({ ...base, RUNNER_REGISTRATION: registration })).toThrow(
+        /needs GitHub credentials/,
+      );
+    }
+  });
+
+  it('refuses token registration without the config bucket: the registration token goes through S3', () => {
+    const { RUNNER_CONFIG_BUCKET: _, ...withoutBucket } = base;
+    expect(() => parseConfig({ ...withoutBucket, GITHUB_TOKEN: 't', RUNNER_REGISTRATION: 'token' })).toThrow(
+      /RUNNER_REGISTRATION=token needs RUNNER_CONFIG_BUCKET/,
+    );
   });
 
   it('makes JIT the default when credentials are configured', () => {

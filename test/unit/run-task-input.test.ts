@@ -7,7 +7,13 @@ import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 
 const setup = (env: Record<string, string> = {}, variation: JobVariation = {}): RunnerPlan => {
-  const config = parseConfig({ ECS_CLUSTER: 'runners', RUNNER_REGISTRATION: 'token', ...env });
+  const config = parseConfig({
+    ECS_CLUSTER: 'runners',
+    RUNNER_REGISTRATION: 'token',
+    GITHUB_TOKEN: 'ghp_unused',
+    RUNNER_CONFIG_BUCKET: 'github-runners-config',
+    ...env,
+  });
   const decision = decide(
     config,
     parseWorkflowJob(jobOfOurs({ jobId: 2832853555, runId: 940463255, ...variation })),
@@ -16,12 +22,14 @@ const setup = (env: Record<string, string> = {}, variation: JobVariation = {}): 
   return decision.plan;
 };
 const first = (plan: RunnerPlan) => ({ number: 1, runnerName: plan.name });
-const ENV_FILE = 'arn:aws:s3:::github-runners-config/runner-config/2832853555-1.env';
+const ENV_FILE = 'arn:aws:s3:::github-runners-config/runner-config/0123456789abcdef0123456789abcdef.env';
+/** A token registration: the registration token in the S3 environment file. */
+const TOKEN = { kind: 'token', environmentFileArn: ENV_FILE } as const;
 
 describe('buildRunTaskRequest', () => {
   it('overrides the runner container with the scope, config args and labels', () => {
     const plan = setup();
-    const { input } = buildRunTaskRequest(plan, first(plan));
+    const { input } = buildRunTaskRequest(plan, first(plan), TOKEN);
     expect(input.overrides).toEqual({
       containerOverrides: [
         {
@@ -32,6 +40,7 @@ describe('buildRunTaskRequest', () => {
             { name: 'RUNNER_LABELS', value: plan.labels.join(',') },
             { name: 'RUNNER_IDLE_TIMEOUT', value: '900' },
           ],
+          environmentFiles: [{ type: 's3', value: ENV_FILE }],
         },
       ],
     });
@@ -45,30 +54,30 @@ describe('buildRunTaskRequest', () => {
 
   it('places a runner task on an instance of its own by default, and packs them when asked', () => {
     const plan = setup();
-    expect(buildRunTaskRequest(plan, first(plan)).input.placementConstraints).toEqual([
+    expect(buildRunTaskRequest(plan, first(plan), TOKEN).input.placementConstraints).toEqual([
       { type: 'distinctInstance' },
     ]);
     const packed = setup({ RUNNER_DISTINCT_INSTANCE: 'false' });
-    expect(buildRunTaskRequest(packed, first(packed)).input.placementConstraints).toBeUndefined();
+    expect(buildRunTaskRequest(packed, first(packed), TOKEN).input.placementConstraints).toBeUndefined();
   });
 
   it('passes RUNNER_IDLE_TIMEOUT, so the runner and the reconciler give up on the same clock', () => {
     const plan = setup({ RUNNER_IDLE_TIMEOUT: '600' });
-    const environment = buildRunTaskRequest(plan, first(plan)).input.overrides?.containerOverrides?.[0]
+    const environment = buildRunTaskRequest(plan, first(plan), TOKEN).input.overrides?.containerOverrides?.[0]
       ?.environment;
     expect(environment).toContainEqual({ name: 'RUNNER_IDLE_TIMEOUT', value: '600' });
   });
 
   it('uses the capacity provider instead of a launch type when one is set', () => {
     const plan = setup({ ECS_CAPACITY_PROVIDER: 'runners-asg' });
-    const { input } = buildRunTaskRequest(plan, first(plan));
+    const { input } = buildRunTaskRequest(plan, first(plan), TOKEN);
     expect(input.capacityProviderStrategy).toEqual([{ capacityProvider: 'runners-asg', weight: 1 }]);
     expect(input.launchType).toBeUndefined();
   });
 
   it('adds awsvpc settings when subnets are set', () => {
     const plan = setup({ ECS_SUBNETS: 'subnet-a,subnet-b', ECS_SECURITY_GROUPS: 'sg-1' });
-    expect(buildRunTaskRequest(plan, first(plan)).input.networkConfiguration).toEqual({
+    expect(buildRunTaskRequest(plan, first(plan), TOKEN).input.networkConfiguration).toEqual({
       awsvpcConfiguration: {
         subnets: ['subnet-a', 'subnet-b'],
         securityGroups: ['sg-1'],
@@ -79,7 +88,7 @@ describe('buildRunTaskRequest', () => {
 
   it('marks the task with the job and its attempt in startedBy and tags', () => {
     const plan = setup();
-    const { input } = buildRunTaskRequest(plan, first(plan));
+    const { input } = buildRunTaskRequest(plan, first(plan), TOKEN);
     expect(input.startedBy).toBe('gha-job/2832853555/1');
     expect(parseStartedBy(input.startedBy)).toEqual({ jobId: 2832853555, attempt: 1 });
     expect(parseStartedBy('gha-job/2832853555')).toEqual({ jobId: 2832853555, attempt: undefined });
@@ -97,8 +106,8 @@ describe('buildRunTaskRequest', () => {
 
   it('gives the same attempt of a job the same request and a 64-character token', () => {
     const plan = setup();
-    const a = buildRunTaskRequest(plan, first(plan)).input;
-    const b = buildRunTaskRequest(plan, first(plan)).input;
+    const a = buildRunTaskRequest(plan, first(plan), TOKEN).input;
+    const b = buildRunTaskRequest(plan, first(plan), TOKEN).input;
     expect(a).toEqual(b);
     expect(a.clientToken).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -108,8 +117,8 @@ describe('buildRunTaskRequest', () => {
     const second = { number: 2, runnerName: runnerNameFor(plan, 2) };
     expect(second.runnerName).not.toBe(plan.name);
     expect(second.runnerName.length).toBeLessThanOrEqual(64);
-    expect(buildRunTaskRequest(plan, second).input.clientToken).not.toBe(
-      buildRunTaskRequest(plan, first(plan)).input.clientToken,
+    expect(buildRunTaskRequest(plan, second, TOKEN).input.clientToken).not.toBe(
+      buildRunTaskRequest(plan, first(plan), TOKEN).input.clientToken,
     );
   });
 
@@ -117,18 +126,19 @@ describe('buildRunTaskRequest', () => {
     const plan = setup();
     const other = setup({}, { jobId: 1 });
     const revised = setup({ ECS_TASK_DEFINITION: 'github-actions-self-hosted-runner-debian-task:7' });
-    const token = buildRunTaskRequest(plan, first(plan)).input.clientToken;
-    expect(buildRunTaskRequest(other, first(other)).input.clientToken).not.toBe(token);
-    expect(buildRunTaskRequest(revised, first(revised)).input.clientToken).toBe(token);
+    const token = buildRunTaskRequest(plan, first(plan), TOKEN).input.clientToken;
+    expect(buildRunTaskRequest(other, first(other), TOKEN).input.clientToken).not.toBe(token);
+    expect(buildRunTaskRequest(revised, first(revised), TOKEN).input.clientToken).toBe(token);
     expect(
-      buildRunTaskRequest(setup({ RUNNER_IDLE_TIMEOUT_SECONDS: '600' }), first(plan)).input.clientToken,
+      buildRunTaskRequest(setup({ RUNNER_IDLE_TIMEOUT_SECONDS: '600' }), first(plan), TOKEN).input
+        .clientToken,
     ).toBe(token);
   });
 
   it('gives the next placement of an attempt the same request under another token', () => {
     const plan = setup();
-    const request = buildRunTaskRequest(plan, first(plan)).input;
-    const next = buildRunTaskRequest(plan, { ...first(plan), placement: 1 }).input;
+    const request = buildRunTaskRequest(plan, first(plan), TOKEN).input;
+    const next = buildRunTaskRequest(plan, { ...first(plan), placement: 1 }, TOKEN).input;
     expect({ ...next, clientToken: '' }).toEqual({ ...request, clientToken: '' });
     expect(next.clientToken).not.toBe(request.clientToken);
   });
@@ -136,7 +146,7 @@ describe('buildRunTaskRequest', () => {
   it('refuses overrides longer than ECS accepts', () => {
     const labels = Array.from({ length: 60 }, (_, i) => `label-${i}-${'x'.repeat(60)}`).join(',');
     const plan = setup({ RUNNER_LABELS_TEMPLATE: labels }, { labels: [`label-0-${'x'.repeat(60)}`] });
-    expect(() => buildRunTaskRequest(plan, first(plan))).toThrow(/at most 8192/);
+    expect(() => buildRunTaskRequest(plan, first(plan), TOKEN)).toThrow(/at most 8192/);
   });
 });
 
@@ -157,7 +167,7 @@ describe('buildRunTaskRequest with a JIT registration', () => {
   it('keeps the attempt token when the registration changes: ECS refuses the changed request (ConflictException)', () => {
     const plan = setup();
     const jit = buildRunTaskRequest(plan, first(plan), { kind: 'jit', environmentFileArn: ENV_FILE });
-    const token = buildRunTaskRequest(plan, first(plan));
+    const token = buildRunTaskRequest(plan, first(plan), TOKEN);
     expect(jit.input.clientToken).toBe(token.input.clientToken);
     expect(jit.input.overrides).not.toEqual(token.input.overrides);
   });
@@ -182,7 +192,7 @@ describe('buildRunTaskRequest with runner profiles', () => {
 
   it("uses the matched profile's task definition, strategy and task-level size", () => {
     const plan = setup({ RUNNER_PROFILES: profiles }, { labels: ['octo-org-sandpit-940463255-1', 'large'] });
-    const { input } = buildRunTaskRequest(plan, first(plan));
+    const { input } = buildRunTaskRequest(plan, first(plan), TOKEN);
     expect(input).toMatchObject({
       taskDefinition: 'runner-large',
       capacityProviderStrategy: [{ capacityProvider: 'x86-spot', weight: 1 }],
