@@ -12,6 +12,7 @@ type Reader =
   | 'reconciler'
   | 'redeliver'
   | 'hook-ranges'
+  | 'capacity'
   | 'npm start'
   | 'npm run redeliver';
 
@@ -29,6 +30,7 @@ export interface Setting {
 
 const CORE: readonly Reader[] = ['webhook', 'launcher', 'reconciler', 'npm start'];
 const WEBHOOK: readonly Reader[] = ['webhook', 'npm start'];
+const CAPACITY: readonly Reader[] = ['webhook', 'launcher', 'reconciler', 'capacity'];
 const SWEEP: readonly Reader[] = ['redeliver', 'npm run redeliver'];
 const GITHUB: readonly Reader[] = [
   'webhook',
@@ -332,6 +334,27 @@ export const SETTINGS: readonly Setting[] = [
     readBy: CORE,
     meaning:
       "the most GitHub API requests one reconcile round makes (an App installation has 5,000 an hour; rounds run every minute; the rest is the webhook's); the round's spend is the `ReconcilerGitHubRequests` metric",
+  },
+  {
+    name: 'CAPACITY_GROUPS',
+    default: '(none: ECS managed scaling places the tasks)',
+    readBy: CAPACITY,
+    meaning:
+      "JSON array of the instance groups whose capacity the system owns (written by the stack): `name`, `autoScalingGroupName`, `capacityProvider`, `profiles`, `maxInstances`, `hot`, `hotSchedule`, `warm`, `reuseIdleMinutes`, `spot`, `onInterruption`; each job claims a pristine instance of its profile's group and its task is pinned to it ([capacity](capacity.md))",
+  },
+  {
+    name: 'CAPACITY_MAX_INSTANCES',
+    default: '`200`',
+    readBy: CAPACITY,
+    context: 'maxInstancesTotal',
+    meaning: "the most instances across all owned groups (a ceiling on top of each group's `maxInstances`)",
+  },
+  {
+    name: 'CAPACITY_IDLE_SECONDS',
+    default: '`120`',
+    readBy: CAPACITY,
+    meaning:
+      'seconds a free pristine instance beyond the hot pool (launched for a job another instance served, or a cancelled one) waits before it is terminated',
   },
   {
     name: 'RECONCILE_STUCK_AFTER',
