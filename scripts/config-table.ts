@@ -343,6 +343,20 @@ export const SETTINGS: readonly Setting[] = [
       "JSON array of the instance groups whose capacity the system owns (written by the stack): `name`, `autoScalingGroupName`, `capacityProvider`, `profiles`, `maxInstances`, `hot`, `hotSchedule`, `warm`, `reuseIdleMinutes`, `spot`, `onInterruption`; each job claims a pristine instance of its profile's group and its task is pinned to it ([capacity](capacity.md))",
   },
   {
+    name: 'INSTANCES_TABLE',
+    default: '(none: an in-memory instance ledger, for `npm start`)',
+    readBy: CAPACITY,
+    meaning:
+      'the DynamoDB instance ledger of owned capacity: one record per instance (launching, ready, claimed, retiring); a claim is a conditional write, so two jobs never share an instance',
+  },
+  {
+    name: 'CAPACITY_FUNCTION_NAME',
+    default: '(none: only logged)',
+    readBy: ['webhook', 'launcher', 'reconciler'],
+    meaning:
+      'the capacity function a job that found no free instance asks for one (an asynchronous invoke); the capacity function\'s minute round sees the job anyway',
+  },
+  {
     name: 'CAPACITY_MAX_INSTANCES',
     default: '`200`',
     readBy: CAPACITY,
@@ -474,6 +488,20 @@ export const SETTINGS: readonly Setting[] = [
     name: 'AWS_ENDPOINT_URL_ECS',
     default: '(AWS)',
     readBy: CORE,
+    meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
+    library: true,
+  },
+  {
+    name: 'AWS_ENDPOINT_URL_AUTO_SCALING',
+    default: '(AWS)',
+    readBy: ['capacity'],
+    meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
+    library: true,
+  },
+  {
+    name: 'AWS_ENDPOINT_URL_LAMBDA',
+    default: '(AWS)',
+    readBy: ['webhook', 'launcher', 'reconciler'],
     meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
     library: true,
   },

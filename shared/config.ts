@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { type CapacitySettings, parseCapacitySettings } from './capacity/capacity-groups';
 import { SEED, TEMPLATE_DEFAULTS } from './defaults';
 import { ConfigError } from './errors';
 import { parseRunnerProfiles, type RunnerProfile } from './runner/runner-profiles';
@@ -105,6 +106,14 @@ export interface Config {
   /** With DRY_RUN, register runners on GitHub for real (`DRY_RUN_REGISTER=true`); default: print only. */
   readonly dryRunRegister: boolean;
   readonly reconcile: ReconcileSettings;
+  /**
+   * Owned capacity (`CAPACITY_GROUPS`): each job's task is pinned to an instance it claimed in the
+   * instance ledger (`INSTANCES_TABLE`; in memory without it). Undefined: ECS managed scaling.
+   */
+  readonly capacity: CapacitySettings | undefined;
+  readonly instancesTable: string | undefined;
+  /** The capacity function jobs ask for an instance (`CAPACITY_FUNCTION_NAME`); undefined: asked in process (local use). */
+  readonly capacityFunctionName: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -252,8 +261,25 @@ export function parseConfig(env: Env): Config {
     );
   }
 
+  let capacity: CapacitySettings | undefined;
+  try {
+    capacity = parseCapacitySettings(env);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  for (const group of capacity?.groups ?? []) {
+    for (const name of group.profiles)
+      if (!profiles.some((profile) => profile.name === name))
+        problems.push(
+          `CAPACITY_GROUPS: group ${group.name} names profile "${name}", which RUNNER_PROFILES does not have`,
+        );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
+    capacity,
+    instancesTable: text('INSTANCES_TABLE'),
+    capacityFunctionName: text('CAPACITY_FUNCTION_NAME'),
     profiles,
     jobsTable,
     runnerConfigBucket,

@@ -1,5 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { createLambdaAsk } from './capacity/ask-capacity';
+import { createDynamoDbInstanceLedger } from './capacity/dynamodb-instance-ledger';
+import { createInstanceClaims, type InstanceClaims } from './capacity/instance-claims';
+import { createMemoryInstanceLedger, type InstanceLedger } from './capacity/instance-ledger';
 import { type Config, type Env, parseConfig, readAllowedSources, readWebhookSecretSetting } from './config';
 import { WEBHOOK_METRICS } from './defaults';
 import { type EcsApi, lazyEcsApi } from './ecs/ecs-api';
@@ -39,6 +43,9 @@ export interface Dependencies {
   readonly now: () => number;
   /** GitHub HTTP requests made since the cold start (the reconciler's budget reads it). */
   readonly githubRequests: () => number;
+  /** Owned capacity (`CAPACITY_GROUPS`): the instance ledger and the claims a launch makes on it. */
+  readonly instances: InstanceLedger | undefined;
+  readonly claims: InstanceClaims | undefined;
 }
 
 export interface DependencyOptions {
@@ -49,6 +56,11 @@ export interface DependencyOptions {
   readonly now?: () => number;
   /** Replace any built dependency (tests). */
   readonly overrides?: Partial<Dependencies>;
+  /**
+   * How a job asks for an instance without `CAPACITY_FUNCTION_NAME` (the capacity function in
+   * process: `npm start`, tests); default: only logged, the next capacity round sees the job.
+   */
+  readonly askCapacity?: (group: string) => Promise<void>;
 }
 
 /**
@@ -122,8 +134,36 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
       : config.overflowQueueUrl === undefined
         ? undefined
         : createSqsOverflowQueue(config.overflowQueueUrl);
+  const instances =
+    'instances' in overrides
+      ? overrides.instances
+      : config.capacity === undefined
+        ? undefined
+        : config.instancesTable === undefined
+          ? createMemoryInstanceLedger()
+          : createDynamoDbInstanceLedger(config.instancesTable);
+  const ask =
+    config.capacityFunctionName !== undefined
+      ? createLambdaAsk(config.capacityFunctionName)
+      : (options.askCapacity ??
+        (async (group: string) =>
+          logger.info('an instance is wanted; no capacity function to ask', { group })));
+  const claims =
+    'claims' in overrides
+      ? overrides.claims
+      : config.capacity === undefined || instances === undefined
+        ? undefined
+        : createInstanceClaims({
+            settings: config.capacity,
+            ledger: instances,
+            now,
+            ask,
+            warn: (message, detail) => logger.warn(message, detail),
+          });
   return {
     config,
+    instances,
+    claims,
     github,
     githubRequests: overrides.githubRequests ?? (() => githubRequests),
     configStore,

@@ -47,6 +47,12 @@ export interface Registration {
   readonly environmentFileArn: string;
 }
 
+/** With owned capacity: the instance a task is pinned to, and its group's capacity provider. */
+export interface InstancePin {
+  readonly instanceId: string;
+  readonly capacityProvider: string;
+}
+
 /** A RunTask request with the token that makes it idempotent, and the attempt it starts. */
 export interface RunTaskRequest {
   readonly input: RunTaskCommandInput & { clientToken: string; cluster: string };
@@ -92,8 +98,17 @@ export function buildRunTaskRequest(
   plan: RunnerPlan,
   attempt: AttemptRef,
   registration: Registration,
+  pin?: InstancePin,
 ): RunTaskRequest {
   const { target } = plan;
+  const constraints = [
+    ...(target.distinctInstance ? [{ type: 'distinctInstance' as const }] : []),
+    // Owned capacity: the task goes to the instance its job claimed, or nowhere (failures[]).
+    ...(pin ? [{ type: 'memberOf' as const, expression: `ec2InstanceId == ${pin.instanceId}` }] : []),
+  ];
+  const strategy = pin
+    ? [{ capacityProvider: pin.capacityProvider, weight: 1 }]
+    : target.capacityProviderStrategy;
   const environment = [
     { name: plan.scopeEnv.name, value: plan.scopeEnv.value },
     ...(registration.kind === 'token'
@@ -124,10 +139,10 @@ export function buildRunTaskRequest(
     cluster: target.cluster,
     taskDefinition: target.taskDefinition,
     count: 1,
-    ...(target.capacityProviderStrategy === undefined
+    ...(strategy === undefined
       ? { launchType: 'EC2' as const }
-      : { capacityProviderStrategy: target.capacityProviderStrategy.map((item) => ({ ...item })) }),
-    ...(target.distinctInstance && { placementConstraints: [{ type: 'distinctInstance' as const }] }),
+      : { capacityProviderStrategy: strategy.map((item) => ({ ...item })) }),
+    ...(constraints.length > 0 && { placementConstraints: constraints }),
     ...(target.subnets.length > 0 && {
       networkConfiguration: {
         awsvpcConfiguration: {

@@ -32,6 +32,13 @@ export type JobEvent =
       readonly runnerId?: number | undefined;
       readonly configKey: string;
     }
+  /** The attempt claimed an instance of its owned group: its task is pinned to it. */
+  | {
+      readonly type: 'instance-claimed';
+      readonly lease: Lease;
+      readonly instanceId: string;
+      readonly path: 'hot' | 'warm' | 'cold';
+    }
   /** ECS answered `failures[]` under the attempt's token: no task; the next try takes the next token. */
   | { readonly type: 'placement-failed'; readonly lease: Lease; readonly reason: string }
   /** ECS accepted a task of the attempt (or a look-up found it: live, with the attempt's tag). */
@@ -107,6 +114,8 @@ const FRESH_ATTEMPT = {
   taskRunningAt: undefined,
   taskUnknownSince: undefined,
   placement: 0,
+  instanceId: undefined,
+  instancePath: undefined,
 } as const;
 
 /**
@@ -147,10 +156,18 @@ export function transition(record: JobRecord | undefined, event: JobEvent, now: 
     case 'registered':
       if (!owned(event.lease)) return refuse('the attempt has another owner');
       return to({ runnerId: event.runnerId, configKey: event.configKey }, 'runner registered');
+    case 'instance-claimed':
+      if (!owned(event.lease)) return refuse('the attempt has another owner');
+      if (record.instanceId !== undefined) return refuse(`the attempt holds ${record.instanceId}`);
+      return to(
+        { instanceId: event.instanceId, instancePath: event.path },
+        `instance ${event.instanceId} claimed`,
+      );
     case 'placement-failed':
       if (!owned(event.lease)) return refuse('the attempt has another owner');
+      // The next token's task goes to another instance: the one ECS refused is retired.
       return to(
-        { placement: (record.placement ?? 0) + 1, lastError: event.reason },
+        { placement: (record.placement ?? 0) + 1, lastError: event.reason, instanceId: undefined },
         `no placement: ${event.reason}`,
       );
     case 'task-started':

@@ -79,6 +79,10 @@ export interface JobRecord {
   readonly failedAttempts?: number | undefined;
   /** Epoch ms before which no new attempt is launched (backing off after losses). */
   readonly retryAt?: number | undefined;
+  /** With owned capacity: the instance the current attempt's task is pinned to (claimed in the instance ledger). */
+  readonly instanceId?: string | undefined;
+  /** How the attempt got its instance: one already waiting (hot), a warm pool resume, or a new launch. */
+  readonly instancePath?: 'hot' | 'warm' | 'cold' | undefined;
   /** Epoch ms: the reconciler last asked GitHub about this job. */
   readonly githubCheckedAt?: number | undefined;
   /** Epoch ms: since then GitHub has not answered about this job (an outage, a timeout). */

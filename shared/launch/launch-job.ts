@@ -1,6 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { type InstanceClaims, pathOf } from '../capacity/instance-claims';
 import type { Config } from '../config';
 import type { LaunchOutcome, RunnerLauncher } from '../ecs/launcher';
+import type { InstancePin } from '../ecs/run-task-input';
 import { buildRunTaskRequest, type Registration } from '../ecs/run-task-input';
 import { type RunnerConfigStore, type RunnerCredential, runnerConfigKey } from '../ecs/runner-config-store';
 import { errorMessage } from '../errors';
@@ -24,6 +26,11 @@ export type LaunchResult =
     }
   /** Nothing to launch: another launcher owns the attempt, or the job moved on (the reason says). */
   | { readonly kind: 'skipped'; readonly reason: string }
+  /**
+   * Owned capacity had no free instance: the job stays queued, the capacity function was asked for
+   * one, and launches the job as soon as one registers (the reconciler too, every minute).
+   */
+  | { readonly kind: 'waiting'; readonly reason: string; readonly group: string }
   /**
    * No task: the job is back in `queued`. `setup` failures need the operator (`fix`, in our own
    * words: safe to show in GitHub's delivery log), the others time. `reason` is for our logs.
@@ -55,6 +62,8 @@ export interface LaunchDependencies {
   readonly github: GitHubRunners | undefined;
   /** Where a runner's credential (JIT config or registration token) waits for its task. */
   readonly configStore: RunnerConfigStore | undefined;
+  /** With owned capacity: the instances a job's task is pinned to. */
+  readonly claims?: InstanceClaims | undefined;
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -130,7 +139,16 @@ export async function launchJob(
     if (result.written && result.record) attempt = result.record;
     return result.written;
   };
+  // The instance the attempt's task is pinned to (owned capacity), and whether a RunTask named it.
+  let pin: InstancePin | undefined;
+  let pinSent = false;
+  const holder = () => ({ jobId: plan.jobId, attempt: attempt.attempt, placement: attempt.placement ?? 0 });
+  const unpin = async (reason: string) => {
+    if (pin !== undefined && !pinSent) await deps.claims?.release(pin.instanceId, holder(), reason);
+    pin = undefined;
+  };
   const release = async (reason: string, fix: string | undefined): Promise<LaunchResult> => {
+    await unpin(reason);
     await advance({ type: 'released', lease, reason }).catch((error: unknown) =>
       logger.warn('could not release the launch attempt; its lease runs out', {
         reason: errorMessage(error),
@@ -193,6 +211,44 @@ export async function launchJob(
     }
   }
 
+  // Owned capacity: the attempt's task goes to an instance it claimed, before anything is registered
+  // for it (a job that waits for an instance holds no registration meanwhile).
+  const group = deps.claims?.groupFor(plan.target.profile, attempt.capacityFallback === true);
+  const claimInstance = async (): Promise<LaunchResult | undefined> => {
+    if (group === undefined || deps.claims === undefined) return undefined;
+    if (attempt.instanceId !== undefined) {
+      pin = { instanceId: attempt.instanceId, capacityProvider: group.capacityProvider };
+      // A try of the attempt after a lost answer: the RunTask may have named this instance.
+      pinSent = true;
+      return undefined;
+    }
+    const instance = await deps.claims.claim(group, holder(), signal()).catch((error: unknown) => {
+      logger.warn('could not claim an instance', { group: group.name, reason: errorMessage(error) });
+      return undefined;
+    });
+    if (instance === undefined) {
+      await deps.claims.want(group);
+      const reason = `waiting for an instance of ${group.name}: the runner starts when one registers`;
+      await advance({ type: 'released', lease, reason }).catch(() => false);
+      return { kind: 'waiting', reason, group: group.name };
+    }
+    pin = { instanceId: instance.instanceId, capacityProvider: group.capacityProvider };
+    pinSent = false;
+    const recorded = await advance({
+      type: 'instance-claimed',
+      lease,
+      instanceId: instance.instanceId,
+      path: pathOf(instance, attempt.queuedAt),
+    }).catch(() => false);
+    if (!recorded) {
+      await unpin('the launcher lost its lease');
+      return { kind: 'skipped', reason: 'another launcher took the attempt over' };
+    }
+    return undefined;
+  };
+  const waited = await claimInstance();
+  if (waited !== undefined) return waited;
+
   const store = deps.configStore;
   if (!github || !store) {
     return release('registration needs GitHub credentials and RUNNER_CONFIG_BUCKET', SETUP_FIX.registration);
@@ -252,7 +308,9 @@ export async function launchJob(
         plan,
         { number: attempt.attempt, runnerName, placement: attempt.placement ?? 0 },
         registration,
+        pin,
       );
+      if (pin !== undefined) pinSent = true;
       outcome = await deps.launcher.launch(request, deadlineAt);
     } catch (error) {
       // The request could not be built (overrides too long): only the operator can fix it.
@@ -260,6 +318,7 @@ export async function launchJob(
     }
     switch (outcome.kind) {
       case 'started':
+        if (pin !== undefined) await deps.claims?.placed(pin.instanceId, plan.jobId, outcome.taskArn);
         return started(outcome.taskArn, false);
       case 'placement-failed': {
         // Recorded before the next token is used: a launcher after us starts from that token.
@@ -267,12 +326,22 @@ export async function launchJob(
           () => false,
         );
         if (!moved) return { kind: 'skipped', reason: 'another launcher took the attempt over' };
+        if (pin !== undefined) {
+          // ECS would not place a task on the claimed instance (gone, agent down): it is ended.
+          await deps.claims?.retire(pin.instanceId, `ECS placed no task on it: ${outcome.reason}`);
+          pin = undefined;
+          const waiting = await claimInstance();
+          if (waiting !== undefined) return waiting;
+        }
         if (placements < PLACEMENTS_PER_LAUNCH && deadlineAt - now() > 1000) continue;
         return release(outcome.reason, undefined);
       }
       case 'conflict': {
         const found = await deps.launcher.findTask(target, deadlineAt).catch(() => undefined);
-        if (found !== undefined) return started(found, true);
+        if (found !== undefined) {
+          if (pin !== undefined) await deps.claims?.placed(pin.instanceId, plan.jobId, found);
+          return started(found, true);
+        }
         await advance({ type: 'task-unknown', lease, reason: outcome.reason }).catch(() => false);
         return { kind: 'failed', reason: outcome.reason, setup: false, fix: SETUP_FIX.retry };
       }

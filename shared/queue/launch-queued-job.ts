@@ -79,8 +79,9 @@ export function createQueuedJobHandler(deps: QueuedJobDependencies): (record: SQ
         logger.info('runner task started from the queue', { ...result });
         return;
       }
-      if (result.kind === 'skipped') {
-        logger.info('queued job needs no launch', { reason: result.reason });
+      if (result.kind === 'skipped' || result.kind === 'waiting') {
+        // Waiting: the capacity function launches it when its instance registers.
+        logger.info('queued job needs no launch now', { reason: result.reason });
         return;
       }
       metrics.addMetric(result.setup ? METRIC.setupErrors : METRIC.runTaskFailures, 'Count', 1);

@@ -139,6 +139,14 @@ async function launch(
     logger.info('nothing to launch', { decision: 'launch', reason: result.reason });
     return { status: 202, message: result.reason };
   }
+  if (result.kind === 'waiting') {
+    logger.info('waiting for an instance', { decision: 'launch', group: result.group });
+    return {
+      status: 202,
+      message: 'waiting for an instance: the runner task starts as soon as one registers',
+      detail: { runnerName, jobId: plan.jobId },
+    };
+  }
   if (result.setup) {
     metrics.addMetric(METRIC.setupErrors, 'Count', 1);
     logger.error('setup error: the runner cannot be started until it is fixed', { reason: result.reason });

@@ -1,0 +1,424 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { parseStartedBy } from '../ecs/run-task-input';
+import type { RunnerTasks } from '../ecs/runner-tasks';
+import { errorMessage } from '../errors';
+import { commit, type JobLedger } from '../jobs/job-ledger';
+import type { JobRecord } from '../jobs/job-record';
+import type { LaunchResult } from '../launch/launch-job';
+import type { CapacityEvent } from './capacity-events';
+import type { CapacityGroupSettings, CapacitySettings } from './capacity-groups';
+import { planGroup } from './capacity-plan';
+import type { InstanceClaims } from './instance-claims';
+import type { GroupView, InstanceGroups } from './instance-groups';
+import { commitInstance, type InstanceLedger } from './instance-ledger';
+import type { InstanceEvent, InstanceRecord } from './instance-record';
+
+/** Metric names of owned capacity (CloudWatch EMF, the stack's namespace). */
+export const CAPACITY_METRIC = {
+  timeToInstanceReady: 'TimeToInstanceReady',
+  idleInstanceMinutes: 'IdleInstanceMinutes',
+  jobsPerInstance: 'JobsPerInstance',
+  instancesLaunched: 'InstancesLaunched',
+  instancesTerminated: 'InstancesTerminated',
+  spotInterruptions: 'SpotInterruptions',
+} as const;
+
+/** A claim no job record names after this long is stale (its launcher died, or the attempt ended). */
+export const STALE_CLAIM_MS = 3 * 60_000;
+/** Jobs launched at once onto instances that became free. */
+const LAUNCH_CONCURRENCY = 10;
+
+export interface CapacityDependencies {
+  readonly settings: CapacitySettings;
+  readonly instances: InstanceLedger;
+  readonly groups: InstanceGroups;
+  readonly jobs: JobLedger;
+  readonly tasks: Pick<RunnerTasks, 'stop'>;
+  readonly claims: InstanceClaims;
+  /** Launches a queued job from its record (the launch path, with its plan made again from the record). */
+  readonly launch: (record: JobRecord) => Promise<LaunchResult>;
+  readonly maxAttempts: number;
+  readonly metrics: Pick<Metrics, 'addMetric'>;
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  readonly now: () => number;
+}
+
+/** What one event came to, for the log and the tests. */
+export interface CapacitySummary {
+  readonly event: CapacityEvent['kind'];
+  launched: number;
+  terminated: number;
+  desired: Record<string, number>;
+  notes: string[];
+}
+
+/** Whether a job wants an instance now: it waits for a runner, holds none, and is due. */
+const wantsInstance = (record: JobRecord, now: number) =>
+  record.open &&
+  record.instanceId === undefined &&
+  ((record.state === 'queued' && (record.retryAt ?? 0) <= now) ||
+    (record.state === 'launching' && (record.leaseUntil ?? 0) <= now));
+
+/**
+ * The capacity function: the one writer of the owned groups' desired counts (reserved concurrency
+ * 1), driven by events (a job that found no free instance, Auto Scaling launches, container
+ * instances registering, tasks stopping, Spot warnings) and by a schedule. Each event applies the
+ * fact it carries, then converges the group it names from the ledgers and Auto Scaling: raise the
+ * desired count to what the waiting jobs and the pool need, end the instances that are done, and
+ * launch waiting jobs onto free instances. A lost or repeated event changes nothing the next one,
+ * or the minute's round, does not repair.
+ */
+export function createCapacity(deps: CapacityDependencies) {
+  const { settings, instances, groups, jobs, logger, metrics, now } = deps;
+  const byName = new Map(settings.groups.map((group) => [group.name, group]));
+  const byAutoScaling = new Map(settings.groups.map((group) => [group.autoScalingGroupName, group]));
+  const byProvider = new Map(settings.groups.map((group) => [group.capacityProvider, group]));
+
+  const applyInstance = (instanceId: string, event: InstanceEvent, known?: InstanceRecord) =>
+    commitInstance(instances, instanceId, event, { now, known });
+
+  const groupOfJob = (record: JobRecord) =>
+    deps.claims.groupFor(record.profile, record.capacityFallback === true);
+
+  /** Ends a retiring instance: TerminateInstanceInAutoScalingGroup, decrementing the desired count. */
+  async function terminate(record: InstanceRecord, summary: CapacitySummary): Promise<void> {
+    const result = await groups.terminate(record.instanceId);
+    summary.terminated++;
+    metrics.addMetric(CAPACITY_METRIC.instancesTerminated, 'Count', 1);
+    metrics.addMetric(CAPACITY_METRIC.jobsPerInstance, 'Count', record.jobs);
+    await applyInstance(record.instanceId, result === 'gone' ? { type: 'gone' } : { type: 'terminate-sent' });
+  }
+
+  async function retireAndTerminate(
+    instanceId: string,
+    reason: string,
+    summary: CapacitySummary,
+    idleSince?: number,
+  ) {
+    const retired = await applyInstance(instanceId, { type: 'retire', reason, ifFree: true });
+    if (!retired.written || !retired.record) return;
+    if (idleSince !== undefined)
+      metrics.addMetric(CAPACITY_METRIC.idleInstanceMinutes, 'Count', (now() - idleSince) / 60_000);
+    await terminate(retired.record, summary);
+  }
+
+  /** Launches waiting jobs of the group onto its free instances, the longest waiting first. */
+  async function serve(
+    group: CapacityGroupSettings,
+    open: readonly JobRecord[],
+    free: number,
+    summary: CapacitySummary,
+  ) {
+    const waiting = open
+      .filter((record) => wantsInstance(record, now()) && groupOfJob(record)?.name === group.name)
+      .sort((a, b) => a.queuedAt - b.queuedAt)
+      .slice(0, free);
+    for (let i = 0; i < waiting.length; i += LAUNCH_CONCURRENCY) {
+      const results = await Promise.all(
+        waiting.slice(i, i + LAUNCH_CONCURRENCY).map((record) =>
+          deps.launch(record).catch(
+            (error: unknown): LaunchResult => ({
+              kind: 'failed',
+              reason: errorMessage(error),
+              setup: false,
+              fix: '',
+            }),
+          ),
+        ),
+      );
+      for (const result of results) {
+        if (result.kind === 'started' && !result.existing) summary.launched++;
+        if (result.kind === 'failed') summary.notes.push(`launch failed: ${result.reason}`);
+      }
+    }
+  }
+
+  /** Brings the groups named (all, by default) to what their jobs and pools need. */
+  async function converge(names: readonly string[], summary: CapacitySummary): Promise<void> {
+    const open = await jobs.listOpen();
+    const views = new Map<string, GroupView>();
+    await Promise.all(
+      settings.groups.map(async (group) => {
+        views.set(group.name, await groups.describe(group.autoScalingGroupName));
+      }),
+    );
+    const total = [...views.values()].reduce((sum, view) => sum + view.desired, 0);
+    let room = Math.max(0, settings.maxInstances - total);
+    for (const name of names) {
+      const group = byName.get(name);
+      const view = views.get(name);
+      if (group === undefined || view === undefined) continue;
+      if (!view.rebalanceSuspended) await groups.suspendRebalance(group.autoScalingGroupName);
+      const records = await instances.listOpen(group.name);
+      await retireStaleClaims(records, open, summary);
+      const waiting = open.filter(
+        (record) => wantsInstance(record, now()) && groupOfJob(record)?.name === name,
+      ).length;
+      const plan = planGroup({
+        group,
+        records: await instances.listOpen(group.name),
+        view,
+        waiting,
+        room,
+        idleSeconds: settings.idleSeconds,
+        now: now(),
+      });
+      for (const instanceId of plan.adopt)
+        await applyInstance(instanceId, { type: 'launched', group: name, origin: 'launch' });
+      for (const instanceId of plan.gone) await applyInstance(instanceId, { type: 'gone' });
+      const idle = new Map(records.map((record) => [record.instanceId, record.readyAt]));
+      for (const { instanceId, reason } of plan.retire)
+        await retireAndTerminate(instanceId, reason, summary, idle.get(instanceId)).catch((error: unknown) =>
+          summary.notes.push(`could not end ${instanceId}: ${errorMessage(error)}`),
+        );
+      for (const instanceId of plan.terminate) {
+        const record = await instances.get(instanceId);
+        if (record?.state === 'retiring')
+          await terminate(record, summary).catch((error: unknown) =>
+            summary.notes.push(`could not end ${instanceId}: ${errorMessage(error)}`),
+          );
+      }
+      if (plan.desired !== undefined) {
+        await groups.setDesired(group.autoScalingGroupName, plan.desired);
+        metrics.addMetric(
+          CAPACITY_METRIC.instancesLaunched,
+          'Count',
+          Math.max(0, plan.desired - view.desired),
+        );
+        room = Math.max(0, room - Math.max(0, plan.desired - view.desired));
+        summary.desired[name] = plan.desired;
+      }
+      const free = (await instances.listOpen(group.name)).filter((r) => r.state === 'ready').length;
+      if (free > 0 && waiting > 0) await serve(group, open, free, summary);
+      logger.info('capacity converged', {
+        group: name,
+        ...plan.counts,
+        desired: plan.desired ?? view.desired,
+      });
+    }
+  }
+
+  /** Claims no job record holds (its launcher died before it recorded the claim, or the attempt ended). */
+  async function retireStaleClaims(
+    records: readonly InstanceRecord[],
+    open: readonly JobRecord[],
+    summary: CapacitySummary,
+  ) {
+    const byJob = new Map(open.map((record) => [record.jobId, record]));
+    for (const record of records) {
+      const claim = record.claim;
+      if (record.state !== 'claimed' || claim === undefined || now() - claim.at < STALE_CLAIM_MS) continue;
+      const job = byJob.get(claim.jobId);
+      const holds =
+        job !== undefined && job.instanceId === record.instanceId && job.attempt === claim.attempt;
+      if (holds) continue;
+      // A task may have run on it: never freed, always ended.
+      const retired = await applyInstance(
+        record.instanceId,
+        { type: 'retire', reason: 'no job holds its claim' },
+        record,
+      );
+      if (retired.written && retired.record) await terminate(retired.record, summary);
+    }
+  }
+
+  /** The instance a task ran on: the job's claimed instance, else the one of its container instance. */
+  async function instanceOfTask(
+    event: Extract<CapacityEvent, { kind: 'task' }>,
+  ): Promise<InstanceRecord | undefined> {
+    const started = parseStartedBy(event.startedBy);
+    if (started !== undefined) {
+      const job = await jobs.get(started.jobId);
+      if (job?.instanceId !== undefined) {
+        const record = await instances.get(job.instanceId);
+        if (
+          record?.containerInstanceArn === undefined ||
+          record.containerInstanceArn === event.containerInstanceArn
+        )
+          if (record !== undefined) return record;
+      }
+    }
+    if (event.containerInstanceArn === undefined) return undefined;
+    return (await instances.listOpen()).find(
+      (record) => record.containerInstanceArn === event.containerInstanceArn,
+    );
+  }
+
+  /** A task stopped before it ever ran: its job (not started, by its own record) gets a new attempt now. */
+  async function replaceLostTask(event: Extract<CapacityEvent, { kind: 'task' }>, summary: CapacitySummary) {
+    const started = parseStartedBy(event.startedBy);
+    if (started === undefined || event.startedAt !== undefined) return;
+    const job = await jobs.get(started.jobId);
+    if (job === undefined || job.state !== 'task-started' || job.taskArn !== event.taskArn) return;
+    const ended = await commit(
+      jobs,
+      job.jobId,
+      {
+        type: 'attempt-ended',
+        attempt: job.attempt,
+        reason: `its task stopped before it ran: ${event.stoppedReason ?? 'no reason given'}`,
+        relaunch: true,
+        failed: true,
+        maxAttempts: deps.maxAttempts,
+      },
+      { now, known: job },
+    );
+    if (!ended.written || ended.record === undefined) return;
+    const result = await deps.launch(ended.record);
+    if (result.kind === 'started' && !result.existing) summary.launched++;
+    summary.notes.push(`job ${job.jobId}: task lost before it ran, ${result.kind}`);
+  }
+
+  async function handle(event: CapacityEvent): Promise<CapacitySummary> {
+    const summary: CapacitySummary = {
+      event: event.kind,
+      launched: 0,
+      terminated: 0,
+      desired: {},
+      notes: [],
+    };
+    switch (event.kind) {
+      case 'tick':
+        await converge(
+          settings.groups.map((group) => group.name),
+          summary,
+        );
+        break;
+      case 'wanted':
+        await converge([event.group], summary);
+        break;
+      case 'instance-launched': {
+        const group = byAutoScaling.get(event.autoScalingGroupName);
+        if (group === undefined) break;
+        await applyInstance(event.instanceId, { type: 'launched', group: group.name, origin: event.origin });
+        break;
+      }
+      case 'instance-launch-failed': {
+        const group = byAutoScaling.get(event.autoScalingGroupName);
+        summary.notes.push(`launch failed: ${event.reason}`);
+        logger.warn('Auto Scaling could not launch an instance', {
+          group: group?.name,
+          reason: event.reason,
+        });
+        break;
+      }
+      case 'instance-terminated':
+        await applyInstance(event.instanceId, { type: 'gone' });
+        break;
+      case 'container-instance': {
+        const group =
+          event.capacityProvider === undefined ? undefined : byProvider.get(event.capacityProvider);
+        const known = await instances.get(event.ec2InstanceId);
+        const groupName = known?.group ?? group?.name;
+        if (groupName === undefined) break;
+        if (event.status === 'ACTIVE' && event.agentConnected) {
+          const result = await applyInstance(event.ec2InstanceId, {
+            type: 'registered',
+            group: groupName,
+            containerInstanceArn: event.containerInstanceArn,
+          });
+          if (result.written && result.record?.state === 'ready' && result.record.readyAt !== undefined) {
+            metrics.addMetric(
+              CAPACITY_METRIC.timeToInstanceReady,
+              'Milliseconds',
+              result.record.readyAt - result.record.launchedAt,
+            );
+          }
+          const target = byName.get(groupName);
+          if (target !== undefined) {
+            const open = await jobs.listOpen();
+            const free = (await instances.listOpen(groupName)).filter((r) => r.state === 'ready').length;
+            await serve(target, open, free, summary);
+          }
+        } else if (event.status !== 'ACTIVE' || !event.agentConnected) {
+          // Draining, deregistered, or its agent gone: no job is placed on it; a free one is ended.
+          await retireAndTerminate(
+            event.ec2InstanceId,
+            `container instance ${event.status.toLowerCase()}`,
+            summary,
+          ).catch((error: unknown) => summary.notes.push(errorMessage(error)));
+        }
+        break;
+      }
+      case 'task': {
+        const record = await instanceOfTask(event);
+        if (record === undefined) break;
+        const group = byName.get(record.group);
+        if (event.lastStatus === 'RUNNING' && record.claim !== undefined) {
+          await applyInstance(
+            record.instanceId,
+            { type: 'task-placed', jobId: record.claim.jobId, taskArn: event.taskArn },
+            record,
+          );
+        }
+        if (event.lastStatus === 'STOPPED') {
+          const reuse = group?.reuseIdleMinutes !== undefined;
+          const stopped = await applyInstance(
+            record.instanceId,
+            { type: 'task-stopped', taskArn: event.taskArn, reuse },
+            record,
+          );
+          if (stopped.record?.state === 'retiring') await terminate(stopped.record, summary);
+          await replaceLostTask(event, summary);
+          if (reuse && group !== undefined) {
+            const open = await jobs.listOpen();
+            await serve(group, open, 1, summary);
+          }
+        }
+        break;
+      }
+      case 'spot-warning':
+        await spotWarning(event.instanceId, summary);
+        break;
+    }
+    return summary;
+  }
+
+  /**
+   * EC2 takes the instance back in two minutes. A job that has not started moves now, to the
+   * group's `onInterruption` group if it names one; a job that started is left to finish or fail
+   * (GitHub shows it failed; re-running it is the workflow's).
+   */
+  async function spotWarning(instanceId: string, summary: CapacitySummary) {
+    const record = await instances.get(instanceId);
+    if (record === undefined || !record.open) return;
+    metrics.addMetric(CAPACITY_METRIC.spotInterruptions, 'Count', 1);
+    await applyInstance(instanceId, { type: 'retire', reason: 'Spot interruption warning' }, record);
+    const claim = record.claim;
+    if (claim === undefined) return;
+    const job = await jobs.get(claim.jobId);
+    if (job === undefined || job.instanceId !== instanceId || job.jobStartedAt !== undefined) {
+      summary.notes.push(
+        `job ${claim.jobId} started on the interrupted instance: it runs until EC2 takes it back`,
+      );
+      return;
+    }
+    if (job.taskArn !== undefined)
+      await deps.tasks.stop(job.taskArn, 'Spot interruption before the job started').catch(() => undefined);
+    const ended = await commit(
+      jobs,
+      job.jobId,
+      {
+        type: 'attempt-ended',
+        attempt: job.attempt,
+        reason: 'its Spot instance is being interrupted',
+        relaunch: true,
+        failed: false,
+        capacity: true,
+        maxAttempts: deps.maxAttempts,
+      },
+      { now, known: job },
+    );
+    if (!ended.written || ended.record === undefined) return;
+    const result = await deps.launch(ended.record);
+    if (result.kind === 'started') summary.launched++;
+    summary.notes.push(`job ${job.jobId} moved off the interrupted instance: ${result.kind}`);
+    const target = groupOfJob(ended.record);
+    if (result.kind === 'waiting' && target !== undefined) await converge([target.name], summary);
+  }
+
+  return { handle, converge };
+}
+
+export type Capacity = ReturnType<typeof createCapacity>;

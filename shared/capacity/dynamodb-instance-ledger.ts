@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { boundedRequestHandler } from '../call-timeout';
+import type { InstanceLedger } from './instance-ledger';
+import type { InstanceRecord } from './instance-record';
+
+/** The table's shape, one place for the adapter, the stack and the tests. */
+export const INSTANCES_TABLE_SCHEMA = {
+  /** Partition key (String): the EC2 instance id. */
+  partitionKey: 'instanceId',
+  /** The sparse index of free instances: partition `freeGroup` (String), sort `readyAt` (Number). */
+  freeIndex: 'free',
+  freePartitionKey: 'freeGroup',
+  freeSortKey: 'readyAt',
+  /** TTL attribute (epoch seconds), set once the instance is gone. */
+  ttlAttribute: 'expiresAt',
+} as const;
+
+/** A gone instance's record is kept this long (for status and the figures). */
+const GONE_TTL_SECONDS = 24 * 60 * 60;
+
+type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib-dynamodb') };
+
+/**
+ * The DynamoDB adapter of {@link InstanceLedger}: one item per instance, written whole under a
+ * condition on `version`; `freeGroup` is set only while the instance is `ready`, so the index holds
+ * only free instances. The SDK loads on first use (endpoint: `AWS_ENDPOINT_URL_DYNAMODB`).
+ */
+export function createDynamoDbInstanceLedger(table: string): InstanceLedger {
+  let loaded: Promise<Loaded> | undefined;
+  const load = () => {
+    loaded ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]).then(
+      ([dynamodb, lib]) => ({
+        client: lib.DynamoDBDocumentClient.from(
+          new dynamodb.DynamoDBClient({ maxAttempts: 2, requestHandler: boundedRequestHandler }),
+          { marshallOptions: { removeUndefinedValues: true } },
+        ),
+        lib,
+      }),
+    );
+    return loaded;
+  };
+  const options = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
+  const fromItem = (item: Record<string, unknown>): InstanceRecord => {
+    const { freeGroup: _, expiresAt: __, ...record } = item;
+    return record as unknown as InstanceRecord;
+  };
+  const ledger: InstanceLedger = {
+    async get(instanceId, signal) {
+      const { client, lib } = await load();
+      const { Item } = await client.send(
+        new lib.GetCommand({ TableName: table, Key: { instanceId }, ConsistentRead: true }),
+        options(signal),
+      );
+      return Item && fromItem(Item);
+    },
+    async put(next, expectedVersion, signal) {
+      const { client, lib } = await load();
+      const written: InstanceRecord = { ...next, version: (expectedVersion ?? 0) + 1, writeId: randomUUID() };
+      try {
+        await client.send(
+          new lib.PutCommand({
+            TableName: table,
+            Item: {
+              ...written,
+              ...(written.open && written.state === 'ready' && { freeGroup: written.group }),
+              ...(!written.open && { expiresAt: Math.floor(written.updatedAt / 1000) + GONE_TTL_SECONDS }),
+            },
+            ...(expectedVersion === undefined
+              ? { ConditionExpression: 'attribute_not_exists(instanceId)' }
+              : {
+                  ConditionExpression: '#version = :version',
+                  ExpressionAttributeNames: { '#version': 'version' },
+                  ExpressionAttributeValues: { ':version': expectedVersion },
+                }),
+          }),
+          options(signal),
+        );
+        return written;
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+        // A retried write that landed before (its answer lost) meets its own condition: the write id tells.
+        const stored = await ledger.get(next.instanceId, signal);
+        return stored?.writeId === written.writeId ? stored : undefined;
+      }
+    },
+    async listOpen(group, signal) {
+      const { client, lib } = await load();
+      const records: InstanceRecord[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      // The table holds a few hundred instances at most (each group's maxInstances): a scan.
+      do {
+        const page = await client.send(
+          new lib.ScanCommand({
+            TableName: table,
+            FilterExpression: group === undefined ? '#open = :open' : '#open = :open AND #group = :group',
+            ExpressionAttributeNames: { '#open': 'open', ...(group !== undefined && { '#group': 'group' }) },
+            ExpressionAttributeValues: { ':open': true, ...(group !== undefined && { ':group': group }) },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+          options(signal),
+        );
+        for (const item of page.Items ?? []) records.push(fromItem(item));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return records;
+    },
+    async listFree(group, limit, signal) {
+      const { client, lib } = await load();
+      const { Items } = await client.send(
+        new lib.QueryCommand({
+          TableName: table,
+          IndexName: INSTANCES_TABLE_SCHEMA.freeIndex,
+          KeyConditionExpression: 'freeGroup = :group',
+          ExpressionAttributeValues: { ':group': group },
+          Limit: limit,
+        }),
+        options(signal),
+      );
+      return (Items ?? []).map(fromItem);
+    },
+  };
+  return ledger;
+}
