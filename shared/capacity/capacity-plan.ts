@@ -120,7 +120,8 @@ export function planGroup(facts: GroupFacts): GroupPlan {
   // Free instances beyond what is wanted, ready and idle past the bound: the longest idle first.
   const idleMs = facts.idleSeconds * 1000;
   const surplus = [...freeReady]
-    .filter((r) => now - (r.readyAt ?? now) > idleMs)
+    // A used instance of a reusing group waits for the next job up to reuseIdleMinutes.
+    .filter((r) => now - (r.readyAt ?? now) > (r.jobs > 0 && reuseMs !== undefined ? reuseMs : idleMs))
     .sort((a, b) => (a.readyAt ?? 0) - (b.readyAt ?? 0));
   for (const record of surplus) {
     if (free <= wanted) break;
