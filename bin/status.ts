@@ -1,9 +1,15 @@
 import { parseArgs } from 'node:util';
+import { createDynamoDbInstanceLedger } from '../shared/capacity/dynamodb-instance-ledger';
 import { runCommand } from '../shared/cli/terminal';
 import { lazyEcsApi } from '../shared/ecs/ecs-api';
 import { createEcsRunnerTasks } from '../shared/ecs/runner-tasks';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { createDynamoDbJobLedger } from '../shared/jobs/dynamodb-job-ledger';
+import {
+  formatInstanceStatus,
+  type InstanceStatusRow,
+  instanceStatusRows,
+} from '../shared/status/instance-status';
 import { formatJobStatus, type JobStatusRow, jobStatusRows } from '../shared/status/job-status';
 
 const usage = `usage: npm run status -- [--stack GitHubRunners] [--region R] [--json]
@@ -11,13 +17,15 @@ const usage = `usage: npm run status -- [--stack GitHubRunners] [--region R] [--
        npm run status -- --url http://127.0.0.1:3000   (the ledger of a running \`npm start\`)
 
 Shows the open jobs of the job ledger beside ECS: each job's state, launch attempt, age, task and
-runner, and for the jobs that look stuck, why and what the reconciler does next. Reads the stack's
-outputs (JobsTableName, ClusterName) with your AWS credentials; read-only calls.
+runner, and for the jobs that look stuck, why and what the reconciler does next; with owned
+capacity, the instances beside them (pool, busy, idle since). Reads the stack's outputs
+(JobsTableName, ClusterName, InstancesTableName) with your AWS credentials; read-only calls.
 Exits 0 when no job looks stuck, 1 when one does, 2 when it could not tell (a wrong flag, AWS's refusal).
 
   --stack NAME           the deployed stack (default GitHubRunners)
   --region R             its region (default: your AWS configuration's)
   --table, --cluster     the ledger table and the cluster, instead of the stack's outputs
+  --instances-table T    the instance ledger (owned capacity), instead of the stack's output
   --capacity-wait SEC    the reconciler's RECONCILE_CAPACITY_WAIT (default 600)
   --stuck-after SEC      the reconciler's RECONCILE_STUCK_AFTER (default 300)
   --url URL              a local \`npm start\` server instead of AWS
@@ -39,6 +47,7 @@ async function main(): Promise<number> {
         region: { type: 'string' },
         table: { type: 'string' },
         cluster: { type: 'string' },
+        'instances-table': { type: 'string' },
         'capacity-wait': { type: 'string', default: '600' },
         'stuck-after': { type: 'string', default: '300' },
         url: { type: 'string' },
@@ -67,6 +76,7 @@ async function main(): Promise<number> {
   };
 
   let rows: JobStatusRow[];
+  let instances: InstanceStatusRow[] = [];
   if (values.url !== undefined) {
     const response = await fetch(new URL('/status', values.url)).catch((error: unknown) => {
       throw new Error(`--url ${values.url}: ${errorMessage(error)} (is npm start running there?)`);
@@ -76,10 +86,12 @@ async function main(): Promise<number> {
   } else {
     if (values.region !== undefined) process.env.AWS_REGION = values.region;
     let { table, cluster } = values;
+    let instancesTable = values['instances-table'];
     if (table === undefined || cluster === undefined) {
       const outputs = await stackOutputs(values.stack, values.region);
       table ??= outputs.JobsTableName;
       cluster ??= outputs.ClusterName;
+      instancesTable ??= outputs.InstancesTableName;
       if (table === undefined || cluster === undefined) {
         throw new ConfigError([
           `stack ${values.stack} has no JobsTableName or ClusterName output: pass --table and --cluster`,
@@ -93,8 +105,19 @@ async function main(): Promise<number> {
     );
     const arns = records.flatMap((record) => (record.taskArn ? [record.taskArn] : []));
     rows = jobStatusRows(records, await tasks.describe(arns), Date.now(), settings);
+    if (instancesTable !== undefined)
+      instances = instanceStatusRows(
+        await createDynamoDbInstanceLedger(instancesTable).listOpen(),
+        Date.now(),
+      );
   }
-  console.log(values.json ? JSON.stringify({ jobs: rows }, null, 2) : formatJobStatus(rows));
+  console.log(
+    values.json
+      ? JSON.stringify({ jobs: rows, instances }, null, 2)
+      : [formatJobStatus(rows), ...(instances.length > 0 ? ['', formatInstanceStatus(instances)] : [])].join(
+          '\n',
+        ),
+  );
   return rows.some((row) => row.stuck !== undefined) ? 1 : 0;
 }
 

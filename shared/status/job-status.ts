@@ -16,6 +16,8 @@ export interface JobStatusRow {
   /** ECS's view of the task: its last status, `unknown to ECS`, or none. */
   readonly task: string;
   readonly runner: string | undefined;
+  /** With owned capacity: the instance its task is pinned to, and how it got it (hot, warm, cold). */
+  readonly instance?: string | undefined;
   /** Why the job looks stuck; undefined when it does not. */
   readonly stuck: string | undefined;
   /** What the reconciler does next, and why. */
@@ -66,6 +68,9 @@ export function jobStatusRows(
         taskArn: record.taskArn,
         task: record.taskArn === undefined ? '-' : task === undefined ? 'unknown to ECS' : task.lastStatus,
         runner: record.jobRunner ?? record.runnerName,
+        ...(record.instanceId !== undefined && {
+          instance: `${record.instanceId}${record.instancePath ? ` (${record.instancePath})` : ''}`,
+        }),
         stuck: stuckReason(record, task, now, settings),
         next,
       };
@@ -97,7 +102,17 @@ function stuckReason(
 /** The rows as a table for a terminal: one line per job, and the stuck ones explained below it. */
 export function formatJobStatus(rows: readonly JobStatusRow[]): string {
   if (rows.length === 0) return 'no open jobs';
-  const header = ['job', 'repository', 'state', 'try', 'age', 'task', 'runner'];
+  const pinned = rows.some((row) => row.instance !== undefined);
+  const header = [
+    'job',
+    'repository',
+    'state',
+    'try',
+    'age',
+    'task',
+    'runner',
+    ...(pinned ? ['instance'] : []),
+  ];
   const lines = rows.map((row) => [
     String(row.jobId),
     row.repository,
@@ -106,6 +121,7 @@ export function formatJobStatus(rows: readonly JobStatusRow[]): string {
     `${Math.floor(row.ageSeconds / 60)}m${String(row.ageSeconds % 60).padStart(2, '0')}s`,
     row.task,
     row.runner ?? '-',
+    ...(pinned ? [row.instance ?? '-'] : []),
   ]);
   const widths = header.map((title, i) =>
     Math.max(title.length, ...lines.map((line) => (line[i] ?? '').length)),

@@ -83,11 +83,15 @@ export async function serveJob(
   const record = recorded.record;
   const note = recorded.note;
   if (job.action === 'in_progress' && recorded.written && record?.jobStartedAt !== undefined) {
-    metrics.addMetric(
-      METRIC.timeToJobStarted,
-      'Milliseconds',
-      Math.max(0, record.jobStartedAt - record.queuedAt),
-    );
+    const waited = Math.max(0, record.jobStartedAt - record.queuedAt);
+    metrics.addMetric(METRIC.timeToJobStarted, 'Milliseconds', waited);
+    // Owned capacity: the same, per profile and per path (hot, warm, cold) for the dashboard's p50/p95.
+    if (record.instancePath !== undefined) {
+      const single = metrics.singleMetric();
+      single.addDimension('Profile', record.profile);
+      single.addDimension('Path', record.instancePath);
+      single.addMetric(METRIC.timeToJobStarted, 'Milliseconds', waited);
+    }
   }
   if (job.action === 'queued' && record?.state === 'task-started') {
     logger.info('the job already has a runner task', { decision: 'launch', taskArn: record.taskArn });
