@@ -377,8 +377,8 @@ export function createCapacity(deps: CapacityDependencies) {
 
   /**
    * EC2 takes the instance back in two minutes. A job that has not started moves now, to the
-   * group's `onInterruption` group if it names one; a job that started is left to finish or fail
-   * (GitHub shows it failed; re-running it is the workflow's).
+   * group's `onInterruption` group if it names one; a job that started is marked interrupted: if
+   * it fails, the webhook has GitHub re-run it once.
    */
   async function spotWarning(instanceId: string, summary: CapacitySummary) {
     const record = await instances.get(instanceId);
@@ -388,10 +388,11 @@ export function createCapacity(deps: CapacityDependencies) {
     const claim = record.claim;
     if (claim === undefined) return;
     const job = await jobs.get(claim.jobId);
-    if (job === undefined || job.instanceId !== instanceId || job.jobStartedAt !== undefined) {
-      summary.notes.push(
-        `job ${claim.jobId} started on the interrupted instance: it runs until EC2 takes it back`,
-      );
+    if (job === undefined || job.instanceId !== instanceId) return;
+    if (job.jobStartedAt !== undefined || job.state === 'running') {
+      // It runs until EC2 takes the instance back; if it fails, the webhook re-runs it once.
+      await commit(jobs, job.jobId, { type: 'spot-interrupted' }, { now, known: job });
+      summary.notes.push(`job ${claim.jobId} started on the interrupted instance: re-run once if it fails`);
       return;
     }
     if (job.taskArn !== undefined)

@@ -35,6 +35,8 @@ export interface AppManifestOptions {
    * redelivers through the organisation hook.
    */
   readonly webhookUrl?: string | undefined;
+  /** Spot profiles: the App may re-run a job its instance's interruption failed (`actions: write`). */
+  readonly spotRerun?: boolean | undefined;
   /** The App's name (GitHub App names are global; the owner picks one on GitHub's page). */
   readonly name?: string | undefined;
   /** Where GitHub sends the browser with the manifest's `code` (default: a loopback address nothing listens on). */
@@ -66,7 +68,11 @@ export const ENTERPRISE_TOKEN_SCOPES = ['manage_runners:enterprise', 'repo'] as 
  * Installation look-ups and the App's own hook deliveries use the App's JWT: no permission.
  * @throws Error for `enterprise`, which a GitHub App cannot serve.
  */
-export function appPermissions(scope: RunnerScope, hook: 'app' | 'org'): AppPermissions {
+export function appPermissions(
+  scope: RunnerScope,
+  hook: 'app' | 'org',
+  options: { readonly spotRerun?: boolean } = {},
+): AppPermissions {
   if (scope === 'enterprise') {
     throw new Error(
       `a GitHub App cannot register enterprise runners (GitHub offers it no enterprise runner permission): use a classic token of an enterprise owner with ${ENTERPRISE_TOKEN_SCOPES.join(' and ')}`,
@@ -74,7 +80,8 @@ export function appPermissions(scope: RunnerScope, hook: 'app' | 'org'): AppPerm
   }
   return {
     ...(scope === 'repo' ? { administration: 'write' } : { organization_self_hosted_runners: 'write' }),
-    actions: 'read',
+    // Write only to re-run a job a Spot interruption failed (`spotRerun`): reading is all else needs.
+    actions: options.spotRerun ? 'write' : 'read',
     ...(hook === 'org' && { organization_hooks: 'write' }),
     metadata: 'read',
   };
@@ -98,7 +105,7 @@ export function appManifest(options: AppManifestOptions): AppManifest {
     redirect_url: options.redirectUrl ?? 'http://127.0.0.1:8080/created',
     hook_attributes: { url: options.webhookUrl ?? INACTIVE_HOOK_URL, active: hook === 'app' },
     default_events: ['workflow_job'],
-    default_permissions: appPermissions(options.scope, hook),
+    default_permissions: appPermissions(options.scope, hook, { spotRerun: options.spotRerun === true }),
   };
 }
 

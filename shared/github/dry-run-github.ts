@@ -30,6 +30,9 @@ export function createDryRunGitHub(print: (line: string) => void): GitHubRunners
         expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
       };
     },
+    async rerunJob(_scope, owner, repo, jobId) {
+      print(`[dry run] GitHub re-run of job ${jobId} in ${owner}/${repo}`);
+    },
     async findRunner() {
       return undefined;
     },

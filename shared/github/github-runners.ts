@@ -87,6 +87,16 @@ export function createGitHubRunners(octokits: OctokitProvider): GitHubRunners {
       return { token: body.token, expiresAt: body.expires_at };
     },
 
+    async rerunJob(scope, owner, repo, jobId, signal) {
+      const octokit = await octokits.forScope(scope);
+      await octokit.rest.actions.reRunJobForWorkflowRun({
+        owner,
+        repo,
+        job_id: jobId,
+        ...(signal && { request: { signal } }),
+      });
+    },
+
     async findRunner(scope, name, signal) {
       const octokit = await octokits.forScope(scope);
       const { prefix, params } = scoped(scope);

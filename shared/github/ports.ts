@@ -66,6 +66,14 @@ export interface GitHubRunners {
   ): Promise<JitConfig>;
   /** Mints a registration token of the scope (token registration: the runner registers itself). */
   createRegistrationToken(scope: RunnerScopeRef, signal?: AbortSignal): Promise<RegistrationToken>;
+  /** Re-runs one job of a finished workflow run (and the jobs that depend on it): GitHub's re-run-a-job API. */
+  rerunJob(
+    scope: RunnerScopeRef,
+    owner: string,
+    repo: string,
+    jobId: number,
+    signal?: AbortSignal,
+  ): Promise<void>;
   findRunner(
     scope: RunnerScopeRef,
     name: string,

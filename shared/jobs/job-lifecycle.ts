@@ -80,6 +80,10 @@ export type JobEvent =
       /** With `queued` for a waiting job: its attempt's task is live, and the job keeps it. */
       readonly keepTask?: boolean;
     }
+  /** The job had started on an instance whose Spot interruption warning came: it may fail for it. */
+  | { readonly type: 'spot-interrupted' }
+  /** The job's one re-run after its Spot interruption: asked for, or refused (`outcome`). */
+  | { readonly type: 'rerun'; readonly outcome: string }
   /** Nothing is left to do: the record closes (and expires). */
   | { readonly type: 'closed'; readonly reason: string }
   /** The configuration no longer serves this job. */
@@ -163,6 +167,15 @@ export function transition(record: JobRecord | undefined, event: JobEvent, now: 
         { instanceId: event.instanceId, instancePath: event.path },
         `instance ${event.instanceId} claimed`,
       );
+    case 'spot-interrupted':
+      if (record.spotInterruptedAt !== undefined) return refuse('already interrupted');
+      return to({ spotInterruptedAt: now }, 'its Spot instance is being interrupted');
+    case 'rerun':
+      // Once: a second delivery of the failure, or a second try, asks nothing more.
+      if (record.spotInterruptedAt === undefined) return refuse('no Spot interruption');
+      if (record.rerun !== undefined && event.outcome === 'requested')
+        return refuse(`re-run ${record.rerun}`);
+      return to({ rerun: event.outcome }, `re-run: ${event.outcome}`);
     case 'placement-failed':
       if (!owned(event.lease)) return refuse('the attempt has another owner');
       // The next token's task goes to another instance: the one ECS refused is retired.

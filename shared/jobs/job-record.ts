@@ -83,6 +83,10 @@ export interface JobRecord {
   readonly instanceId?: string | undefined;
   /** How the attempt got its instance: one already waiting (hot), a warm pool resume, or a new launch. */
   readonly instancePath?: 'hot' | 'warm' | 'cold' | undefined;
+  /** Epoch ms: the job had started when its Spot instance was interrupted (it is re-run once if it fails). */
+  readonly spotInterruptedAt?: number | undefined;
+  /** The one re-run of a job its Spot interruption failed: asked for (`requested`), or GitHub's refusal. */
+  readonly rerun?: string | undefined;
   /** Epoch ms: the reconciler last asked GitHub about this job. */
   readonly githubCheckedAt?: number | undefined;
   /** Epoch ms: since then GitHub has not answered about this job (an outage, a timeout). */

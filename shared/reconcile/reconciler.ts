@@ -568,6 +568,7 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
         runnerGroupId: wrap(github.runnerGroupId.bind(github)),
         generateJitConfig: wrap(github.generateJitConfig.bind(github)),
         createRegistrationToken: wrap(github.createRegistrationToken.bind(github)),
+        rerunJob: wrap(github.rerunJob.bind(github)),
         findRunner: wrap(github.findRunner.bind(github)),
         deleteRunner: wrap(github.deleteRunner.bind(github)),
         job: wrap(github.job.bind(github)),

@@ -93,6 +93,15 @@ export async function serveJob(
       single.addMetric(METRIC.timeToJobStarted, 'Milliseconds', waited);
     }
   }
+  if (
+    job.action === 'completed' &&
+    recorded.written &&
+    record?.spotInterruptedAt !== undefined &&
+    record.rerun === undefined &&
+    job.job.conclusion === 'failure'
+  ) {
+    await rerunAfterSpot(deps, plan, record);
+  }
   if (job.action === 'queued' && record?.state === 'task-started') {
     logger.info('the job already has a runner task', { decision: 'launch', taskArn: record.taskArn });
     return {
@@ -113,6 +122,38 @@ export async function serveJob(
   // Only a claim writes `launching`: a record written so was claimed by this delivery.
   const claimed = recorded.written && record.state === 'launching';
   return launch(deps, plan, job, context, record, launchDeadline, claimed);
+}
+
+/**
+ * A job that failed after its Spot instance was interrupted under it is re-run once (GitHub's
+ * re-run-a-job API; the App needs `actions: write`): the ledger records the request first, so a
+ * second delivery of the failure asks nothing more, and GitHub's refusal is recorded for the operator.
+ */
+async function rerunAfterSpot(
+  deps: ServeJobDependencies,
+  plan: RunnerPlan,
+  record: JobRecord,
+): Promise<void> {
+  const { logger, now } = deps;
+  const asked = await commit(
+    deps.ledger,
+    plan.jobId,
+    { type: 'rerun', outcome: 'requested' },
+    { now, known: record },
+  );
+  if (!asked.written || deps.github === undefined) return;
+  const [owner = '', repo = ''] = plan.repository.split('/');
+  try {
+    await deps.github.rerunJob(plan.scopeRef, owner, repo, plan.jobId);
+    logger.info('job re-run after its Spot interruption', { jobId: plan.jobId });
+  } catch (error) {
+    const outcome = `refused: ${errorMessage(error)}`;
+    logger.warn('GitHub did not re-run the job its Spot interruption failed (the App needs actions: write)', {
+      jobId: plan.jobId,
+      reason: errorMessage(error),
+    });
+    await commit(deps.ledger, plan.jobId, { type: 'rerun', outcome }, { now }).catch(() => undefined);
+  }
 }
 
 async function launch(

@@ -25,6 +25,7 @@ export const OPERATIONS = [
   ['POST', '/enterprises/{enterprise}/actions/runner-groups', 'ghec'],
   ['GET', '/repos/{owner}/{repo}/actions/jobs/{job_id}', 'api.github.com'],
   ['GET', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs', 'api.github.com'],
+  ['POST', '/repos/{owner}/{repo}/actions/jobs/{job_id}/rerun', 'api.github.com'],
   ['GET', '/orgs/{org}/hooks/{hook_id}/deliveries', 'api.github.com'],
   ['GET', '/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}', 'api.github.com'],
   ['POST', '/orgs/{org}/hooks/{hook_id}/deliveries/{delivery_id}/attempts', 'api.github.com'],

@@ -73,6 +73,8 @@ export interface GitHubStandIn {
   readonly jobRuns: Map<number, { readonly runId: number; readonly labels: readonly string[] }>;
   readonly deliveries: StandInDelivery[];
   readonly redelivered: number[];
+  /** Jobs re-run (`POST …/actions/jobs/{job_id}/rerun`), in order. */
+  readonly reruns: number[];
   /**
    * Runners a full list leaves out, as organisation lists shift while ephemeral runners come and
    * go; a look-up by name still finds them.
@@ -197,6 +199,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     jobRuns: new Map(),
     deliveries: [],
     redelivered: [],
+    reruns: [],
     hiddenFromLists: new Set(),
     missingFromLookups: new Set(),
     outage: undefined,
@@ -341,6 +344,16 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
         status: 200,
         body: { id: Number(r.params.job_id), status, labels: [], run_id: 1, runner_name: runnerName },
       };
+    },
+    'POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun': (r) => {
+      const id = Number(r.params.job_id);
+      const status = state.jobs.get(id);
+      if (status === undefined) return { status: 404, body: { message: 'Not Found' } };
+      // GitHub re-runs only a job of a finished run attempt.
+      if (status !== 'completed')
+        return { status: 403, body: { message: 'This workflow run is not completed' } };
+      state.reruns.push(id);
+      return { status: 201, body: {} };
     },
     'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs': (r) => {
       const runId = Number(r.params.run_id);

@@ -16,6 +16,8 @@ type Hook = 'app' | 'org';
 interface Use {
   readonly scope: RunnerScope;
   readonly hook: Hook;
+  /** Spot profiles whose interrupted jobs are re-run. */
+  readonly spotRerun?: boolean;
 }
 
 /**
@@ -59,6 +61,12 @@ const ROUTES: ReadonlyArray<{
     'GET /repos/{owner}/{repo}/actions/jobs/{job_id}',
     'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
   ].map((route) => ({ route, needs: ['actions', 'read'] as const, calledBy: () => true })),
+  // Re-running a job: Repository permissions for "Actions" (write).
+  {
+    route: 'POST /repos/{owner}/{repo}/actions/jobs/{job_id}/rerun',
+    needs: ['actions', 'write'],
+    calledBy: (use) => use.spotRerun === true,
+  },
   // The organisation webhook's deliveries: Organization permissions for "Webhooks" (redelivering writes).
   ...[
     ['GET /orgs/{org}/hooks/{hook_id}/deliveries', 'read'],
@@ -173,6 +181,12 @@ describe('GitHub App manifest', () => {
     });
     expect(manifest.default_permissions).toEqual(leastPermissions({ scope, hook }));
     expect(appPermissions(scope, hook)).toEqual(leastPermissions({ scope, hook }));
+    const spot = appManifest({
+      scope,
+      spotRerun: true,
+      ...(hook === 'app' && { webhookUrl: 'https://hooks.example/webhook' }),
+    });
+    expect(spot.default_permissions).toEqual(leastPermissions({ scope, hook, spotRerun: true }));
   });
 
   it('asks a repository-scope App with an organisation webhook for administration write, actions read and organisation hooks write', () => {

@@ -464,3 +464,50 @@ describe('the reconciler plans, for each open job', () => {
     expect(plan(record({ queuedAt: NOW - 60_000 }), undefined).stuck).toBe(false);
   });
 });
+
+describe('owned capacity in the lifecycle', () => {
+  it('pins the attempt to the instance it claimed, and a new token to none (ECS refused that instance)', () => {
+    const pinned = transition(
+      launching(),
+      { type: 'instance-claimed', lease, instanceId: 'i-0a1b2c3d4e5f60718', path: 'hot' },
+      NOW,
+    ).next;
+    expect(pinned).toMatchObject({ instanceId: 'i-0a1b2c3d4e5f60718', instancePath: 'hot' });
+    // A second claim for the same attempt is refused: one instance per attempt.
+    expect(
+      transition(
+        pinned,
+        { type: 'instance-claimed', lease, instanceId: 'i-0ffffffffffffffff', path: 'cold' },
+        NOW,
+      ).next,
+    ).toBeUndefined();
+    const moved = transition(pinned, { type: 'placement-failed', lease, reason: 'MISSING' }, NOW).next;
+    expect(moved).toMatchObject({ instanceId: undefined, placement: 1 });
+  });
+
+  it('gives a fresh attempt no instance: the old one ran a task and retires', () => {
+    const over = transition(
+      started({ instanceId: 'i-0a1b2c3d4e5f60718', instancePath: 'cold' }),
+      ended(true, true),
+      NOW,
+    ).next;
+    const next = transition(over, claimed, NOW + 60_000).next;
+    expect(next).toMatchObject({ attempt: 2, instanceId: undefined, instancePath: undefined });
+  });
+
+  it('re-runs a job its Spot interruption failed once: a second failure delivery asks nothing more', () => {
+    const interrupted = transition(record({ state: 'running' }), { type: 'spot-interrupted' }, NOW).next;
+    expect(interrupted?.spotInterruptedAt).toBe(NOW);
+    const asked = transition(interrupted, { type: 'rerun', outcome: 'requested' }, NOW).next;
+    expect(asked?.rerun).toBe('requested');
+    expect(transition(asked, { type: 'rerun', outcome: 'requested' }, NOW).next).toBeUndefined();
+    // GitHub's refusal is recorded over the request.
+    expect(transition(asked, { type: 'rerun', outcome: 'refused: 403' }, NOW).next?.rerun).toBe(
+      'refused: 403',
+    );
+    // No interruption, no re-run.
+    expect(
+      transition(record({ state: 'running' }), { type: 'rerun', outcome: 'requested' }, NOW).next,
+    ).toBeUndefined();
+  });
+});
