@@ -104,8 +104,10 @@ export class RunnerTask extends SystemPart {
     this.profiles = settings.profiles.map((profile, index) => {
       const family = index === 0 ? names.taskFamily : `${names.taskFamily}-${profile.name}`;
       const containerName = profile.containerName ?? names.containerName;
-      const cpu = profile.cpu ?? settings.cpu;
-      const memory = profile.memory ?? settings.memoryMiB;
+      const { cpu, memory } = settings.taskSizes[profile.name] ?? {
+        cpu: settings.cpu,
+        memory: settings.memoryMiB,
+      };
       const definition = new ecs.CfnTaskDefinition(
         this,
         index === 0 ? 'TaskDefinition' : `TaskDefinition${pascal(profile.name)}`,

@@ -2,8 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { createSettingsReader } from '../shared/settings-reader';
-import { architectureOf, CAPACITY_FIELDS, type ProfileSettings, parseProfiles } from './runner-profiles';
+import {
+  architectureOf,
+  CAPACITY_FIELDS,
+  capacityGroups,
+  type ProfileSettings,
+  parseProfiles,
+} from './runner-profiles';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
+import { defaultTaskSize, SHARED_INSTANCE_TASK, type TaskSize } from './task-size';
 
 /** The seed's names, each overridable by the context key of the same name. */
 export interface ResourceNames {
@@ -46,8 +53,14 @@ export interface InfraSettings {
   readonly imageTag: string;
   /** A runner image outside the stack's repository; none: the stack's repository at `imageTag`. */
   readonly imageUri: string | undefined;
+  /** The default profile's task cpu units and memory (MiB): `cpu` and `memoryMiB`, else sized from its instances. */
   readonly cpu: number;
   readonly memoryMiB: number;
+  /**
+   * Each profile's task size, by name: the profile's `cpu` and `memory`, else the stack's `cpu` and
+   * `memoryMiB`, else the smallest of its instances less the host's reserve (infra/task-size.ts).
+   */
+  readonly taskSizes: Readonly<Record<string, TaskSize>>;
   /** What a job may do in AWS; undefined: nothing (the task role has no policy). */
   readonly taskRolePolicy: PolicyDocument | undefined;
   readonly tags: Readonly<Record<string, string>>;
@@ -206,8 +219,18 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '(the stack repository)',
     meaning: "a runner image elsewhere (the execution role still pulls only from the stack's repository)",
   },
-  { key: 'cpu', default: String(SEED_TASK.cpu), meaning: 'task cpu units' },
-  { key: 'memoryMiB', default: String(SEED_TASK.memoryMiB), meaning: 'task memory (MiB)' },
+  {
+    key: 'cpu',
+    default: "(the instance's: every vCPU, 1024 units each)",
+    meaning:
+      'task cpu units. By default a runner task (Docker daemon, runner and job) gets its whole instance: with one task per instance (`distinctInstance`) the smallest instance type of its capacity; tasks sharing an instance, or on an existing cluster, get 1024',
+  },
+  {
+    key: 'memoryMiB',
+    default: "(the instance's, less the host's reserve)",
+    meaning:
+      "task memory (MiB). By default the smallest instance type's memory less a tenth (at least 512 MiB) for the kernel, the ECS agent and Docker: 3584 on a `t3.medium`; tasks sharing an instance, or on an existing cluster, get 2048",
+  },
   {
     key: 'taskRolePolicy',
     default: '(none: jobs get no AWS permission)',
@@ -546,6 +569,14 @@ export function readSettings(
     ];
   }
 
+  // Task-level cpu and memory for EC2: any value the instances can hold (ECS's own limits).
+  const stackSize = {
+    cpu: optionalInt('cpu', 128, 196_608),
+    memory: optionalInt('memoryMiB', 128, 1_048_576),
+  };
+  const taskSizes = readTaskSizes(profiles, capacity, stackSize, problems);
+  const defaultSize = taskSizes[profiles[0]?.name ?? ''] ?? SHARED_INSTANCE_TASK;
+
   const settings: InfraSettings = {
     stackName: text('stackName') ?? 'GitHubRunners',
     account: text('account') ?? nonEmpty(env.CDK_DEFAULT_ACCOUNT),
@@ -559,9 +590,9 @@ export function readSettings(
     },
     imageTag: readImageTag(text('imageTag'), problems),
     imageUri: text('imageUri'),
-    // Task-level cpu and memory for EC2: any value the instances can hold (ECS's own limits).
-    cpu: int('cpu', SEED_TASK.cpu, 128, 196_608),
-    memoryMiB: int('memoryMiB', SEED_TASK.memoryMiB, 128, 1_048_576),
+    cpu: defaultSize.cpu,
+    memoryMiB: defaultSize.memory,
+    taskSizes,
     taskRolePolicy:
       json('taskRolePolicy', isPolicyDocument, 'an IAM policy document with Version and Statement') ??
       (bool('taskRoleSeedPolicy', false) ? SEED_TASK_ROLE_POLICY : undefined),
@@ -593,6 +624,57 @@ export function readSettings(
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/**
+ * Each profile's task size (see {@link InfraSettings.taskSizes}). A profile's tasks may run on any
+ * instance of its capacity group, and a Spot profile's also on its fallback, the On-Demand group of
+ * its architecture: the default fits the smallest of them.
+ */
+function readTaskSizes(
+  profiles: readonly ProfileSettings[],
+  capacity: CapacitySettings,
+  stackSize: { readonly cpu: number | undefined; readonly memory: number | undefined },
+  problems: string[],
+): Record<string, TaskSize> {
+  const groups = capacity.kind === 'new' ? capacityGroups(profiles, capacity) : [];
+  const groupOf = (name: string) => groups.find((group) => group.profiles.includes(name));
+  const sizes: Record<string, TaskSize> = {};
+  for (const profile of profiles) {
+    const cpu = profile.cpu ?? stackSize.cpu;
+    const memory = profile.memory ?? stackSize.memory;
+    let derived: TaskSize | undefined = SHARED_INSTANCE_TASK;
+    let instanceTypes: string[] = [];
+    if (capacity.kind === 'new' && (cpu === undefined || memory === undefined)) {
+      const fallback = profile.spot
+        ? profiles.find((other) => other.architecture === profile.architecture && !other.spot)
+        : undefined;
+      instanceTypes = [
+        ...new Set([
+          ...(groupOf(profile.name)?.instanceTypes ?? []),
+          ...(fallback === undefined ? [] : (groupOf(fallback.name)?.instanceTypes ?? [])),
+        ]),
+      ];
+      derived = defaultTaskSize(instanceTypes, profile.distinctInstance);
+    }
+    const where =
+      profiles.length === 1 && profile.name === 'default' ? 'the runner task' : `profiles "${profile.name}"`;
+    const fix = where === 'the runner task' ? 'set cpu and memoryMiB' : "give the profile's cpu and memory";
+    if (derived === undefined) {
+      problems.push(
+        `${where}: cannot size its task from the instance types ${instanceTypes.join(', ')} (only t3, t3a, t4g and the c, m and r families of generation 4 and later are known): ${fix}`,
+      );
+      continue;
+    }
+    const size = { cpu: cpu ?? derived.cpu, memory: memory ?? derived.memory };
+    if (size.memory < 1024) {
+      problems.push(
+        `${where}: ${instanceTypes.join(', ')} leave${instanceTypes.length === 1 ? 's' : ''} ${size.memory} MiB for a runner task, too little for a Docker daemon and a job: choose larger instance types or ${fix}`,
+      );
+    }
+    sizes[profile.name] = size;
+  }
+  return sizes;
 }
 
 /** `secretReaders`: IAM principal ARNs, as `aws:PrincipalArn` names them (a role's, not its session's). */

@@ -70,7 +70,12 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
       'TaskDefinitionArm64',
       'TaskDefinitionLarge',
     ]);
-    expect(definitions.TaskDefinition).toMatchObject({ Family: SEED.taskFamily, Cpu: '256', Memory: '512' });
+    // Sized from t3.medium, the instance it owns: 2 vCPUs, 4 GiB less the host's reserve.
+    expect(definitions.TaskDefinition).toMatchObject({
+      Family: SEED.taskFamily,
+      Cpu: '2048',
+      Memory: '3584',
+    });
     expect(definitions.TaskDefinition?.RuntimePlatform).toBeUndefined();
     expect(definitions.TaskDefinitionArm64).toMatchObject({
       Family: `${SEED.taskFamily}-arm64`,
@@ -178,8 +183,8 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
         taskDefinition: SEED.taskFamily,
         containerName: container,
         capacityProviderStrategy: [{ capacityProvider: provider('CapacityProvider'), weight: 1 }],
-        cpu: 256,
-        memory: 512,
+        cpu: 2048,
+        memory: 3584,
         distinctInstance: true,
       },
       {
@@ -188,8 +193,9 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
         taskDefinition: `${SEED.taskFamily}-arm64`,
         containerName: container,
         capacityProviderStrategy: [{ capacityProvider: provider('Arm64CapacityProvider'), weight: 1 }],
-        cpu: 256,
-        memory: 512,
+        // m7g.large: 2 vCPUs, 8 GiB less the host's reserve.
+        cpu: 2048,
+        memory: 7372,
         distinctInstance: true,
       },
       {

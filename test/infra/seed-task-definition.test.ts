@@ -36,6 +36,14 @@ const INTENDED: Record<string, { readonly value: unknown; readonly why: string }
     value: `${SEED_ACCOUNT}.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
     why: "an immutable tag (the image's runner version) instead of `latest`: the repository's tags cannot move",
   },
+  cpu: {
+    value: '2048',
+    why: "the seed's 256 units could not run a docker build: a runner task owns its instance (distinctInstance) and gets all of a t3.medium's vCPUs (infra/task-size.ts)",
+  },
+  memory: {
+    value: '3584',
+    why: "the seed's 512 MiB ran out of memory on the first real build: the t3.medium's 4 GiB less the host's reserve",
+  },
   'containerDefinitions[0].secrets[0].name': {
     value: undefined,
     why: 'no RUNNER_ADMIN_TOKEN in the container: the function hands each task a RUNNER_JIT_CONFIG or a short-lived RUNNER_REGISTRATION_TOKEN in its S3 environment file',

@@ -31,8 +31,8 @@ describe('settings', () => {
     expect([settings.region, settings.targetEnv, settings.cpu, settings.memoryMiB]).toEqual([
       region,
       targetEnv,
-      256,
-      512,
+      2048,
+      3584,
     ]);
     expect(settings.capacity).toEqual({
       kind: 'new',
