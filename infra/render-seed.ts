@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { readSettingsFile } from './runner-app';
 import { SEED_FILES, seedDocuments } from './seed-documents';
-import { type InfraSettings, readSettings } from './settings';
+import { type InfraSettings, readSettings, SettingsError, unknownSettings } from './settings';
 
 const USAGE =
   'usage: npm run infra:render -- --account 123456789012 --region us-east-1 [--out seed-documents] [--partition aws] [-c key=value]...';
@@ -95,6 +95,8 @@ async function main(): Promise<void> {
     throw new Error(`--account (12 digits) and --region are required\n${USAGE}`);
   }
   const context = await readContext(values.context);
+  const unknown = unknownSettings(Object.keys(context), 'context key');
+  if (unknown.length > 0) throw new SettingsError(unknown);
   const settings = readSettings((key) => context[key], {});
   const written = await renderSeed({
     settings,

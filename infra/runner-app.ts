@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { RunnerStack } from './runner-stack';
-import { CONTEXT_KEYS, type InfraSettings, readSettings, SettingsError } from './settings';
+import { type InfraSettings, readSettings, SettingsError, unknownSettings } from './settings';
 
 export interface RunnerAppOptions {
   /** Context as `-c key=value` or cdk.json would give it; none: what the CDK CLI passes in. */
@@ -31,6 +31,8 @@ export function createRunnerApp(options: RunnerAppOptions = {}): {
     ...(options.context !== undefined && { context: options.context }),
     ...(options.outdir !== undefined && { outdir: options.outdir }),
   });
+  const unknown = unknownSettings(Object.keys(app.node.getAllContext()), 'context key');
+  if (unknown.length > 0) throw new SettingsError(unknown);
   const path = (app.node.tryGetContext('settingsFile') as string | undefined) ?? options.settingsFile;
   const fromFile =
     path === undefined ? {} : readSettingsFile(path, app.node.tryGetContext('settingsFile') !== undefined);
@@ -64,12 +66,7 @@ export function readSettingsFile(path: string, required: boolean): Record<string
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new SettingsError([`${path} must hold one JSON object of settings`]);
   }
-  const known = new Set(CONTEXT_KEYS.map((entry) => entry.key));
-  const unknown = Object.keys(value).filter((key) => !known.has(key) && !key.startsWith('//'));
-  if (unknown.length > 0) {
-    throw new SettingsError(
-      unknown.map((key) => `${path}: unknown setting "${key}" (docs/infrastructure.md lists them)`),
-    );
-  }
+  const unknown = unknownSettings(Object.keys(value), `${path}: key`);
+  if (unknown.length > 0) throw new SettingsError(unknown);
   return value as Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
+import { didYouMean } from '../shared/nearest-name';
 import { createSettingsReader } from '../shared/settings-reader';
 import {
   architectureOf,
@@ -392,6 +393,31 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   { key: 'redeliverSince', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_SINCE`" },
   { key: 'redeliverMax', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_MAX`" },
 ];
+
+/**
+ * Context keys that are CDK's, not ours: feature flags (`@aws-cdk/core:…`), the CLI's own
+ * (`aws:cdk:…`, `cli-telemetry`), lookups (`vpc-provider:account=…`) and `cdk acknowledge`'s list.
+ */
+const isCdkContextKey = (key: string) =>
+  key.includes(':') || key === 'cli-telemetry' || key === 'acknowledged-issue-numbers';
+
+/**
+ * A problem for every key that is no setting, with the nearest setting's name: a mistyped
+ * `-c runnerScop=org` would otherwise be ignored and the stack deployed without it. `source` says
+ * where the key came from ("context key", "runners.config.json:"); CDK's own context keys pass.
+ */
+export function unknownSettings(keys: Iterable<string>, source: string): string[] {
+  const known = CONTEXT_KEYS.map((entry) => entry.key);
+  const problems: string[] = [];
+  for (const key of keys) {
+    // `//` keys are comments (the settings file's, or a copy of it passed as context).
+    if (known.includes(key) || isCdkContextKey(key) || key.startsWith('//')) continue;
+    problems.push(
+      `${source} "${key}" is no setting${didYouMean(key, known)} (docs/infrastructure.md lists them)`,
+    );
+  }
+  return problems;
+}
 
 /** The problems in the context, all at once: the operator fixes them in one go. */
 export class SettingsError extends Error {

@@ -368,7 +368,7 @@ describe('the settings file', () => {
 
   it('refuses unknown keys and anything but a JSON object', async () => {
     expect(() => readSettingsFile(writeSync('{"targetEnvv": "x"}'), false)).toThrow(
-      'unknown setting "targetEnvv"',
+      'runners.config.json: key "targetEnvv" is no setting; did you mean targetEnv?',
     );
     expect(() => readSettingsFile(writeSync('[1]'), false)).toThrow('must hold one JSON object');
     expect(() => readSettingsFile(writeSync('{'), false)).toThrow('is not JSON');
