@@ -200,7 +200,7 @@ export class RunnerStack extends Stack {
         credentials === secrets.registrationToken ? functionRoles : [],
       );
     }
-    new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
+    new RunnersDashboard(this, 'Dashboard', { name: settings.names.dashboardName });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
       email: settings.alarmEmail,

@@ -4,6 +4,17 @@ import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { didYouMean } from '../shared/nearest-name';
 import { createSettingsReader } from '../shared/settings-reader';
 import {
+  defaultNamePrefix,
+  NAME_DEFAULTS,
+  NAME_MEANINGS,
+  NAME_PREFIX_MAX,
+  NAME_PREFIX_PATTERN,
+  type ResourceName,
+  type ResourceNames,
+  seedNames,
+  stackNames,
+} from './resource-names';
+import {
   architectureOf,
   CAPACITY_FIELDS,
   capacityGroups,
@@ -13,22 +24,7 @@ import {
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 import { defaultTaskSize, SHARED_INSTANCE_TASK, type TaskSize } from './task-size';
 
-/** The seed's names, each overridable by the context key of the same name. */
-export interface ResourceNames {
-  readonly taskFamily: string;
-  readonly containerName: string;
-  readonly imageRepositoryName: string;
-  readonly registrationTokenSecretName: string;
-  readonly webhookSecretName: string;
-  /** The GitHub credentials secret (JIT registration, the job check, the reconciler, the redelivery sweep). */
-  readonly githubAuthSecretName: string;
-  readonly taskRoleName: string;
-  readonly taskRolePolicyName: string;
-  readonly taskExecutionRoleName: string;
-  readonly taskExecutionRolePolicyName: string;
-  readonly logGroupName: string;
-  readonly logStreamPrefix: string;
-}
+export type { ResourceNames } from './resource-names';
 
 /** Runner capacity: a cluster of our own on EC2 Auto Scaling, or an existing cluster and capacity provider. */
 export type CapacitySettings =
@@ -172,9 +168,6 @@ export const DEFAULT_IMAGE_TAG = (() => {
   return version;
 })();
 
-/** The default name of the GitHub credentials secret. */
-export const GITHUB_AUTH_SECRET_NAME = 'github-actions-runner-github-auth';
-
 /** Log retention periods CloudWatch Logs accepts. */
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -199,16 +192,23 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: `\`${SEED_TASK.organization}\``,
     meaning: "the task definition's default `ORGANIZATION` (the webhook sets it per job)",
   },
-  ...Object.entries(SEED).flatMap(([key, value]) =>
-    key === 'targetEnv' || key === 'region'
-      ? []
-      : [{ key, default: `\`${value}\``, meaning: 'name, as in the seed' }],
-  ),
   {
-    key: 'webhookSecretName',
-    default: '`github-actions-runner-webhook-secret`',
-    meaning: 'the generated webhook secret',
+    key: 'namePrefix',
+    default: '(the stack name in lower case)',
+    meaning:
+      "the start of the stack's physical names below (`[a-z0-9-]`, up to 32 characters): two stacks of one account need two prefixes; IAM role and dashboard names also carry the region",
   },
+  {
+    key: 'seedNames',
+    default: '`false`',
+    meaning:
+      "`true`: the seed's fixed names below (one stack per account), for a deployment made with them (docs/upgrading.md); each name's own key still wins",
+  },
+  ...(Object.keys(NAME_MEANINGS) as ResourceName[]).map((key) => ({
+    key,
+    default: NAME_DEFAULTS[key],
+    meaning: NAME_MEANINGS[key],
+  })),
   {
     key: 'imageTag',
     default: `\`${DEFAULT_IMAGE_TAG}\` (the image's runner version)`,
@@ -346,11 +346,6 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
       "`jit`: the functions register each runner, the task gets a one-use config; `token`: the functions read the seed's registration-token secret and hand each task a registration token; no admin token in any task",
   },
   {
-    key: 'githubAuthSecretName',
-    default: `\`${GITHUB_AUTH_SECRET_NAME}\``,
-    meaning: 'the GitHub credentials secret (value set by the operator), with `jit` or the redelivery sweep',
-  },
-  {
     key: 'secretReaders',
     default: '(none)',
     meaning:
@@ -450,11 +445,25 @@ export function readSettings(
     text(key) === undefined ? undefined : int(key, min, min, max);
   const bool = (key: string, fallback: boolean): boolean => reader.bool(key, fallback);
 
+  const stackName = text('stackName') ?? 'GitHubRunners';
+  const region = text('region') ?? nonEmpty(env.CDK_DEFAULT_REGION) ?? SEED.region;
+  const namePrefix = text('namePrefix');
+  if (
+    namePrefix !== undefined &&
+    (namePrefix.length > NAME_PREFIX_MAX || !NAME_PREFIX_PATTERN.test(namePrefix))
+  )
+    problems.push(
+      `namePrefix must be lower-case letters, digits and inner hyphens, up to ${NAME_PREFIX_MAX} characters (got "${namePrefix}")`,
+    );
+  const useSeedNames = bool('seedNames', false);
+  if (useSeedNames && namePrefix !== undefined)
+    problems.push("set namePrefix or seedNames=true, not both: seedNames keeps the seed's fixed names");
+  const baseNames = useSeedNames
+    ? seedNames(stackName)
+    : stackNames(namePrefix ?? defaultNamePrefix(stackName), region);
   const names = Object.fromEntries(
-    (Object.keys(SEED) as (keyof typeof SEED)[])
-      .filter((key) => key !== 'targetEnv' && key !== 'region')
-      .map((key) => [key, text(key) ?? SEED[key]]),
-  ) as Omit<ResourceNames, 'webhookSecretName'>;
+    (Object.keys(baseNames) as ResourceName[]).map((key) => [key, text(key) ?? baseNames[key]]),
+  ) as unknown as ResourceNames;
 
   const targetEnv = text('targetEnv') ?? SEED.targetEnv;
   if (!/^[A-Za-z0-9._-]+$/.test(targetEnv))
@@ -604,16 +613,12 @@ export function readSettings(
   const defaultSize = taskSizes[profiles[0]?.name ?? ''] ?? SHARED_INSTANCE_TASK;
 
   const settings: InfraSettings = {
-    stackName: text('stackName') ?? 'GitHubRunners',
+    stackName,
     account: text('account') ?? nonEmpty(env.CDK_DEFAULT_ACCOUNT),
-    region: text('region') ?? nonEmpty(env.CDK_DEFAULT_REGION) ?? SEED.region,
+    region,
     targetEnv,
     organization: text('organization') ?? SEED_TASK.organization,
-    names: {
-      ...names,
-      webhookSecretName: text('webhookSecretName') ?? 'github-actions-runner-webhook-secret',
-      githubAuthSecretName: text('githubAuthSecretName') ?? GITHUB_AUTH_SECRET_NAME,
-    },
+    names,
     imageTag: readImageTag(text('imageTag'), problems),
     imageUri: text('imageUri'),
     cpu: defaultSize.cpu,

@@ -4,7 +4,7 @@
  * The default (JIT, no sweep) is in runner-stack.test.ts.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
+import { stackNames } from '../../infra/resource-names';
 import { SEED } from '../../shared/defaults';
 import { expectedStatements } from '../support/expected-statements';
 import {
@@ -18,6 +18,9 @@ import {
   type TemplateJson,
   type ValidationReport,
 } from '../support/synth-stack';
+
+/** The stack's names: from its name (GitHubRunners) and region (the seed's, us-east-1). */
+const NAMES = stackNames('githubrunners', SEED.region);
 
 const secretNames = (json: TemplateJson) =>
   Object.values(json.Resources)
@@ -51,10 +54,7 @@ describe('registration=token', () => {
   });
 
   it("keeps the seed's registration-token secret, and creates no other GitHub credentials secret", () => {
-    expect(secretNames(json)).toEqual([
-      SEED.registrationTokenSecretName,
-      'github-actions-runner-webhook-secret',
-    ]);
+    expect(secretNames(json)).toEqual([NAMES.registrationTokenSecretName, NAMES.webhookSecretName]);
   });
 
   it('gives the runner task no secret: the function hands it a registration token in its environment file', () => {
@@ -221,9 +221,9 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
 
   it('creates the GitHub credentials secret for the sweep and the launching functions', () => {
     expect(secretNames(json)).toEqual([
-      GITHUB_AUTH_SECRET_NAME,
-      SEED.registrationTokenSecretName,
-      'github-actions-runner-webhook-secret',
+      NAMES.githubAuthSecretName,
+      NAMES.registrationTokenSecretName,
+      NAMES.webhookSecretName,
     ]);
     expect(environmentOf(json, 'Redeliver')).toEqual({
       GITHUB_AUTH_SECRET_ARN: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth') },

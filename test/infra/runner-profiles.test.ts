@@ -1,6 +1,7 @@
 /** Runner profiles: a task definition each, a capacity provider per architecture and purchase option. */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { stackNames } from '../../infra/resource-names';
 import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
 import { capacityGroups, DEFAULT_INSTANCE_TYPES, parseProfiles } from '../../infra/runner-profiles';
 import { readSettings } from '../../infra/settings';
@@ -13,6 +14,9 @@ import {
   type TemplateJson,
   type ValidationReport,
 } from '../support/synth-stack';
+
+/** The stack's names: from its name (GitHubRunners) and region (the seed's, us-east-1). */
+const NAMES = stackNames('githubrunners', SEED.region);
 
 const RUN_LABEL = '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>';
 const PROFILES = [
@@ -72,17 +76,17 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
     ]);
     // Sized from t3.medium, the instance it owns: 2 vCPUs, 4 GiB less the host's reserve.
     expect(definitions.TaskDefinition).toMatchObject({
-      Family: SEED.taskFamily,
+      Family: NAMES.taskFamily,
       Cpu: '2048',
       Memory: '3584',
     });
     expect(definitions.TaskDefinition?.RuntimePlatform).toBeUndefined();
     expect(definitions.TaskDefinitionArm64).toMatchObject({
-      Family: `${SEED.taskFamily}-arm64`,
+      Family: `${NAMES.taskFamily}-arm64`,
       RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
     });
     expect(definitions.TaskDefinitionLarge).toMatchObject({
-      Family: `${SEED.taskFamily}-large`,
+      Family: `${NAMES.taskFamily}-large`,
       Cpu: '4096',
       Memory: '16384',
     });
@@ -180,7 +184,7 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
       {
         name: 'default',
         labels: [RUN_LABEL],
-        taskDefinition: SEED.taskFamily,
+        taskDefinition: NAMES.taskFamily,
         containerName: container,
         capacityProviderStrategy: [{ capacityProvider: provider('CapacityProvider'), weight: 1 }],
         cpu: 2048,
@@ -190,7 +194,7 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
       {
         name: 'arm64',
         labels: [RUN_LABEL, 'arm64'],
-        taskDefinition: `${SEED.taskFamily}-arm64`,
+        taskDefinition: `${NAMES.taskFamily}-arm64`,
         containerName: container,
         capacityProviderStrategy: [{ capacityProvider: provider('Arm64CapacityProvider'), weight: 1 }],
         // m7g.large: 2 vCPUs, 8 GiB less the host's reserve.
@@ -201,7 +205,7 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
       {
         name: 'large',
         labels: [RUN_LABEL, 'large'],
-        taskDefinition: `${SEED.taskFamily}-large`,
+        taskDefinition: `${NAMES.taskFamily}-large`,
         containerName: container,
         capacityProviderStrategy: [{ capacityProvider: provider('X8664SpotCapacityProvider'), weight: 1 }],
         // A task that waits past the capacity wait goes to the On-Demand capacity of its architecture.
@@ -225,12 +229,12 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
         render(arn).replace(/^.*:task-definition\//, ''),
       );
       expect(families).toEqual([
-        SEED.taskFamily,
-        `${SEED.taskFamily}:*`,
-        `${SEED.taskFamily}-arm64`,
-        `${SEED.taskFamily}-arm64:*`,
-        `${SEED.taskFamily}-large`,
-        `${SEED.taskFamily}-large:*`,
+        NAMES.taskFamily,
+        `${NAMES.taskFamily}:*`,
+        `${NAMES.taskFamily}-arm64`,
+        `${NAMES.taskFamily}-arm64:*`,
+        `${NAMES.taskFamily}-large`,
+        `${NAMES.taskFamily}-large:*`,
       ]);
     }
   });

@@ -9,9 +9,10 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BundledFunction, secretsExtensionKnown } from '../../infra/bundled-function';
 import { contextTable } from '../../infra/context-table';
+import { stackNames } from '../../infra/resource-names';
 import { agentSettings, blockInstanceMetadataFromTasks, pullRunnerImage } from '../../infra/runner-capacity';
 import { LAUNCHER_BATCH_SIZE } from '../../infra/runner-stack';
-import { CONTEXT_KEYS, DEFAULT_IMAGE_TAG, GITHUB_AUTH_SECRET_NAME } from '../../infra/settings';
+import { CONTEXT_KEYS, DEFAULT_IMAGE_TAG } from '../../infra/settings';
 import { SEED, WEBHOOK_METRICS } from '../../shared/defaults';
 import { METRIC } from '../../shared/metrics';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../../shared/queue/launch-queued-job';
@@ -29,6 +30,9 @@ import {
   type TemplateJson,
   type ValidationReport,
 } from '../support/synth-stack';
+
+/** The stack's names: from its name (GitHubRunners) and region (the seed's, us-east-1). */
+const NAMES = stackNames('githubrunners', SEED.region);
 
 let template: Template;
 let json: TemplateJson;
@@ -50,7 +54,7 @@ const ref = (type: string) => ({ Ref: only(json, type).id });
 describe('secrets', () => {
   it('creates the GitHub credentials secret with no value in the template', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: GITHUB_AUTH_SECRET_NAME,
+      Name: NAMES.githubAuthSecretName,
       SecretString: Match.absent(),
       // Secrets Manager's random placeholder until the operator puts the credentials in.
       GenerateSecretString: {},
@@ -62,12 +66,12 @@ describe('secrets', () => {
       .filter((resource) => resource.Type === 'AWS::SecretsManager::Secret')
       .map((resource) => resource.Properties.Name)
       .sort();
-    expect(names).toEqual([GITHUB_AUTH_SECRET_NAME, 'github-actions-runner-webhook-secret']);
+    expect(names).toEqual([NAMES.githubAuthSecretName, NAMES.webhookSecretName]);
   });
 
   it('generates the webhook secret', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'github-actions-runner-webhook-secret',
+      Name: NAMES.webhookSecretName,
       GenerateSecretString: { PasswordLength: 40, ExcludePunctuation: true },
     });
   });
@@ -75,42 +79,45 @@ describe('secrets', () => {
 
 describe('task roles', () => {
   it.each([
-    ['TaskRole', SEED.taskRoleName, []],
-    ['TaskExecutionRole', SEED.taskExecutionRoleName, [SEED.taskExecutionRolePolicyName]],
-  ])('%s keeps the seed names and trusts only ECS tasks of this account', (id, roleName, policyNames) => {
-    const role = props(id);
-    expect(role.RoleName).toBe(roleName);
-    expect(
-      ((role.Policies ?? []) as Array<{ PolicyName: string }>).map((policy) => policy.PolicyName),
-    ).toEqual(policyNames);
-    expect(role.AssumeRolePolicyDocument).toEqual({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Effect: 'Allow',
-          Principal: { Service: 'ecs-tasks.amazonaws.com' },
-          Action: 'sts:AssumeRole',
-          Condition: {
-            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-            ArnLike: {
-              'aws:SourceArn': {
-                'Fn::Join': [
-                  '',
-                  [
-                    'arn:',
-                    { Ref: 'AWS::Partition' },
-                    `:ecs:${SEED.region}:`,
-                    { Ref: 'AWS::AccountId' },
-                    ':*',
+    ['TaskRole', NAMES.taskRoleName, []],
+    ['TaskExecutionRole', NAMES.taskExecutionRoleName, [SEED.taskExecutionRolePolicyName]],
+  ])(
+    '%s is named after the stack and its region, and trusts only ECS tasks of this account',
+    (id, roleName, policyNames) => {
+      const role = props(id);
+      expect(role.RoleName).toBe(roleName);
+      expect(
+        ((role.Policies ?? []) as Array<{ PolicyName: string }>).map((policy) => policy.PolicyName),
+      ).toEqual(policyNames);
+      expect(role.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'ecs-tasks.amazonaws.com' },
+            Action: 'sts:AssumeRole',
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      `:ecs:${SEED.region}:`,
+                      { Ref: 'AWS::AccountId' },
+                      ':*',
+                    ],
                   ],
-                ],
+                },
               },
             },
           },
-        },
-      ],
-    });
-  });
+        ],
+      });
+    },
+  );
 
   it("gives the task role no permission by default: no ec2:Describe*, which reads every instance's user data", () => {
     expect(props('TaskRole').Policies).toBeUndefined();
@@ -159,11 +166,11 @@ describe('task roles', () => {
       [['ecr:GetAuthorizationToken'], '"*"'],
       [
         ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
-        expect.stringContaining(`:repository/${SEED.imageRepositoryName}`),
+        expect.stringContaining(`:repository/${NAMES.imageRepositoryName}`),
       ],
       [
         ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-        expect.stringContaining(`:log-group:${SEED.logGroupName}:*`),
+        expect.stringContaining(`:log-group:${NAMES.logGroupName}:*`),
       ],
     ]);
   });
@@ -172,7 +179,7 @@ describe('task roles', () => {
 describe('runner image repository and logs', () => {
   it('keeps tags immutable, scans on push and expires untagged images', () => {
     template.hasResourceProperties('AWS::ECR::Repository', {
-      RepositoryName: SEED.imageRepositoryName,
+      RepositoryName: NAMES.imageRepositoryName,
       ImageTagMutability: 'IMMUTABLE',
       ImageScanningConfiguration: { ScanOnPush: true },
       LifecyclePolicy: { LifecyclePolicyText: Match.stringLikeRegexp('"tagStatus":"untagged"') },
@@ -189,7 +196,7 @@ describe('runner image repository and logs', () => {
 
   it('keeps runner logs in the seed log group, with retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: SEED.logGroupName,
+      LogGroupName: NAMES.logGroupName,
       RetentionInDays: 30,
     });
   });
@@ -286,7 +293,7 @@ describe('webhook function', () => {
     expect(environmentOf(json, 'Webhook')).toEqual({
       WEBHOOK_SECRET_ARN: { Ref: idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret') },
       ECS_CLUSTER: ref('AWS::ECS::Cluster'),
-      ECS_TASK_DEFINITION: SEED.taskFamily,
+      ECS_TASK_DEFINITION: NAMES.taskFamily,
       ECS_CONTAINER_NAME: SEED.containerName,
       ECS_CAPACITY_PROVIDER: ref('AWS::ECS::CapacityProvider'),
       TARGET_ENV: SEED.targetEnv,

@@ -85,7 +85,7 @@ describe('the synthesized task definition (registration=token, as the seed)', ()
   let synthesized: Record<string, unknown>;
 
   beforeAll(async () => {
-    synthesized = await synthesizedTaskDefinition({ registration: 'token' });
+    synthesized = await synthesizedTaskDefinition({ registration: 'token', seedNames: 'true' });
   });
 
   it('equals the seed field by field, but for the listed differences', () => {
@@ -119,7 +119,7 @@ describe('the synthesized task definition with JIT registration (the default)', 
   let synthesized: Record<string, unknown>;
 
   beforeAll(async () => {
-    synthesized = await synthesizedTaskDefinition({});
+    synthesized = await synthesizedTaskDefinition({ seedNames: 'true' });
   });
 
   it('equals the seed field by field, but for the listed differences', () => {
@@ -129,7 +129,7 @@ describe('the synthesized task definition with JIT registration (the default)', 
 
 describe('the rendered runner_task_definition.json', () => {
   it('equals the seed field by field, but for the listed differences', () => {
-    const settings = readSettings(() => undefined, {});
+    const settings = readSettings((key) => (key === 'seedNames' ? 'true' : undefined), {});
     const rendered = seedDocuments(settings, {
       partition: 'aws',
       region: SEED.region,

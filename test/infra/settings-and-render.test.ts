@@ -6,28 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
+import { stackNames } from '../../infra/resource-names';
 import { createRunnerApp, readSettingsFile } from '../../infra/runner-app';
 import { SEED_FILES, SEED_TASK_ROLE_POLICY } from '../../infra/seed-documents';
-import {
-  DEFAULT_IMAGE_TAG,
-  GITHUB_AUTH_SECRET_NAME,
-  readSettings,
-  SettingsError,
-} from '../../infra/settings';
+import { DEFAULT_IMAGE_TAG, readSettings, SettingsError } from '../../infra/settings';
 import { SEED } from '../../shared/defaults';
 import { environmentOf, standInDist, synthesize } from '../support/synth-stack';
 
 const fromContext = (context: Record<string, unknown>) => readSettings((key) => context[key], {});
 
 describe('settings', () => {
-  it("defaults to the seed's names, region and environment", () => {
+  it("defaults to names of the stack's own, the seed's region and environment", () => {
     const settings = fromContext({});
-    const { targetEnv, region, ...names } = SEED;
-    expect(settings.names).toEqual({
-      ...names,
-      webhookSecretName: 'github-actions-runner-webhook-secret',
-      githubAuthSecretName: GITHUB_AUTH_SECRET_NAME,
-    });
+    const { targetEnv, region } = SEED;
+    expect(settings.names).toEqual(stackNames('githubrunners', region));
     expect([settings.region, settings.targetEnv, settings.cpu, settings.memoryMiB]).toEqual([
       region,
       targetEnv,
@@ -289,7 +281,7 @@ describe('npm run infra:render', () => {
     );
     const definition = JSON.parse(await readFile(join(out, SEED_FILES.taskDefinition), 'utf8'));
     expect(definition.containerDefinitions[0].image).toBe(
-      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${SEED.imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
+      `123456789012.dkr.ecr.${SEED.region}.amazonaws.com/${stackNames('githubrunners', SEED.region).imageRepositoryName}:${DEFAULT_IMAGE_TAG}`,
     );
   });
 
@@ -327,7 +319,9 @@ describe('npm run infra:render', () => {
     expect(wildcards.map((statement: { Action: string[] }) => statement.Action)).toEqual([
       ['ecr:GetAuthorizationToken'],
     ]);
-    expect(JSON.stringify(rendered)).not.toContain(SEED.registrationTokenSecretName);
+    expect(JSON.stringify(rendered)).not.toContain(
+      stackNames('githubrunners', SEED.region).registrationTokenSecretName,
+    );
   });
 });
 

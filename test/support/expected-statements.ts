@@ -19,7 +19,8 @@ export function expectedStatements(json: TemplateJson) {
     },
     '/*',
   );
-  const family = `:task-definition/${SEED.taskFamily}`;
+  // The default profile's family (its task definition keeps the logical id TaskDefinition).
+  const family = `:task-definition/${String(json.Resources.TaskDefinition?.Properties.Family)}`;
   const onCluster = { ArnEquals: { 'ecs:cluster': cluster } };
   const secret = (prefix: string) => ({ Ref: idOf(json, 'AWS::SecretsManager::Secret', prefix) });
 
