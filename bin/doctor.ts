@@ -7,7 +7,7 @@ import { hasProblems } from '../shared/doctor/finding';
 import { createGitHubDoctor } from '../shared/doctor/github-doctor';
 import { runDoctor } from '../shared/doctor/run-doctor';
 
-const usage = `usage: npm run doctor -- [--stack GitHubRunners] [--region R] [--org ORG [--hook-id ID] | --app] [--json]
+const usage = `usage: npm run doctor -- [--stack GitHubRunners] [--region R] [--repo OWNER/NAME] [--org ORG [--hook-id ID] | --app] [--json]
 
 After a deploy, checks what makes jobs fail quietly, and prints each problem with its fix: the
 secrets, the webhook's recent deliveries, where the GitHub credentials can register runners, the
@@ -17,9 +17,14 @@ Exits 0 when nothing is wrong, 1 when a problem is found, 2 on a usage error.
 
   --stack NAME        the deployed stack (default GitHubRunners)
   --region R          its region (default: your AWS configuration's)
+  --repo OWNER/NAME   a repository whose jobs the runners serve: with RUNNER_SCOPE=repo (the
+                      default) runners register there; its owner is the organisation
   --org ORG           the organisation runners register in (also the webhook's owner)
   --enterprise SLUG   an enterprise instead of an organisation (needs --group)
-  --group NAME        the runner group (default: <org>-<the stack's Env tag>, the default template)
+  --group NAME        the runner group of organisation and enterprise runners (default: the
+                      stack's RunnerGroupTemplate output rendered for --org, --repo and its Env tag)
+  --scope S           repo, org or enterprise: the stack's RUNNER_SCOPE, for a stack deployed before
+                      its RunnerScope output (which the doctor reads otherwise; default repo)
   --hook-id ID        the organisation webhook's id (the number in its settings URL), with --org
   --app               check the GitHub App's webhook instead
   --since 24h         how far back to look at deliveries (at most 3d)
@@ -34,6 +39,8 @@ async function main(): Promise<number> {
       stack: { type: 'string' },
       region: { type: 'string' },
       org: { type: 'string' },
+      repo: { type: 'string' },
+      scope: { type: 'string' },
       enterprise: { type: 'string' },
       group: { type: 'string' },
       'hook-id': { type: 'string' },

@@ -6,6 +6,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../shared/config';
+import { TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { acknowledge } from './acknowledge';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
@@ -142,6 +143,16 @@ export class WebhookApi extends SystemPart {
       'workflow_job',
       'Organisation webhook: "Let me select individual events" → Workflow jobs only',
     );
+    // The doctor and the setup page check what this scope needs (repository runners: no group).
+    const runnerScope = settings.webhookEnvironment.RUNNER_SCOPE ?? 'repo';
+    output('RunnerScope', runnerScope, 'Where runners register (RUNNER_SCOPE): repo, org or enterprise');
+    if (runnerScope !== 'repo') {
+      output(
+        'RunnerGroupTemplate',
+        settings.webhookEnvironment.RUNNER_GROUP_TEMPLATE ?? TEMPLATE_DEFAULTS.group,
+        'The runner group template (RUNNER_GROUP_TEMPLATE) the doctor checks',
+      );
+    }
 
     this.alarms = [
       {

@@ -1,7 +1,12 @@
 import { type AlarmFacts, checkAlarmActions, checkAlarmSubscribers } from './check-alarms';
 import { checkDeliveries, type DeliveryFacts } from './check-deliveries';
 import { checkCapacityProvider, checkCluster, checkTaskDefinition, type EcsFacts } from './check-ecs';
-import { checkGitHubAccess, checkRunnerGroup, type GitHubAccessFacts } from './check-github-access';
+import {
+  checkGitHubAccess,
+  checkGitHubPermissions,
+  checkRunnerGroup,
+  type GitHubAccessFacts,
+} from './check-github-access';
 import { checkRunnerImage, type ImageFacts } from './check-runner-image';
 import {
   checkGitHubCredentials,
@@ -32,6 +37,7 @@ export function diagnose(facts: DoctorFacts): Finding[] {
     checkRegistrationToken(facts.secrets),
     checkDeliveries(facts.deliveries),
     checkGitHubAccess(facts.github),
+    checkGitHubPermissions(facts.github),
     checkRunnerGroup(facts.github),
     checkRunnerImage(facts.image),
     checkCluster(facts.ecs),

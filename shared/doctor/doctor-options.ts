@@ -1,4 +1,5 @@
 import { parseDuration } from '../cli/terminal';
+import type { RunnerScope } from '../config';
 import { TEMPLATE_DEFAULTS } from '../defaults';
 import { ConfigError, errorMessage } from '../errors';
 import type { HookRef } from '../github/hook-deliveries';
@@ -9,6 +10,10 @@ export interface DoctorOptions {
   readonly region: string | undefined;
   readonly org: string | undefined;
   readonly enterprise: string | undefined;
+  /** A repository whose jobs the runners serve (`--repo OWNER/NAME`): where repository runners register. */
+  readonly repo: { readonly owner: string; readonly repo: string } | undefined;
+  /** `--scope`: the stack's RUNNER_SCOPE when its `RunnerScope` output cannot say (a stack deployed before it). */
+  readonly scope: RunnerScope | undefined;
   readonly hook: HookRef | undefined;
   /** The runner group's name; undefined: the group template rendered for --org. */
   readonly group: string | undefined;
@@ -31,6 +36,8 @@ export interface DoctorOptions {
 /** The flags as `node:util` parseArgs gives them. */
 export type DoctorFlags = Readonly<Record<string, string | boolean | undefined>>;
 
+const SCOPES: readonly RunnerScope[] = ['repo', 'org', 'enterprise'];
+
 /** GitHub keeps a webhook's deliveries for 3 days. */
 const DELIVERY_RETENTION_MS = 3 * 86_400_000;
 
@@ -50,6 +57,20 @@ export function parseDoctorOptions(
   const org = text('org');
   const enterprise = text('enterprise');
   if (org !== undefined && enterprise !== undefined) problems.push('pass --org or --enterprise, not both');
+  const repoText = text('repo');
+  const repoMatch = repoText === undefined ? undefined : /^([\w.-]+)\/([\w.-]+)$/.exec(repoText);
+  if (repoText !== undefined && repoMatch == null)
+    problems.push(`--repo must be OWNER/NAME, a repository whose jobs the runners serve (got "${repoText}")`);
+  const repo =
+    repoMatch?.[1] === undefined || repoMatch[2] === undefined
+      ? undefined
+      : { owner: repoMatch[1], repo: repoMatch[2] };
+  if (repo !== undefined && org !== undefined && repo.owner.toLowerCase() !== org.toLowerCase())
+    problems.push(`--repo ${repoText} is not in --org ${org}`);
+  const scopeText = text('scope');
+  const scope = SCOPES.find((candidate) => candidate === scopeText);
+  if (scopeText !== undefined && scope === undefined)
+    problems.push(`--scope must be ${SCOPES.join(', ')} (got "${scopeText}")`);
   let hook: HookRef | undefined;
   const hookIdText = text('hook-id');
   if (flags.app === true) {
@@ -60,9 +81,9 @@ export function parseDoctorOptions(
     const hookId = Number(hookIdText);
     if (!Number.isInteger(hookId) || hookId <= 0)
       problems.push(`--hook-id must be the webhook's number (got "${hookIdText}")`);
-    else if (org === undefined)
+    else if ((org ?? repo?.owner) === undefined)
       problems.push('--hook-id needs --org (the organisation that owns the webhook)');
-    else hook = { kind: 'org', org, hookId };
+    else hook = { kind: 'org', org: org ?? repo?.owner ?? '', hookId };
   }
   const since = text('since') ?? '24h';
   let sinceMs = 86_400_000;
@@ -92,8 +113,11 @@ export function parseDoctorOptions(
   return {
     stackName: text('stack') ?? 'GitHubRunners',
     region: text('region'),
-    org,
+    // A repository's owner is the organisation its runners and webhook belong to.
+    org: org ?? repo?.owner,
     enterprise,
+    repo,
+    scope,
     hook,
     group: text('group'),
     groupTemplate: TEMPLATE_DEFAULTS.group,

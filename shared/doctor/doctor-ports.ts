@@ -30,10 +30,24 @@ export interface DoctorAws {
   subscriptions(topicArn: string): Promise<Array<{ protocol: string; endpoint: string; confirmed: boolean }>>;
 }
 
+/** A GitHub App's installation, as GitHub answers the App (its JWT) for an organisation or repository. */
+export interface AppInstallation {
+  readonly id: number;
+  /** The permissions the installation grants (`administration: 'write'`, …). */
+  readonly permissions: Readonly<Record<string, string>>;
+  /** `all` or `selected` repositories. */
+  readonly repositorySelection: string | undefined;
+}
+
 /** The doctor's port to GitHub, for one set of credentials. */
 export interface DoctorGitHub {
   readonly runners: GitHubRunners;
   deliveries(hook: HookRef): HookDeliveries;
+  credentialsKind(): Promise<'token' | 'app'>;
+  /** The App's installation on an organisation or repository; GitHub's 404 when it has none. */
+  installation(
+    target: { readonly org: string } | { readonly owner: string; readonly repo: string },
+  ): Promise<AppInstallation>;
 }
 
 export interface DoctorPorts {

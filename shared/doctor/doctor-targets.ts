@@ -1,3 +1,4 @@
+import type { RunnerScope } from '../config';
 import { SEED } from '../defaults';
 import type { RunnerScopeRef } from '../github/ports';
 import { renderTemplate } from '../runner/template';
@@ -16,35 +17,58 @@ export interface DoctorTargets {
   readonly image: string | undefined;
   /** undefined when the stack is unknown. */
   readonly alarmNames: readonly string[] | undefined;
+  /** The stack's RUNNER_SCOPE: its `RunnerScope` output, else `--scope`, else the default (`repo`). */
+  readonly scopeKind: RunnerScope;
+  /** Where {@link scopeKind} came from, for the report. */
+  readonly scopeFrom: 'stack' | 'flag' | 'default';
+  /** Where runners register: the repository (`--repo`), organisation or enterprise of that scope. */
   readonly scope: RunnerScopeRef | undefined;
+  /** The runner group (organisation and enterprise runners); undefined for repository runners. */
   readonly group: string | undefined;
 }
 
+const SCOPE_KINDS: readonly string[] = ['repo', 'org', 'enterprise'];
+
 /**
- * Where each check looks. The runner group is the default group template rendered for --org and
- * the stack's `Env` tag (its target environment), unless --group names it.
+ * Where each check looks. The scope is the stack's (`RunnerScope` output). The runner group of
+ * organisation and enterprise runners is the stack's group template (`RunnerGroupTemplate`, else
+ * the default) rendered for --org, --repo and the stack's `Env` tag, unless --group names it.
  */
 export function resolveTargets(options: DoctorOptions, stack: DeployedStack | undefined): DoctorTargets {
   const output = (key: string) => stack?.outputs[key];
+  const fromStack = output('RunnerScope');
+  const stackScope = SCOPE_KINDS.includes(fromStack ?? '') ? (fromStack as RunnerScope) : undefined;
+  // The stack knows how it was deployed; --scope is for a stack deployed before its RunnerScope output.
+  const scopeKind: RunnerScope =
+    stackScope ?? options.scope ?? (options.enterprise !== undefined ? 'enterprise' : 'repo');
+  const scopeFrom = stackScope !== undefined ? 'stack' : options.scope !== undefined ? 'flag' : 'default';
   const scope: RunnerScopeRef | undefined =
-    options.org !== undefined
-      ? { kind: 'org', org: options.org }
-      : options.enterprise !== undefined
-        ? { kind: 'enterprise', enterprise: options.enterprise }
-        : undefined;
+    scopeKind === 'repo'
+      ? options.repo && { kind: 'repo', ...options.repo }
+      : scopeKind === 'org'
+        ? options.org === undefined
+          ? undefined
+          : { kind: 'org', org: options.org }
+        : options.enterprise === undefined
+          ? undefined
+          : { kind: 'enterprise', enterprise: options.enterprise };
+  const template = output('RunnerGroupTemplate') ?? options.groupTemplate;
+  // Repository runners have no group; a template naming the repository needs --repo.
   const group =
-    options.group ??
-    (options.org === undefined
+    scopeKind === 'repo'
       ? undefined
-      : renderTemplate(options.groupTemplate, {
-          detail_org: options.org,
-          target_env: stack?.tags.Env ?? SEED.targetEnv,
-          detail_repo_name: '',
-          detail_repo_owner: '',
-          wf_job_id: '',
-          wf_job_run_id: '',
-          wf_job_run_attempt: '',
-        }));
+      : (options.group ??
+        (options.org === undefined || (template.includes('<detail_repo_name>') && options.repo === undefined)
+          ? undefined
+          : renderTemplate(template, {
+              detail_org: options.org,
+              target_env: stack?.tags.Env ?? SEED.targetEnv,
+              detail_repo_name: options.repo?.repo ?? '',
+              detail_repo_owner: options.repo?.owner ?? options.org,
+              wf_job_id: '',
+              wf_job_run_id: '',
+              wf_job_run_attempt: '',
+            })));
   return {
     webhookSecretArn: options.overrides.webhookSecretArn ?? output('WebhookSecretArn'),
     githubAuthSecretArn: options.overrides.githubAuthSecretArn ?? output('GitHubAuthSecretArn'),
@@ -54,6 +78,8 @@ export function resolveTargets(options: DoctorOptions, stack: DeployedStack | un
     capacityProvider: options.overrides.capacityProvider ?? output('CapacityProviderName'),
     image: options.overrides.image,
     alarmNames: stack?.alarmNames,
+    scopeKind,
+    scopeFrom,
     scope,
     group,
   };

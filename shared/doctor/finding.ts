@@ -13,6 +13,7 @@ export const CHECKS = [
   'registration-token',
   'webhook-deliveries',
   'github-access',
+  'github-permissions',
   'runner-group',
   'runner-image',
   'ecs-cluster',

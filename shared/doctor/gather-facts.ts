@@ -1,5 +1,7 @@
 import type { GitHubCredentialSetting } from '../config';
 import { parseGitHubCredentials } from '../github/credentials';
+import type { GitHubAccessFacts } from './check-github-access';
+import { neededPermissions } from './check-github-access';
 import type { SecretFacts } from './check-secrets';
 import type { DoctorFacts } from './diagnose';
 import type { DoctorOptions } from './doctor-options';
@@ -54,9 +56,26 @@ export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): P
 
   const credentials = usableCredentials(secrets, targets.githubAuthSecretArn);
   const github = credentials && ports.github(credentials.setting, credentials.value);
-  const { scope, group } = targets;
+  const { scope, group, scopeKind } = targets;
   const { hook } = options;
-  const [runners, groupExists, deliveries] = await Promise.all([
+  // The App's installation where runners register: the repository's for repository runners
+  // (with --repo), else the organisation's.
+  const installationTarget =
+    scopeKind === 'repo' && options.repo !== undefined
+      ? { where: `repository ${options.repo.owner}/${options.repo.repo}`, target: options.repo }
+      : scopeKind !== 'enterprise' && options.org !== undefined
+        ? { where: `organisation ${options.org}`, target: { org: options.org } }
+        : undefined;
+  const needs = neededPermissions(scopeKind, hook?.kind === 'org' ? 'org' : 'app');
+  const installation = async (): Promise<GitHubAccessFacts['installation']> => {
+    if (github === undefined || installationTarget === undefined || needs === undefined) return undefined;
+    const kind = await github.credentialsKind().catch(() => undefined);
+    if (kind === 'token') return 'token';
+    if (kind === undefined) return undefined;
+    const { where, target } = installationTarget;
+    return { where, needs, found: await attempt(() => github.installation(target)) };
+  };
+  const [runners, groupExists, deliveries, installed] = await Promise.all([
     github && scope ? attempt(async () => (await github.runners.listRunners(scope)).length) : undefined,
     github && scope && group !== undefined
       ? attempt(
@@ -68,6 +87,7 @@ export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): P
         )
       : undefined,
     github && hook ? attempt(() => github.deliveries(hook).list(Date.now() - options.sinceMs)) : undefined,
+    installation(),
   ]);
 
   const [cluster, taskDefinition, capacityProvider, alarms] = await awsFacts;
@@ -88,6 +108,9 @@ export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): P
       deliveries: deliveries && (deliveries.ok ? { ok: true, value: deliveries.value } : deliveries),
     },
     github: {
+      scopeKind,
+      scopeFrom: targets.scopeFrom,
+      installation: installed,
       scope,
       runners,
       group:

@@ -20,5 +20,20 @@ export function createGitHubDoctor(
   return {
     runners: createGitHubRunners(octokits),
     deliveries: (hook) => createHookDeliveries(octokits, hook),
+    credentialsKind: () => octokits.credentialsKind(),
+    async installation(target) {
+      const app = await octokits.forApp();
+      const { data } =
+        'org' in target
+          ? await app.rest.apps.getOrgInstallation({ org: target.org })
+          : await app.rest.apps.getRepoInstallation(target);
+      return {
+        id: data.id,
+        permissions: Object.fromEntries(
+          Object.entries(data.permissions ?? {}).filter(([, access]) => typeof access === 'string'),
+        ) as Record<string, string>,
+        repositorySelection: data.repository_selection,
+      };
+    },
   };
 }

@@ -708,6 +708,7 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'OverflowQueueUrl',
       'RunnerConfigBucketName',
       'RunnerRepositoryUri',
+      'RunnerScope',
       'TaskDefinitionArn',
       'WebhookContentType',
       'WebhookEvents',
@@ -718,6 +719,8 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
   );
   expect(json.Outputs.WebhookContentType?.Value).toBe('application/json');
   expect(json.Outputs.WebhookEvents?.Value).toBe('workflow_job');
+  // The doctor reads the scope: repository runners (the default) have no runner group to check.
+  expect(json.Outputs.RunnerScope?.Value).toBe('repo');
   expect(JSON.stringify(json.Outputs.WebhookUrl?.Value)).toContain('/webhook');
   expect(json.Outputs.GitHubAuthSecretArn?.Value).toEqual(expected.githubAuth());
   expect(JSON.stringify(json.Outputs.GitHubAuthSecretCommand?.Value)).toContain(

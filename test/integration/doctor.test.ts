@@ -55,6 +55,8 @@ function healthy() {
       CapacityProviderName: 'runners-capacity',
       TaskDefinitionArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/${FAMILY}:3`,
       WebhookUrl: 'https://abc.execute-api.us-east-1.amazonaws.com/webhook',
+      // Deployed with runnerScope=org: the checks below are an organisation's.
+      RunnerScope: 'org',
     },
     tags: { Env: 'sandpit' },
     resources: [
@@ -172,9 +174,11 @@ const finding = (report: DoctorReport, check: CheckName) => report.findings.find
 describe('npm run doctor against a deployment', () => {
   it('finds no problem in a healthy deployment, and checks every part of it', async () => {
     const report = await doctor();
-    // JIT registration (the default) has no registration token secret to check.
+    // JIT registration (the default) has no registration token secret to check; a token's
+    // permissions cannot be read.
     expect(report.findings.filter((f) => f.status !== 'ok').map((f) => f.check)).toEqual([
       'registration-token',
+      'github-permissions',
     ]);
     expect(report.region).toBe('us-east-1');
     expect(finding(report, 'alarm-actions')?.summary).toContain('3 alarms');
@@ -289,6 +293,91 @@ describe('npm run doctor against a deployment', () => {
     const report = await doctor({ stack: 'Nope' });
     expect(problems(report)).toEqual(['stack']);
     expect(finding(report, 'stack')?.fix).toContain('--stack');
+  });
+});
+
+describe('npm run doctor, by the scope the stack was deployed with', () => {
+  const privateKey = () =>
+    generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const asApp = () => {
+    secrets[GITHUB_AUTH_ARN] = JSON.stringify({ appId: 1, privateKey: privateKey() });
+  };
+  const repoScope = () => {
+    stack.outputs = { ...stack.outputs, RunnerScope: 'repo' };
+    github.installationPermissions = { administration: 'write', actions: 'read', metadata: 'read' };
+  };
+  afterEach(() => {
+    github.notInstalled.clear();
+  });
+
+  it('passes a default deployment (RUNNER_SCOPE=repo) of a GitHub App: the repository, its permissions, no runner group', async () => {
+    repoScope();
+    asApp();
+    const before = github.requests.length;
+    const report = await doctorWith({ repo: 'octo-org/app', app: true });
+    const requests = github.requests.slice(before);
+    expect(problems(report)).toEqual([]);
+    expect(finding(report, 'github-access')?.summary).toContain('runners of repository octo-org/app');
+    expect(finding(report, 'github-permissions')).toMatchObject({
+      status: 'ok',
+      summary: expect.stringContaining('administration: write, actions: read'),
+    });
+    expect(finding(report, 'runner-group')?.status).toBe('skipped');
+    // No organisation runner or runner group was asked for.
+    expect(requests.some((r) => r.path.startsWith('/orgs/'))).toBe(false);
+    expect(requests.some((r) => r.operation === 'GET /repos/{owner}/{repo}/installation')).toBe(true);
+  });
+
+  it('finds a repository-scope App without the Administration permission', async () => {
+    repoScope();
+    asApp();
+    github.installationPermissions = { actions: 'read', metadata: 'read' };
+    const report = await doctorWith({ repo: 'octo-org/app', app: true });
+    expect(problems(report)).toEqual(['github-permissions']);
+    expect(finding(report, 'github-permissions')?.summary).toContain('lacks administration: write');
+  });
+
+  it('finds the App not installed on the repository', async () => {
+    repoScope();
+    asApp();
+    github.notInstalled.add('repo:octo-org/app');
+    const report = await doctorWith({ repo: 'octo-org/app', app: true });
+    expect(problems(report)).toContain('github-permissions');
+    expect(finding(report, 'github-permissions')?.summary).toBe(
+      'the GitHub App is not installed on repository octo-org/app',
+    );
+  });
+
+  it('asks for --repo, not a runner group, when a repository-scope deployment is checked with --org', async () => {
+    repoScope();
+    const before = github.requests.length;
+    const report = await doctor();
+    expect(problems(report)).toEqual([]);
+    expect(finding(report, 'github-access')?.summary).toContain('pass --repo OWNER/NAME');
+    expect(finding(report, 'runner-group')?.summary).toContain("repository's Default group");
+    expect(github.requests.slice(before).some((r) => r.path.includes('/runner-groups'))).toBe(false);
+  });
+
+  it('checks an organisation-scope App: its Self-hosted runners permission and the runner group', async () => {
+    asApp();
+    github.installationPermissions = { administration: 'write', actions: 'read', metadata: 'read' };
+    const report = await doctorWith({ org: 'octo-org', app: true });
+    expect(problems(report)).toEqual(['github-permissions']);
+    expect(finding(report, 'github-permissions')?.summary).toContain(
+      'lacks organization_self_hosted_runners: write',
+    );
+    expect(finding(report, 'runner-group')?.status).toBe('ok');
+  });
+
+  it('checks enterprise runners with a token, and their runner group', async () => {
+    stack.outputs = { ...stack.outputs, RunnerScope: 'enterprise' };
+    github.groups.set('enterprise:octo-corp', [
+      { id: 12, name: 'Default', allows_public_repositories: false },
+    ]);
+    const report = await doctorWith({ enterprise: 'octo-corp', group: 'Default' });
+    expect(problems(report)).toEqual([]);
+    expect(finding(report, 'github-access')?.summary).toContain('enterprise octo-corp');
+    expect(finding(report, 'runner-group')?.summary).toContain('runner group Default exists');
   });
 });
 

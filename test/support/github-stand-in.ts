@@ -90,6 +90,10 @@ export interface GitHubStandIn {
   outage: GitHubOutage | undefined;
   /** Milliseconds before a request is answered (0 or undefined: at once). */
   latency: ((request: GitHubRequest) => number) | undefined;
+  /** The permissions a GitHub App installation grants (`GET …/installation`): every one the functions use. */
+  installationPermissions: Record<string, string>;
+  /** Scope keys (`org:NAME`, `repo:OWNER/NAME`) the App is not installed on: their installation is 404. */
+  readonly notInstalled: Set<string>;
   /** The `hooks` list `GET /meta` answers with (GitHub's webhook source ranges); tests replace it. */
   hookRanges: string[];
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
@@ -204,6 +208,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     missingFromLookups: new Set(),
     outage: undefined,
     latency: undefined,
+    installationPermissions: {
+      administration: 'write',
+      organization_self_hosted_runners: 'write',
+      actions: 'read',
+      organization_hooks: 'write',
+      metadata: 'read',
+    },
+    notInstalled: new Set(),
     hookRanges: ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20', '2606:50c0::/32'],
     fault: undefined,
   };
@@ -386,10 +398,19 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       status: 200,
       body: { verifiable_password_authentication: false, hooks: state.hookRanges, web: [], api: [] },
     }),
-    'GET /installation': () => ({
-      status: 200,
-      body: { id: installationId, app_id: 1, target_type: 'Organization' },
-    }),
+    'GET /installation': (r) =>
+      state.notInstalled.has(scopeKey(r.params))
+        ? { status: 404, body: { message: 'Not Found' } }
+        : {
+            status: 200,
+            body: {
+              id: installationId,
+              app_id: 1,
+              target_type: 'Organization',
+              permissions: state.installationPermissions,
+              repository_selection: 'all',
+            },
+          },
     'POST /app/installations/{installation_id}/access_tokens': (r) =>
       Number(r.params.installation_id) === installationId
         ? {

@@ -9,6 +9,7 @@ import {
 } from '../../shared/doctor/check-ecs';
 import {
   checkGitHubAccess,
+  checkGitHubPermissions,
   checkRunnerGroup,
   type GitHubAccessFacts,
 } from '../../shared/doctor/check-github-access';
@@ -172,9 +173,12 @@ describe('the deliveries check', () => {
 
 describe('the GitHub access checks', () => {
   const facts = (over: Partial<GitHubAccessFacts> = {}): GitHubAccessFacts => ({
+    scopeKind: 'org',
+    scopeFrom: 'stack',
     scope: { kind: 'org', org: 'octo' },
     runners: value(2),
     group: { name: 'octo-sandpit', exists: value(true) },
+    installation: undefined,
     ...over,
   });
 
@@ -197,6 +201,114 @@ describe('the GitHub access checks', () => {
 
   it('is skipped, naming --org, without a scope', () => {
     expect(checkGitHubAccess(facts({ scope: undefined })).summary).toContain('--org');
+  });
+});
+
+describe('the GitHub checks of repository runners (RUNNER_SCOPE=repo)', () => {
+  const repo = { kind: 'repo', owner: 'octo', repo: 'app' } as const;
+  const needs = { administration: 'write', actions: 'read', metadata: 'read' } as const;
+  const facts = (over: Partial<GitHubAccessFacts> = {}): GitHubAccessFacts => ({
+    scopeKind: 'repo',
+    scopeFrom: 'stack',
+    scope: repo,
+    runners: value(0),
+    group: undefined,
+    installation: {
+      where: 'repository octo/app',
+      needs,
+      found: value({ id: 1, permissions: { ...needs }, repositorySelection: 'all' }),
+    },
+    ...over,
+  });
+  const installed = (permissions: Record<string, string>) =>
+    facts({
+      installation: {
+        where: 'repository octo/app',
+        needs,
+        found: value({ id: 1, permissions, repositorySelection: 'selected' }),
+      },
+    });
+
+  it('checks the repository, and no runner group: repository runners use its Default group', () => {
+    expect(checkGitHubAccess(facts())).toMatchObject({
+      status: 'ok',
+      summary: expect.stringContaining('repository octo/app'),
+    });
+    expect(checkRunnerGroup(facts())).toMatchObject({
+      status: 'skipped',
+      summary: expect.stringContaining('Default group: no runner group to check'),
+    });
+  });
+
+  it('asks for --repo, not --org, to check where runners register', () => {
+    expect(checkGitHubAccess(facts({ scope: undefined })).summary).toContain('pass --repo OWNER/NAME');
+  });
+
+  it("explains a listing refused 403 with the repository's Administration permission", () => {
+    expect(checkGitHubAccess(facts({ runners: failed('HTTP 403') })).fix).toContain('"Administration"');
+  });
+
+  it('passes an installation that grants administration write and actions read', () => {
+    expect(checkGitHubPermissions(facts()).status).toBe('ok');
+    expect(checkGitHubPermissions(installed({ ...needs, actions: 'write' })).status).toBe('ok');
+  });
+
+  it('finds an installation that lacks a permission, naming what it has', () => {
+    expect(checkGitHubPermissions(installed({ administration: 'read', metadata: 'read' }))).toMatchObject({
+      status: 'problem',
+      summary:
+        "the GitHub App's installation on repository octo/app lacks administration: write (has read), actions: read",
+    });
+  });
+
+  it('finds the App not installed on the repository, and says where to install it', () => {
+    const finding = checkGitHubPermissions(
+      facts({ installation: { where: 'repository octo/app', needs, found: failed('HTTP 404') } }),
+    );
+    expect(finding).toMatchObject({ status: 'problem', fix: expect.stringContaining('Install App') });
+  });
+
+  it("skips a token's permissions, which GitHub does not show", () => {
+    expect(checkGitHubPermissions(facts({ installation: 'token' })).status).toBe('skipped');
+  });
+});
+
+describe('the GitHub checks of organisation runners (RUNNER_SCOPE=org)', () => {
+  it("needs the organisation's Self-hosted runners permission and checks the runner group", () => {
+    const needs = { organization_self_hosted_runners: 'write', actions: 'read', metadata: 'read' } as const;
+    const facts: GitHubAccessFacts = {
+      scopeKind: 'org',
+      scopeFrom: 'flag',
+      scope: { kind: 'org', org: 'octo' },
+      runners: value(1),
+      group: { name: 'octo-sandpit', exists: value(false) },
+      installation: {
+        where: 'organisation octo',
+        needs,
+        found: value({
+          id: 1,
+          permissions: { administration: 'write', metadata: 'read' },
+          repositorySelection: 'all',
+        }),
+      },
+    };
+    expect(checkGitHubPermissions(facts).summary).toContain('lacks organization_self_hosted_runners: write');
+    expect(checkRunnerGroup(facts).status).toBe('problem');
+  });
+});
+
+describe('the GitHub checks of enterprise runners (RUNNER_SCOPE=enterprise)', () => {
+  it('check the enterprise and its group, and no App installation', () => {
+    const facts: GitHubAccessFacts = {
+      scopeKind: 'enterprise',
+      scopeFrom: 'stack',
+      scope: { kind: 'enterprise', enterprise: 'octo-corp' },
+      runners: value(3),
+      group: { name: 'octo-sandpit', exists: value(true) },
+      installation: undefined,
+    };
+    expect([checkGitHubAccess(facts).status, checkRunnerGroup(facts).status]).toEqual(['ok', 'ok']);
+    expect(checkGitHubPermissions(facts).summary).toContain('classic token');
   });
 });
 
@@ -322,7 +434,14 @@ describe('diagnose', () => {
       stack: { name: 'S', region: 'r', status: value(undefined) },
       secrets: { webhookSecret: undefined, githubCredentials: undefined, registrationToken: undefined },
       deliveries: { hook: undefined, since: '24h', deliveries: undefined },
-      github: { scope: undefined, runners: undefined, group: undefined },
+      github: {
+        scopeKind: 'repo',
+        scopeFrom: 'default',
+        scope: undefined,
+        runners: undefined,
+        group: undefined,
+        installation: undefined,
+      },
       image: { image: undefined, state: undefined },
       ecs: { cluster: undefined, taskDefinition: undefined, capacityProvider: undefined },
       alarms: { alarms: undefined, subscriptions: new Map() },

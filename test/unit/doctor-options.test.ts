@@ -62,9 +62,57 @@ describe('the doctor targets', () => {
   });
 
   it("renders the default group template for --org and the stack's Env tag", () => {
-    expect(resolveTargets(parseDoctorOptions({ org: 'octo' }, {}), stack).group).toBe('octo-prod');
-    expect(resolveTargets(parseDoctorOptions({ org: 'octo', group: 'Default' }, {}), stack).group).toBe(
+    const org = { ...stack, outputs: { ...stack.outputs, RunnerScope: 'org' } };
+    expect(resolveTargets(parseDoctorOptions({ org: 'octo' }, {}), org).group).toBe('octo-prod');
+    expect(resolveTargets(parseDoctorOptions({ org: 'octo', group: 'Default' }, {}), org).group).toBe(
       'Default',
     );
+  });
+
+  it("reads the stack's scope from its RunnerScope output, before --scope and the default (repo)", () => {
+    const scoped = (scope: string) => ({ ...stack, outputs: { ...stack.outputs, RunnerScope: scope } });
+    const options = parseDoctorOptions({ org: 'octo', scope: 'org' }, {});
+    expect(resolveTargets(options, scoped('repo'))).toMatchObject({ scopeKind: 'repo', scopeFrom: 'stack' });
+    expect(resolveTargets(options, stack)).toMatchObject({ scopeKind: 'org', scopeFrom: 'flag' });
+    expect(resolveTargets(parseDoctorOptions({ org: 'octo' }, {}), stack)).toMatchObject({
+      scopeKind: 'repo',
+      scopeFrom: 'default',
+      scope: undefined,
+      group: undefined,
+    });
+  });
+
+  it('registers repository runners where --repo says, and names no runner group for them', () => {
+    const options = parseDoctorOptions({ repo: 'octo/app' }, {});
+    expect(options).toMatchObject({ org: 'octo', repo: { owner: 'octo', repo: 'app' } });
+    expect(resolveTargets(options, stack)).toMatchObject({
+      scope: { kind: 'repo', owner: 'octo', repo: 'app' },
+      group: undefined,
+    });
+  });
+
+  it("renders a group template that names the repository with --repo, from the stack's output", () => {
+    const perRepository = {
+      ...stack,
+      outputs: {
+        ...stack.outputs,
+        RunnerScope: 'org',
+        RunnerGroupTemplate: '<detail_org>-<detail_repo_name>',
+      },
+    };
+    expect(resolveTargets(parseDoctorOptions({ repo: 'octo/app' }, {}), perRepository).group).toBe(
+      'octo-app',
+    );
+    expect(resolveTargets(parseDoctorOptions({ org: 'octo' }, {}), perRepository).group).toBeUndefined();
+  });
+
+  it('refuses a --repo that is not OWNER/NAME, outside --org, and an unknown --scope', () => {
+    expect(problemsOf({ repo: 'app' })).toEqual([
+      '--repo must be OWNER/NAME, a repository whose jobs the runners serve (got "app")',
+    ]);
+    expect(problemsOf({ repo: 'other/app', org: 'octo', scope: 'repository' })).toEqual([
+      '--repo other/app is not in --org octo',
+      '--scope must be repo, org, enterprise (got "repository")',
+    ]);
   });
 });
