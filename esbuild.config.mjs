@@ -14,6 +14,7 @@ export const entries = {
   launcher: 'functions/launcher/index.ts',
   reconciler: 'functions/reconciler/index.ts',
   capacity: 'functions/capacity/index.ts',
+  setup: 'functions/setup/index.ts',
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',

@@ -17,6 +17,8 @@ export interface ResourceNames {
   readonly logGroupName: string;
   readonly logStreamPrefix: string;
   readonly dashboardName: string;
+  /** The setup page's one-time secret. */
+  readonly setupSecretName: string;
 }
 
 export type ResourceName = keyof ResourceNames;
@@ -29,6 +31,7 @@ export function seedNames(stackName: string): ResourceNames {
     webhookSecretName: 'github-actions-runner-webhook-secret',
     githubAuthSecretName: 'github-actions-runner-github-auth',
     dashboardName: `${stackName}-runners`,
+    setupSecretName: 'github-actions-runner-setup',
   };
 }
 
@@ -76,6 +79,7 @@ export function stackNames(prefix: string, region: string): ResourceNames {
     logGroupName: `${prefix}-runner`,
     logStreamPrefix: seed.logStreamPrefix,
     dashboardName: `${prefix}-runners-${region}`,
+    setupSecretName: `${prefix}/setup`,
   };
 }
 
@@ -94,6 +98,7 @@ export const NAME_MEANINGS: Readonly<Record<ResourceName, string>> = {
   logGroupName: 'the runner log group',
   logStreamPrefix: "the runner logs' stream prefix",
   dashboardName: 'the CloudWatch dashboard (account-wide)',
+  setupSecretName: "the setup page's one-time secret (its key, then setup's completion)",
 };
 
 /** How each name is made by default, for the settings table: `<p>` is `namePrefix`, `<region>` the region. */

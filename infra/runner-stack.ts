@@ -13,6 +13,7 @@ import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
 import { logGroupArn } from './seed-documents';
 import type { InfraSettings } from './settings';
+import { SetupPage } from './setup-page';
 import { HookRangesSweep, Reconciler, RedeliverySweep } from './sweeps';
 import { PartTransparentIds } from './system-part';
 import { WebhookApi } from './webhook-api';
@@ -122,6 +123,16 @@ export class RunnerStack extends Stack {
       tasks,
       placement,
     });
+    // GitHub's App manifest flow in a browser: it stores the App's credentials in the two secrets.
+    const setup = settings.setupPage
+      ? new SetupPage(this, 'SetupPage', {
+          settings,
+          credentials,
+          webhookSecret: secrets.webhookSecret,
+          webhookUrl: webhook.url,
+          placement,
+        })
+      : undefined;
     const firewall = new WebhookFirewall(this, 'WebhookFirewall', {
       settings: settings.webhookFirewall,
       stageArn: webhook.api.deploymentStage.stageArn,
@@ -184,9 +195,13 @@ export class RunnerStack extends Stack {
     }
     // Each credential secret is readable by the roles granted it above and by no one else: the
     // functions' credentials by the three functions, the App's also by the redelivery sweep.
-    const functionRoles = [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map(
-      (r) => r.roleArn,
-    );
+    const functionRoles = [
+      webhook.webhook.role,
+      launcher.launcher.role,
+      reconciler.fn.role,
+      // The setup page's readiness panel checks the credentials it stored.
+      ...(setup === undefined ? [] : [setup.fn.role]),
+    ].map((r) => r.roleArn);
     const sweepRoles = redeliver === undefined ? [] : [redeliver.fn.role.roleArn];
     if (secrets.githubAuth !== undefined) {
       secrets.onlyReadBy(secrets.githubAuth, [

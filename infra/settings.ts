@@ -100,6 +100,8 @@ export interface InfraSettings {
   readonly targetCapacityPercent: number;
   /** IAM principal ARNs (`*` allowed) that may read the credential secrets besides the functions. */
   readonly secretReaders: readonly string[];
+  /** Whether the stack serves the setup page (its own API, function and one-time secret). */
+  readonly setupPage: boolean;
 }
 
 /**
@@ -350,6 +352,12 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '(none)',
     meaning:
       "IAM role ARNs (`*` allowed) that may read the GitHub credentials besides the functions, e.g. the operator's role for `npm run doctor` and `npm run redeliver`; everyone else is denied by the secrets' resource policy",
+  },
+  {
+    key: 'setupPage',
+    default: '`true`',
+    meaning:
+      'the setup page (docs/github-setup.md): an API of its own with `/setup` and `/setup/callback`, behind a one-time secret; `false` once setup is done removes it',
   },
   {
     key: 'overflowMaxReceiveCount',
@@ -648,6 +656,7 @@ export function readSettings(
     profilesFromContext,
     targetCapacityPercent: int('targetCapacityPercent', 100, 1, 100),
     secretReaders: readPrincipalArns(list('secretReaders'), problems),
+    setupPage: bool('setupPage', true),
     reconcilerEnvironment: {
       RECONCILE_CAPACITY_WAIT: String(int('reconcileCapacityWait', 600, 60, 86_400)),
       RECONCILE_MAX_ATTEMPTS: String(int('reconcileMaxAttempts', 3, 1, 20)),

@@ -18,7 +18,8 @@ function describeFailure(error: unknown): { ok: false; error: string; code: stri
   return { ok: false, error: `${code}: ${text}`, code };
 }
 
-async function attempt<T>(call: () => Promise<T>): Promise<Gathered<T>> {
+/** A call's answer, or its failure as a fact: what every check reads. */
+export async function attempt<T>(call: () => Promise<T>): Promise<Gathered<T>> {
   try {
     return { ok: true, value: await call() };
   } catch (error) {
@@ -123,7 +124,7 @@ export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): P
 }
 
 /** The GitHub credentials to check with: the credentials secret, when it holds usable ones. */
-function usableCredentials(
+export function usableCredentials(
   secrets: SecretFacts,
   arn: string | undefined,
 ): { setting: GitHubCredentialSetting; value: string } | undefined {

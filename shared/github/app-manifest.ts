@@ -21,6 +21,8 @@ export interface AppManifest {
   readonly description: string;
   readonly public: false;
   readonly redirect_url: string;
+  /** Where GitHub sends the browser after the App is installed (the setup page's readiness panel). */
+  readonly setup_url?: string;
   readonly hook_attributes: { readonly url: string; readonly active: boolean };
   readonly default_events: readonly ['workflow_job'];
   readonly default_permissions: AppPermissions;
@@ -41,6 +43,8 @@ export interface AppManifestOptions {
   readonly name?: string | undefined;
   /** Where GitHub sends the browser with the manifest's `code` (default: a loopback address nothing listens on). */
   readonly redirectUrl?: string | undefined;
+  /** Where GitHub sends the browser after an installation (`setup_url`); none: GitHub's own page. */
+  readonly setupUrl?: string | undefined;
 }
 
 /** Why each permission is asked for, for the docs and the setup page. */
@@ -103,6 +107,7 @@ export function appManifest(options: AppManifestOptions): AppManifest {
     description: 'Starts one ephemeral self-hosted runner per queued workflow job on AWS ECS.',
     public: false,
     redirect_url: options.redirectUrl ?? 'http://127.0.0.1:8080/created',
+    ...(options.setupUrl !== undefined && { setup_url: options.setupUrl }),
     hook_attributes: { url: options.webhookUrl ?? INACTIVE_HOOK_URL, active: hook === 'app' },
     default_events: ['workflow_job'],
     default_permissions: appPermissions(options.scope, hook, { spotRerun: options.spotRerun === true }),
@@ -115,6 +120,28 @@ const HTML_ESCAPES: Readonly<Record<string, string>> = {
   '<': '&lt;',
   '>': '&gt;',
 };
+
+/**
+ * Where the manifest form is posted: GitHub's new-App page of an organisation, or of the signed-in
+ * user's own account without one; `state` comes back with the code. `serverUrl` is GitHub's web
+ * address (`https://github.com`, or a GitHub Enterprise Server's).
+ */
+export function manifestFormAction(serverUrl: string, org: string | undefined, state: string): string {
+  const base = serverUrl.replace(/\/+$/, '');
+  const path =
+    org === undefined ? '/settings/apps/new' : `/organizations/${encodeURIComponent(org)}/settings/apps/new`;
+  return `${base}${path}?state=${encodeURIComponent(state)}`;
+}
+
+/**
+ * GitHub's web address for its API address: `https://github.com` for `https://api.github.com`,
+ * `https://HOST` for a GitHub Enterprise Server's `https://HOST/api/v3`.
+ */
+export function gitHubServerUrl(apiUrl: string): string {
+  const url = apiUrl.replace(/\/+$/, '');
+  if (/^https:\/\/api\.github\.com$/i.test(url)) return 'https://github.com';
+  return url.replace(/\/api\/v3$/i, '');
+}
 
 /** A one-button page that posts the manifest to GitHub's new-App page of an organisation. */
 export function appManifestForm(manifest: AppManifest, org: string): string {

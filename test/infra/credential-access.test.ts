@@ -137,12 +137,12 @@ describe('token registration without the sweep', () => {
     ({ json } = await synthesize({ registration: 'token' }));
   });
 
-  it("lets the three functions read the seed's token, and no task: they mint each registration token", () => {
+  it("lets the three functions and the setup page read the seed's token, and no task: they mint each registration token", () => {
     const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken');
     const readers = grantedReaders(json, secretId);
     expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
-    expect(readers).toHaveLength(3);
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole'])
+    expect(readers).toHaveLength(4);
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'SetupRole'])
       expect(JSON.stringify(readers)).toContain(name);
     expect(JSON.stringify(readers)).not.toContain('TaskExecutionRole');
   });

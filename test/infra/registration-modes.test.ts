@@ -54,7 +54,11 @@ describe('registration=token', () => {
   });
 
   it("keeps the seed's registration-token secret, and creates no other GitHub credentials secret", () => {
-    expect(secretNames(json)).toEqual([NAMES.registrationTokenSecretName, NAMES.webhookSecretName]);
+    expect(secretNames(json)).toEqual([
+      NAMES.registrationTokenSecretName,
+      NAMES.setupSecretName,
+      NAMES.webhookSecretName,
+    ]);
   });
 
   it('gives the runner task no secret: the function hands it a registration token in its environment file', () => {
@@ -223,6 +227,7 @@ describe("the redelivery sweep of a GitHub App's webhook, with token registratio
     expect(secretNames(json)).toEqual([
       NAMES.githubAuthSecretName,
       NAMES.registrationTokenSecretName,
+      NAMES.setupSecretName,
       NAMES.webhookSecretName,
     ]);
     expect(environmentOf(json, 'Redeliver')).toEqual({

@@ -66,7 +66,7 @@ describe('secrets', () => {
       .filter((resource) => resource.Type === 'AWS::SecretsManager::Secret')
       .map((resource) => resource.Properties.Name)
       .sort();
-    expect(names).toEqual([NAMES.githubAuthSecretName, NAMES.webhookSecretName]);
+    expect(names).toEqual([NAMES.githubAuthSecretName, NAMES.setupSecretName, NAMES.webhookSecretName]);
   });
 
   it('generates the webhook secret', () => {
@@ -332,7 +332,10 @@ describe('webhook function', () => {
       HttpMethod: 'POST',
       Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' },
     });
-    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGateway::Method')).toHaveLength(1);
+    // The webhook's one method; the setup page's API has its own three (test/infra/setup-page.test.ts).
+    const methods = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::Method');
+    expect(methods.filter(([id]) => id.startsWith('WebhookRestApi'))).toHaveLength(1);
+    expect(methods.filter(([id]) => !id.startsWith('SetupRestApi'))).toHaveLength(1);
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'github',
       // Sized for bursts: a 256-job matrix is 3 to 4 deliveries per job within seconds.
@@ -709,6 +712,10 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'RunnerConfigBucketName',
       'RunnerRepositoryUri',
       'RunnerScope',
+      'SetupLinkCommand',
+      'SetupSecretArn',
+      'SetupSecretConsoleUrl',
+      'SetupUrl',
       'TaskDefinitionArn',
       'WebhookContentType',
       'WebhookEvents',

@@ -36,6 +36,7 @@ export const OPERATIONS = [
   ['GET', '/repos/{owner}/{repo}/installation', 'api.github.com'],
   ['POST', '/app/installations/{installation_id}/access_tokens', 'api.github.com'],
   ['GET', '/meta', 'api.github.com'],
+  ['POST', '/app-manifests/{code}/conversions', 'api.github.com'],
 ] as const;
 
 export interface OperationSpec {

@@ -94,11 +94,34 @@ export interface GitHubStandIn {
   installationPermissions: Record<string, string>;
   /** Scope keys (`org:NAME`, `repo:OWNER/NAME`) the App is not installed on: their installation is 404. */
   readonly notInstalled: Set<string>;
+  /**
+   * GitHub Apps made through the manifest flow of the stand-in's web pages (`/settings/apps/new`,
+   * `/organizations/{org}/settings/apps/new`): the manifest posted, the owner, and once converted
+   * (`POST /app-manifests/{code}/conversions`) the id, key and webhook secret handed over.
+   */
+  readonly manifestApps: StandInApp[];
   /** The `hooks` list `GET /meta` answers with (GitHub's webhook source ranges); tests replace it. */
   hookRanges: string[];
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
   fault: ((request: GitHubRequest) => GitHubAnswer | undefined) | undefined;
   close(): Promise<void>;
+}
+
+/** A GitHub App made by the manifest flow of the stand-in. */
+export interface StandInApp {
+  readonly manifest: Record<string, unknown>;
+  readonly owner: string;
+  readonly ownerType: 'Organization' | 'User';
+  /** The `state` the form was posted with, handed back on the redirect. */
+  readonly state: string;
+  name: string;
+  /** The one-use code of the redirect; undefined once converted. */
+  code: string | undefined;
+  id: number | undefined;
+  slug: string | undefined;
+  pem: string | undefined;
+  webhookSecret: string | undefined;
+  installed: boolean;
 }
 
 /** The runner's RSA key of every JIT config of this process (generating one per config is slow). */
@@ -189,6 +212,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const installationId = options.installationId ?? 4242;
   const installationToken = `ghs_${createHash('sha256').update(token).digest('hex').slice(0, 36)}`;
   let nextRunnerId = 100;
+  let nextAppId = 900;
   let nextGroupId = 10;
   let url = '';
 
@@ -216,6 +240,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       metadata: 'read',
     },
     notInstalled: new Set(),
+    manifestApps: [],
     hookRanges: ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20', '2606:50c0::/32'],
     fault: undefined,
   };
@@ -398,6 +423,45 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       status: 200,
       body: { verifiable_password_authentication: false, hooks: state.hookRanges, web: [], api: [] },
     }),
+    // The manifest flow's last step: the code (once, within the hour) for the App, its key and webhook secret.
+    'POST /app-manifests/{code}/conversions': (r) => {
+      const app = state.manifestApps.find((candidate) => candidate.code === r.params.code);
+      if (app === undefined) return { status: 404, body: { message: 'Not Found' } };
+      app.code = undefined;
+      app.id = nextAppId++;
+      app.slug = app.name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
+      app.pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+        type: 'pkcs1',
+        format: 'pem',
+      }) as string;
+      app.webhookSecret = randomBytes(20).toString('hex');
+      // An App is installed nowhere until its owner installs it.
+      state.notInstalled.add(app.ownerType === 'Organization' ? `org:${app.owner}` : `user:${app.owner}`);
+      return {
+        status: 201,
+        body: {
+          id: app.id,
+          slug: app.slug,
+          node_id: `A_${app.id}`,
+          client_id: `Iv1.${randomBytes(8).toString('hex')}`,
+          owner: { login: app.owner, id: 1, type: app.ownerType },
+          name: app.name,
+          description: app.manifest.description ?? null,
+          external_url: app.manifest.url,
+          html_url: `${url}/apps/${app.slug}`,
+          created_at: new Date().toISOString(),
+          updated_at: new Date().toISOString(),
+          permissions: app.manifest.default_permissions,
+          events: app.manifest.default_events,
+          client_secret: randomBytes(20).toString('hex'),
+          webhook_secret: app.webhookSecret,
+          pem: app.pem,
+        },
+      };
+    },
     'GET /installation': (r) =>
       state.notInstalled.has(scopeKey(r.params))
         ? { status: 404, body: { message: 'Not Found' } }
@@ -433,6 +497,87 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     return handlers[key];
   };
 
+  /**
+   * The new-App page that receives the manifest form (`POST …/settings/apps/new?state=…`), its
+   * "Create GitHub App" button (GitHub redirects to the manifest's `redirect_url` with a code and
+   * the state), and an App's install page (which returns to the manifest's `setup_url`).
+   */
+  const webPage = (method: string, parsed: URL, text: string): GitHubAnswer | undefined => {
+    const escapeText = (value: string) => value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const pageOf = (title: string, body: string): GitHubAnswer => ({
+      status: 200,
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeText(title)} · GitHub stand-in</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}label{display:block;font-weight:600;margin-top:1rem}input[type=text]{width:100%;padding:.4rem;font:inherit}button{margin-top:1rem;padding:.5rem 1rem;font:inherit;background:#1f883d;color:#fff;border:0;border-radius:6px}</style></head><body><header><strong>GitHub (stand-in)</strong></header><main><h1>${escapeText(title)}</h1>${body}</main></body></html>`,
+    });
+    const form = new URLSearchParams(text);
+    const newApp = /^(?:\/organizations\/([^/]+))?\/settings\/apps\/new$/.exec(parsed.pathname);
+    if (newApp && method === 'POST') {
+      let manifest: Record<string, unknown>;
+      try {
+        manifest = JSON.parse(form.get('manifest') ?? '') as Record<string, unknown>;
+      } catch {
+        return { status: 422, body: 'Invalid manifest' };
+      }
+      const hook = manifest.hook_attributes as { url?: unknown } | undefined;
+      const problems = [
+        typeof manifest.url !== 'string' && 'url',
+        typeof hook?.url !== 'string' && 'hook_attributes.url',
+        typeof manifest.redirect_url !== 'string' && 'redirect_url',
+      ].filter(Boolean);
+      if (problems.length > 0) return { status: 422, body: `The manifest lacks ${problems.join(', ')}` };
+      const org = newApp[1] === undefined ? undefined : decodeURIComponent(newApp[1]);
+      const app: StandInApp = {
+        manifest,
+        owner: org ?? 'octocat',
+        ownerType: org === undefined ? 'User' : 'Organization',
+        state: parsed.searchParams.get('state') ?? '',
+        name: String(manifest.name ?? ''),
+        code: undefined,
+        id: undefined,
+        slug: undefined,
+        pem: undefined,
+        webhookSecret: undefined,
+        installed: false,
+      };
+      state.manifestApps.push(app);
+      const index = state.manifestApps.length - 1;
+      return pageOf(
+        `Create GitHub App for ${app.owner}`,
+        `<p>Webhook: <code>${escapeText(String(hook?.url))}</code></p><form method="post" action="/settings/apps/new/create"><input type="hidden" name="app" value="${index}"><label for="app-name">GitHub App name</label><input type="text" id="app-name" name="name" value="${escapeText(app.name)}"><button type="submit">Create GitHub App</button></form>`,
+      );
+    }
+    if (parsed.pathname === '/settings/apps/new/create' && method === 'POST') {
+      const app = state.manifestApps[Number(form.get('app'))];
+      if (app === undefined) return { status: 404, body: 'Not Found' };
+      app.name = form.get('name') ?? app.name;
+      app.code = randomBytes(10).toString('hex');
+      const back = new URL(String(app.manifest.redirect_url));
+      back.searchParams.set('code', app.code);
+      back.searchParams.set('state', app.state);
+      return { status: 302, headers: { location: back.toString() } };
+    }
+    const install = /^\/apps\/([^/]+)\/installations\/new$/.exec(parsed.pathname);
+    if (install) {
+      const app = state.manifestApps.find((candidate) => candidate.slug === install[1]);
+      if (app === undefined) return { status: 404, body: 'Not Found' };
+      if (method === 'GET') {
+        return pageOf(
+          `Install ${app.name}`,
+          `<p>Install on your organization <strong>${escapeText(app.owner)}</strong>, all repositories.</p><form method="post"><button type="submit">Install</button></form>`,
+        );
+      }
+      app.installed = true;
+      state.notInstalled.delete(app.ownerType === 'Organization' ? `org:${app.owner}` : `user:${app.owner}`);
+      state.installationPermissions = { ...(app.manifest.default_permissions as Record<string, string>) };
+      const setupUrl =
+        typeof app.manifest.setup_url === 'string' ? app.manifest.setup_url : `${url}/apps/${app.slug}`;
+      const back = new URL(setupUrl);
+      back.searchParams.set('installation_id', String(installationId));
+      back.searchParams.set('setup_action', 'install');
+      return { status: 302, headers: { location: back.toString() } };
+    }
+    return undefined;
+  };
+
   const send = (response: ServerResponse, answer: GitHubAnswer, request?: GitHubRequest) => {
     if (request) request.status = answer.status;
     const body =
@@ -454,6 +599,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     const parsed = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
     const text = await readBody(request);
+    // github.com's own pages of the manifest flow, beside the API (as on GitHub Enterprise Server's host).
+    const web = webPage(method, parsed, text);
+    if (web !== undefined) {
+      response
+        .writeHead(web.status, { 'content-type': 'text/html; charset=utf-8', ...web.headers })
+        .end(web.body ?? '');
+      return;
+    }
     const route = routes.find((r) => r.spec.method === method && r.pattern.test(parsed.pathname));
     if (!route) {
       state.violations.push(`unknown operation ${method} ${parsed.pathname}`);
@@ -492,9 +645,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     }
     const authorization = request.headers.authorization ?? '';
     const isApp = parsed.pathname.startsWith('/app/') || parsed.pathname.endsWith('/installation');
-    // GET /meta is public: GitHub answers it without credentials.
+    // GET /meta is public: GitHub answers it without credentials; a manifest code is its own credential.
     const authorized =
-      parsed.pathname === '/meta'
+      parsed.pathname === '/meta' || parsed.pathname.startsWith('/app-manifests/')
         ? true
         : isApp
           ? /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i.test(authorization) || authorization === `token ${token}`

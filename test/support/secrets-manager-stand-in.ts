@@ -1,4 +1,4 @@
-/** Secrets Manager on loopback (`GetSecretValue`), through the real protocol. */
+/** Secrets Manager on loopback (`GetSecretValue`, `PutSecretValue`), through the real protocol. */
 import { AwsError, type Fault, type StandIn, startAwsStandIn } from './aws-stand-in';
 
 export async function startSecretsManagerStandIn(
@@ -22,6 +22,21 @@ export async function startSecretsManagerStandIn(
           VersionId: 'v1',
           VersionStages: ['AWSCURRENT'],
           CreatedDate: Date.now() / 1000,
+        };
+      },
+      // A new current version of an existing secret, as the setup page stores the App's credentials.
+      PutSecretValue: (input) => {
+        const id = String(input.SecretId);
+        if (secrets[id] === undefined)
+          throw new AwsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+        if (typeof input.SecretString !== 'string')
+          throw new AwsError('InvalidParameterException', 'SecretString is required.');
+        secrets[id] = input.SecretString;
+        return {
+          ARN: id,
+          Name: id.split(':').pop(),
+          VersionId: `v${Date.now()}`,
+          VersionStages: ['AWSCURRENT'],
         };
       },
     },

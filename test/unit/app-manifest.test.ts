@@ -29,7 +29,7 @@ interface Use {
  */
 const ROUTES: ReadonlyArray<{
   readonly route: string;
-  readonly needs: readonly [AppPermission, PermissionAccess] | 'jwt';
+  readonly needs: readonly [AppPermission, PermissionAccess] | 'jwt' | 'none';
   readonly calledBy: (use: Use) => boolean;
 }> = [
   // Repository runners: Repository permissions for "Administration".
@@ -89,6 +89,8 @@ const ROUTES: ReadonlyArray<{
     calledBy: (use) => use.scope === 'org' || use.hook === 'org',
   },
   { route: 'GET /repos/{owner}/{repo}/installation', needs: 'jwt', calledBy: (use) => use.scope === 'repo' },
+  // The setup page's end of the manifest flow: the code is the credential, no App exists yet.
+  { route: 'POST /app-manifests/{code}/conversions', needs: 'none', calledBy: () => true },
   // @octokit/auth-app's exchange of the JWT for an installation token.
   { route: 'POST /app/installations/{installation_id}/access_tokens', needs: 'jwt', calledBy: () => true },
 ];
@@ -143,7 +145,7 @@ function routesInCode(): Set<string> {
 function leastPermissions(use: Use): AppPermissions {
   const needed: Partial<Record<AppPermission, PermissionAccess>> = { metadata: 'read' };
   for (const { needs, calledBy } of ROUTES) {
-    if (needs === 'jwt' || !calledBy(use)) continue;
+    if (needs === 'jwt' || needs === 'none' || !calledBy(use)) continue;
     const [permission, access] = needs;
     if (needed[permission] !== 'write') needed[permission] = access;
   }
