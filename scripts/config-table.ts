@@ -13,6 +13,7 @@ type Reader =
   | 'redeliver'
   | 'hook-ranges'
   | 'capacity'
+  | 'setup'
   | 'npm start'
   | 'npm run redeliver';
 
@@ -47,7 +48,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'WEBHOOK_SECRET_ARN',
     default: '(this or `WEBHOOK_SECRET` is required)',
-    readBy: ['webhook'],
+    readBy: ['webhook', 'setup'],
     meaning:
       'Secrets Manager secret holding the webhook secret, or `{"secret": "...", "previous": "..."}` during a rotation. Cached 5 minutes; the last good value is kept if a refresh fails.',
   },
@@ -540,6 +541,37 @@ export const SETTINGS: readonly Setting[] = [
     meaning: 'the address `npm start` listens on',
   },
   { name: 'PORT', default: '`3000`', readBy: ['npm start'], meaning: 'its port (`0`: any free port)' },
+  {
+    name: 'SETUP_SECRET_ARN',
+    default: '(required)',
+    readBy: ['setup'],
+    meaning:
+      'the setup page\'s one-time secret: `{"key"}` as generated at deploy; setup records its completion there, and the key stops working',
+  },
+  {
+    name: 'WEBHOOK_URL',
+    default: '(required)',
+    readBy: ['setup'],
+    meaning: "the stack's webhook URL: the webhook of the GitHub App the setup page makes",
+  },
+  {
+    name: 'GITHUB_SERVER_URL',
+    default: '`https://github.com` (from `GITHUB_API_URL`: `https://HOST` for `https://HOST/api/v3`)',
+    readBy: ['setup'],
+    meaning: "GitHub's web address: where the setup page posts the App manifest",
+  },
+  {
+    name: 'STACK_NAME',
+    default: '`GitHubRunners`',
+    readBy: ['setup'],
+    meaning: 'the stack, in the App name the setup page suggests and the commands it prints',
+  },
+  {
+    name: 'SETUP_SPOT_RERUN',
+    default: '`false` (`true` with a Spot profile)',
+    readBy: ['setup'],
+    meaning: 'the App may re-run a job a Spot interruption failed (`actions: write` instead of `read`)',
+  },
 ];
 
 /**
