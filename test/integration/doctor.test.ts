@@ -394,6 +394,8 @@ describe('npm run doctor, the command', () => {
   it('exits 0 and says so when nothing is wrong', async () => {
     const result = await cli('--org', 'octo-org', '--hook-id', '77');
     expect(result).toMatchObject({ stdout: expect.stringContaining('No problem found.') });
+    // No AWS SDK warning about the Node.js version on an operator's terminal.
+    expect((result as { stderr: string }).stderr).not.toContain('NodeVersionSupportWarning');
     expect((result as { code?: number }).code ?? 0).toBe(0);
   });
 
