@@ -1,4 +1,5 @@
 import type { InstanceRecord } from '../capacity/instance-record';
+import { formatAge } from './age';
 
 /** One instance of owned capacity as the operator sees it. */
 export interface InstanceStatusRow {
@@ -59,7 +60,7 @@ export function formatInstanceStatus(rows: readonly InstanceStatusRow[]): string
     row.group,
     row.use,
     row.job === undefined ? '-' : String(row.job),
-    `${Math.floor(row.sinceSeconds / 60)}m${String(row.sinceSeconds % 60).padStart(2, '0')}s`,
+    formatAge(row.sinceSeconds),
     String(row.jobs),
     row.note ?? '',
   ]);

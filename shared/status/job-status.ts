@@ -1,6 +1,7 @@
 import { isStopped, type TaskFacts } from '../ecs/runner-tasks';
 import type { JobRecord } from '../jobs/job-record';
 import { isStuck, planJob, RECONCILE_TIMING } from '../reconcile/reconcile-plan';
+import { formatAge } from './age';
 
 /** One open job as the operator sees it: the ledger beside ECS, and what happens next. */
 export interface JobStatusRow {
@@ -118,7 +119,7 @@ export function formatJobStatus(rows: readonly JobStatusRow[]): string {
     row.repository,
     row.state,
     String(row.attempt),
-    `${Math.floor(row.ageSeconds / 60)}m${String(row.ageSeconds % 60).padStart(2, '0')}s`,
+    formatAge(row.ageSeconds),
     row.task,
     row.runner ?? '-',
     ...(pinned ? [row.instance ?? '-'] : []),
@@ -132,11 +133,14 @@ export function formatJobStatus(rows: readonly JobStatusRow[]): string {
       .join('  ')
       .trimEnd();
   const stuck = rows.filter((row) => row.stuck !== undefined);
+  // A done job stays in the ledger's open list while the reconciler still has its task to stop: it
+  // is listed, not counted among the jobs that wait for a runner.
+  const done = rows.filter((row) => row.state === 'done');
   return [
     render(header),
     ...lines.map(render),
     '',
-    `${rows.length} open job(s), ${stuck.length} stuck`,
+    `${rows.length - done.length} open job(s), ${stuck.length} stuck${done.length === 0 ? '' : `; ${done.length} done, its task left to the reconciler to stop`}`,
     ...stuck.map((row) => `  job ${row.jobId}: ${row.stuck}\n    next: ${row.next}`),
   ].join('\n');
 }
