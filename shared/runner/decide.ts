@@ -10,7 +10,8 @@ import type { WorkflowJobEvent } from './workflow-job';
 export type Decision =
   /** A job of ours: the plan of its runner (`queued`), or what its lifecycle needs to know. */
   | { readonly kind: 'ours'; readonly plan: RunnerPlan }
-  | { readonly kind: 'ignore'; readonly reason: string }
+  /** Not ours; `misfit`: it nearly is (it asks for `self-hosted` besides a profile's labels), a setup mistake worth a warning. */
+  | { readonly kind: 'ignore'; readonly reason: string; readonly misfit?: true }
   | { readonly kind: 'refuse'; readonly reason: string };
 
 const ACTIONS = new Set(['queued', 'waiting', 'in_progress', 'completed']);
@@ -70,6 +71,8 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
   };
   const profile = config.profiles.find((candidate) => runnerCoversJob(labelsOf(candidate), event.job.labels));
   if (profile === undefined) {
+    const misfit = selfHostedMisfit(event.job.labels, config.profiles, labelsOf);
+    if (misfit !== undefined) return { kind: 'ignore', reason: misfit, misfit: true };
     const offers = config.profiles.map((p) => `${p.name}: [${labelsOf(p).join(', ')}]`).join('; ');
     return ignore(`not ours: the job asks for [${event.job.labels.join(', ')}]; our runners have ${offers}`);
   }
@@ -133,6 +136,27 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       },
     },
   };
+}
+
+/** GitHub's default label of every self-hosted runner, which ours do not carry (`--no-default-labels`). */
+const SELF_HOSTED = 'self-hosted';
+
+/**
+ * The reason for a job that asks for `self-hosted` besides labels a profile's runners have: GitHub
+ * would never give it to them (they register with `--no-default-labels`, so they carry no
+ * `self-hosted`), and the habit of writing it is common. A profile that lists `self-hosted` among
+ * its labels serves such jobs; undefined when no profile would serve the job without it either.
+ */
+function selfHostedMisfit<P extends { readonly name: string }>(
+  jobLabels: readonly string[],
+  profiles: readonly P[],
+  labelsOf: (profile: P) => string[],
+): string | undefined {
+  if (!jobLabels.some((label) => label.toLowerCase() === SELF_HOSTED)) return undefined;
+  const rest = jobLabels.filter((label) => label.toLowerCase() !== SELF_HOSTED);
+  const near = profiles.find((candidate) => runnerCoversJob(labelsOf(candidate), rest));
+  if (near === undefined) return undefined;
+  return `not ours as written: the job asks for "self-hosted", which the runners of profile ${near.name} do not carry (they register with --no-default-labels), so GitHub would never give it to them. Write runs-on: [${rest.join(', ')}] without self-hosted, or list "self-hosted" among the profile's labels (RUNNER_LABELS_TEMPLATE is a comma list) so its runners carry it`;
 }
 
 /**

@@ -56,7 +56,9 @@ export async function serveJob(
     metrics.addMetric(METRIC.ignored, 'Count', 1);
     // Most deliveries are not ours (every GitHub-hosted job): their line is for debugging, and
     // they set no keys on the logger (the cheapest answer the webhook gives).
-    logger.debug('ignored', { ...jobKeys, decision: 'ignore', reason: decision.reason });
+    // A job that nearly is ours (`self-hosted` in its runs-on) is a workflow to fix: said aloud.
+    if (decision.misfit) logger.warn('ignored', { ...jobKeys, decision: 'ignore', reason: decision.reason });
+    else logger.debug('ignored', { ...jobKeys, decision: 'ignore', reason: decision.reason });
     return { status: 202, message: decision.reason };
   }
   logger.appendKeys({

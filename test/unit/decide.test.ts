@@ -61,6 +61,39 @@ describe('decide', () => {
     expect(a.name).not.toBe(b.name);
   });
 
+  it('says how to write runs-on when a job asks for self-hosted, which our runners do not carry', () => {
+    const label = 'octo-org-sandpit-5-1';
+    const decision = decideFor({ runId: 5, runAttempt: 1, labels: ['self-hosted', label] });
+    expect(decision).toEqual({
+      kind: 'ignore',
+      misfit: true,
+      reason: expect.stringContaining(`Write runs-on: [${label}] without self-hosted`),
+    });
+    expect((decision as { reason: string }).reason).toContain('--no-default-labels');
+  });
+
+  it('serves a job that asks for self-hosted when the profile lists it among its labels', () => {
+    const label = 'octo-org-sandpit-5-1';
+    const plan = planOf(
+      decideFor(
+        { runId: 5, runAttempt: 1, labels: ['self-hosted', label] },
+        {
+          RUNNER_LABELS_TEMPLATE:
+            '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>,self-hosted',
+        },
+      ),
+    );
+    expect(plan.labels).toEqual([label, 'self-hosted']);
+  });
+
+  it('ignores a self-hosted job no profile would serve without that label as plainly not ours', () => {
+    const decision = decideFor({ labels: ['self-hosted', 'gpu'] });
+    expect(decision).toEqual({
+      kind: 'ignore',
+      reason: expect.stringContaining('not ours: the job asks for'),
+    });
+  });
+
   it('ignores a GitHub-hosted job as not ours', () => {
     const decision = decide(config({ RUNNER_SCOPE: 'repo' }), parseWorkflowJob(githubHostedQueued()));
     expect(decision).toEqual({ kind: 'ignore', reason: expect.stringContaining('not ours') });
