@@ -97,6 +97,13 @@ export async function checkReadiness(
   }
   for (const finding of findings) {
     if (finding === permissions && notInstalled) continue;
+    // A new App's webhook has delivered nothing yet: the first workflow is what is left, not a fault.
+    if (finding.check === 'webhook-deliveries' && finding.status === 'warning') {
+      left.push({
+        text: "Run a first workflow (docs/deploy.md, step 7): its workflow_job deliveries show on this page and in the App's Recent Deliveries",
+      });
+      continue;
+    }
     if (finding.status === 'problem' || finding.status === 'warning')
       left.push({ text: `${finding.summary}: ${finding.fix ?? ''}` });
   }
