@@ -86,6 +86,12 @@ export class Reconciler extends ScheduledSweep {
           evaluationPeriods: 3,
         },
         {
+          id: 'RunnerVersionRefused',
+          description:
+            "GitHub refused a runner for its release (the container exited 78): no job is served until the image has a current runner. npm run doctor shows the image's version and its last build; docs/runner-image.md says how to rebuild.",
+          metric: runnerMetric(METRIC.runnerVersionRefused, 'reconciler'),
+        },
+        {
           id: 'LaunchAttemptsExhausted',
           description:
             'A job got no runner after reconcileMaxAttempts tasks (image, capacity, crash at start): read the stop reasons in the reconciler log.',

@@ -21,6 +21,8 @@ export const METRIC = {
   attemptsExhausted: 'LaunchAttemptsExhausted',
   /** GitHub API requests one reconcile round made (its ceiling: `RECONCILE_GITHUB_REQUESTS`). */
   reconcilerGitHubRequests: 'ReconcilerGitHubRequests',
+  /** Runner tasks that stopped because GitHub refuses their runner release (exit 78): rebuild the image. */
+  runnerVersionRefused: 'RunnerVersionRefused',
   /** Milliseconds from the job queued to its runner task RUNNING. */
   timeToTaskRunning: 'TimeToTaskRunning',
   /** Milliseconds from the job queued to the job started on a runner. */

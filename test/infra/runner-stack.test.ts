@@ -663,6 +663,7 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
       'GitHubRunners/SetupErrors Sum "github-runners-launcher"',
       'GitHubRunners/JobsStuck Maximum "github-runners-reconciler"',
       'GitHubRunners/LaunchAttemptsExhausted Sum "github-runners-reconciler"',
+      'GitHubRunners/RunnerVersionRefused Sum "github-runners-reconciler"',
     ].sort(),
   );
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -674,6 +675,13 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
     Period: 60,
     EvaluationPeriods: 3,
     Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+  // At the first runner GitHub refuses for its release.
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: METRIC.runnerVersionRefused,
+    Threshold: 1,
+    EvaluationPeriods: 1,
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
   });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {

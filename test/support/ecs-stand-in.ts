@@ -26,6 +26,8 @@ export interface EcsTask {
   /** Epoch ms it stopped (StopTask, or ECS by itself). */
   stoppedAt?: number;
   stoppedReason?: string;
+  /** The runner container's exit code, once it exited. */
+  exitCode?: number;
 }
 
 export interface EcsStandInOptions {
@@ -55,8 +57,11 @@ export interface EcsStandInOptions {
 export interface EcsStandIn extends StandIn {
   readonly tasks: EcsTask[];
   readonly throttled: () => number;
-  /** Stops a task as ECS does by itself (a Spot interruption, an OOM, a failed image pull). */
-  stopTask(taskArn: string, reason: string): void;
+  /**
+   * Stops a task as ECS does by itself (a Spot interruption, an OOM, a failed image pull), or as
+   * it does when the runner container exits (`exitCode`; ECS: "Essential container in task exited").
+   */
+  stopTask(taskArn: string, reason: string, exitCode?: number): void;
   /** The tasks of our runners that still run or wait to run. */
   live(): EcsTask[];
 }
@@ -214,6 +219,9 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     ...(task.startedAt !== undefined && { startedAt: task.startedAt / 1000 }),
     ...(task.stoppedAt !== undefined && { stoppedAt: task.stoppedAt / 1000 }),
     ...(task.stoppedReason !== undefined && { stoppedReason: task.stoppedReason }),
+    ...(task.exitCode !== undefined && {
+      containers: [{ name: containerName, lastStatus: 'STOPPED', exitCode: task.exitCode }],
+    }),
   });
 
   const standIn = await startAwsStandIn({
@@ -271,9 +279,10 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
     ...standIn,
     tasks,
     throttled: () => throttled,
-    stopTask(taskArn, reason) {
+    stopTask(taskArn, reason, exitCode) {
       const task = tasks.find((t) => t.taskArn === taskArn);
       if (!task) throw new Error(`no task ${taskArn}`);
+      if (exitCode !== undefined) task.exitCode = exitCode;
       // A task with capacity was RUNNING before it stopped (whether or not anyone looked): it keeps its startedAt.
       advance(task);
       stop(task, reason);
