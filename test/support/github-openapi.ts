@@ -36,6 +36,8 @@ export const OPERATIONS = [
   ['GET', '/repos/{owner}/{repo}/installation', 'api.github.com'],
   ['POST', '/app/installations/{installation_id}/access_tokens', 'api.github.com'],
   ['GET', '/meta', 'api.github.com'],
+  ['GET', '/repos/{owner}/{repo}/releases/latest', 'api.github.com'],
+  ['GET', '/repos/{owner}/{repo}/releases', 'api.github.com'],
 ] as const;
 
 export interface OperationSpec {
