@@ -5,6 +5,7 @@ import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { imageParameterName } from '../shared/image/built-image';
 import { acknowledge, wildcardResource } from './acknowledge';
 import { architectureOf, type CapacityGroup } from './runner-profiles';
 import type { CapacitySettings } from './settings';
@@ -18,7 +19,15 @@ export interface RunnerCapacityProps {
   /** ECS managed scaling's target capacity (%). */
   readonly targetCapacityPercent: number;
   /** The runner image, pulled when an instance boots; its repository, when it is the stack's. */
-  readonly image: { readonly uri: string; readonly repository: ecr.IRepository | undefined };
+  readonly image: {
+    readonly uri: string;
+    readonly repository: ecr.IRepository | undefined;
+    /**
+     * The stack builds the image: `<prefix>/<architecture>` names each architecture's current
+     * image, which an instance reads at boot (the deploy's value may be older by then).
+     */
+    readonly parameterPrefix?: string;
+  };
   /** The runner tasks' log group (`…:log-group:NAME:*`): the only one the instance role may write to. */
   readonly runnerLogGroupArn: string;
 }
@@ -96,6 +105,20 @@ export class RunnerCapacity extends SystemPart {
     });
     // The runner image is pulled at boot, before the first task asks for it.
     props.image.repository?.grantPull(instanceRole);
+    const { parameterPrefix } = props.image;
+    if (parameterPrefix !== undefined) {
+      const stack = Stack.of(this);
+      instanceRole.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadTheRunnerImageParameters',
+          actions: ['ssm:GetParameter'],
+          resources: [...new Set(props.groups.map((group) => group.architecture))].map(
+            (architecture) =>
+              `arn:${stack.partition}:ssm:${stack.region}:${stack.account}:parameter${imageParameterName(parameterPrefix, architecture)}`,
+          ),
+        }),
+      );
+    }
 
     for (const group of props.groups) {
       const provider = this.instanceGroup(group, {
@@ -156,6 +179,9 @@ export class RunnerCapacity extends SystemPart {
       ...pullRunnerImage(
         props.image.uri,
         props.image.repository === undefined ? undefined : Stack.of(this).region,
+        props.image.parameterPrefix === undefined
+          ? undefined
+          : imageParameterName(props.image.parameterPrefix, group.architecture),
       ),
     );
     const launchTemplate = new ec2.LaunchTemplate(this, id('LaunchTemplate'), {
@@ -291,13 +317,19 @@ export function agentSettings(options: { readonly warmPool: boolean }): string[]
  * first task (the log: /var/log/runner-image-pull.log). From the stack's repository, with the
  * instance role's ECR credentials.
  */
-export function pullRunnerImage(image: string, ecrRegion: string | undefined): string[] {
+export function pullRunnerImage(image: string, ecrRegion: string | undefined, parameter?: string): string[] {
+  const cli = '(command -v aws >/dev/null || dnf install -y awscli-2) && ';
+  // The stack's builds: the image the parameter names now, read at boot.
+  const resolve =
+    parameter === undefined || ecrRegion === undefined
+      ? ''
+      : `IMAGE=$(aws ssm get-parameter --region ${ecrRegion} --name ${parameter} --query Parameter.Value --output text) && `;
   const login =
     ecrRegion === undefined
       ? ''
-      : `(command -v aws >/dev/null || dnf install -y awscli-2) && aws ecr get-login-password --region ${ecrRegion} | docker login --username AWS --password-stdin "\${IMAGE%%/*}" && `;
+      : `${cli}${resolve}aws ecr get-login-password --region ${ecrRegion} | docker login --username AWS --password-stdin "\${IMAGE%%/*}" && `;
   return [
-    `IMAGE="${image}"`,
+    `IMAGE="${resolve === '' ? image : ''}"`,
     `( for _ in 1 2 3 4 5; do timeout 300 sh -c 'until docker info >/dev/null 2>&1; do sleep 2; done' && ${login}docker pull "$IMAGE" && break; sleep 15; done ) >/var/log/runner-image-pull.log 2>&1 &`,
   ];
 }

@@ -8,6 +8,7 @@ import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
 import { RunnerCapacity } from './runner-capacity';
 import { RunnerConfigBucket } from './runner-config-bucket';
+import { RunnerImageBuild } from './runner-image-build';
 import type { RunnerTaskScope } from './runner-permissions';
 import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
@@ -75,6 +76,7 @@ export class RunnerStack extends Stack {
       image: {
         uri: runner.image,
         repository: settings.imageUri === undefined ? runner.repository : undefined,
+        ...(settings.imageBuild !== undefined && { parameterPrefix: settings.imageBuild.parameterPrefix }),
       },
       runnerLogGroupArn: logGroupArn(this, settings.names.logGroupName),
     });
@@ -200,6 +202,27 @@ export class RunnerStack extends Stack {
         credentials === secrets.registrationToken ? functionRoles : [],
       );
     }
+    // The runner image built in AWS, unless the operator names one (imageUri, imageTag).
+    const imageBuild =
+      settings.imageBuild === undefined
+        ? undefined
+        : new RunnerImageBuild(this, 'RunnerImage', {
+            settings: settings.imageBuild,
+            repository: runner.repository,
+            families: runner.profiles.map((task) => ({
+              architecture: task.profile.architecture,
+              family: task.family,
+              container: task.containerName,
+            })),
+            taskRoleArn: runner.taskRole.attrArn,
+            executionRoleArn: runner.executionRole.attrArn,
+            placement,
+          });
+    // A task definition reads its image's parameter at deploy: after the build has written it.
+    if (imageBuild !== undefined) {
+      for (const task of runner.profiles)
+        task.definition.node.addDependency(imageBuild.imageReady(task.profile.architecture));
+    }
     new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
@@ -211,6 +234,7 @@ export class RunnerStack extends Stack {
         ...reconciler.alarms,
         ...(redeliver?.alarms ?? []),
         ...(hookRanges?.alarms ?? []),
+        ...(imageBuild?.alarms ?? []),
       ],
     });
   }

@@ -22,6 +22,18 @@ export interface ResourceNames {
   readonly logStreamPrefix: string;
 }
 
+/** The stack's own runner image builds (docs/runner-image.md#built-by-the-stack). */
+export interface ImageBuildSettings {
+  /** When the image is rebuilt on the same release (an EventBridge schedule expression). */
+  readonly rebuildSchedule: string;
+  /** The image the Dockerfile starts FROM, pinned by its digest at each build. */
+  readonly baseImage: string;
+  /** Where actions/runner's releases are read (github.com's API, also with GitHub Enterprise Server). */
+  readonly releasesApiUrl: string;
+  /** The SSM parameters naming each architecture's current image: `<prefix>/<architecture>`. */
+  readonly parameterPrefix: string;
+}
+
 /** Runner capacity: a cluster of our own on EC2 Auto Scaling, or an existing cluster and capacity provider. */
 export type CapacitySettings =
   | {
@@ -46,6 +58,11 @@ export interface InfraSettings {
   readonly imageTag: string;
   /** A runner image outside the stack's repository; none: the stack's repository at `imageTag`. */
   readonly imageUri: string | undefined;
+  /**
+   * How the stack builds the runner image, when the operator names none (neither `imageUri` nor
+   * `imageTag`); undefined: the task definitions run the image named.
+   */
+  readonly imageBuild: ImageBuildSettings | undefined;
   readonly cpu: number;
   readonly memoryMiB: number;
   /** What a job may do in AWS; undefined: nothing (the task role has no policy). */
@@ -158,6 +175,15 @@ export const DEFAULT_IMAGE_TAG = (() => {
   return version;
 })();
 
+/** How often the stack rebuilds its runner image on the same release: weekly. */
+export const DEFAULT_REBUILD_SCHEDULE = 'rate(7 days)';
+
+/**
+ * The base of the stack's builds: Debian's official image through ECR Public, which CodeBuild
+ * reaches without Docker Hub's anonymous pull limit (shared by every CodeBuild address).
+ */
+export const DEFAULT_BASE_IMAGE = 'public.ecr.aws/docker/library/debian:bookworm-slim';
+
 /** The default name of the GitHub credentials secret. */
 export const GITHUB_AUTH_SECRET_NAME = 'github-actions-runner-github-auth';
 
@@ -197,14 +223,33 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   },
   {
     key: 'imageTag',
-    default: `\`${DEFAULT_IMAGE_TAG}\` (the image's runner version)`,
+    default: '(none: the stack builds the image)',
     meaning:
-      "runner image tag in the stack's ECR repository, whose tags are immutable: push each build under a new tag; `latest` is refused",
+      "a runner image you pushed to the stack's ECR repository, whose tags are immutable (`latest` is refused): pins the task definitions to it, and the stack builds none",
   },
   {
     key: 'imageUri',
-    default: '(the stack repository)',
-    meaning: "a runner image elsewhere (the execution role still pulls only from the stack's repository)",
+    default: '(none: the stack builds the image)',
+    meaning:
+      "a runner image elsewhere: pins the task definitions to it, and the stack builds none (the execution role still pulls only from the stack's repository)",
+  },
+  {
+    key: 'imageRebuildSchedule',
+    default: `\`${DEFAULT_REBUILD_SCHEDULE}\``,
+    meaning:
+      'when the stack rebuilds its runner image on the same runner release, for a refreshed base and packages (an EventBridge `rate(...)` or `cron(...)`); a newer release is looked for daily besides',
+  },
+  {
+    key: 'imageBaseImage',
+    default: `\`${DEFAULT_BASE_IMAGE}\``,
+    meaning:
+      "the image the stack's builds start FROM (the Dockerfile's BASE_IMAGE), pinned by its digest at each build",
+  },
+  {
+    key: 'runnerReleasesApiUrl',
+    default: '`https://api.github.com`',
+    meaning:
+      "where the stack reads actions/runner's releases (github.com, also with GitHub Enterprise Server)",
   },
   { key: 'cpu', default: String(SEED_TASK.cpu), meaning: 'task cpu units' },
   { key: 'memoryMiB', default: String(SEED_TASK.memoryMiB), meaning: 'task memory (MiB)' },
@@ -559,6 +604,19 @@ export function readSettings(
     },
     imageTag: readImageTag(text('imageTag'), problems),
     imageUri: text('imageUri'),
+    imageBuild:
+      text('imageTag') !== undefined || text('imageUri') !== undefined
+        ? undefined
+        : {
+            rebuildSchedule: readSchedule(text('imageRebuildSchedule') ?? DEFAULT_REBUILD_SCHEDULE, problems),
+            baseImage: text('imageBaseImage') ?? DEFAULT_BASE_IMAGE,
+            releasesApiUrl: readUrl(
+              'runnerReleasesApiUrl',
+              text('runnerReleasesApiUrl') ?? 'https://api.github.com',
+              problems,
+            ),
+            parameterPrefix: `/${text('stackName') ?? 'GitHubRunners'}/runner-image`,
+          },
     // Task-level cpu and memory for EC2: any value the instances can hold (ECS's own limits).
     cpu: int('cpu', SEED_TASK.cpu, 128, 196_608),
     memoryMiB: int('memoryMiB', SEED_TASK.memoryMiB, 128, 1_048_576),
@@ -647,6 +705,20 @@ function readImageTag(tag: string | undefined, problems: string[]): string {
     problems.push(`imageTag must be a Docker tag: [A-Za-z0-9_.-], up to 128 characters (got "${tag}")`);
   }
   return tag ?? DEFAULT_IMAGE_TAG;
+}
+
+/** An EventBridge schedule: `rate(7 days)`, `cron(0 4 ? * SUN *)`. */
+function readSchedule(schedule: string, problems: string[]): string {
+  if (!/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$/.test(schedule))
+    problems.push(
+      `imageRebuildSchedule must be an EventBridge schedule, rate(7 days) or cron(0 4 ? * SUN *) (got "${schedule}")`,
+    );
+  return schedule;
+}
+
+function readUrl(key: string, url: string, problems: string[]): string {
+  if (!/^https?:\/\/[^/\s]+/.test(url)) problems.push(`${key} must be an http(s) URL (got "${url}")`);
+  return url.replace(/\/+$/, '');
 }
 
 function readEmail(email: string | undefined, problems: string[]): string | undefined {

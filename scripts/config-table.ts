@@ -13,6 +13,8 @@ type Reader =
   | 'redeliver'
   | 'hook-ranges'
   | 'capacity'
+  | 'image-release'
+  | 'image-rollout'
   | 'npm start'
   | 'npm run redeliver';
 
@@ -215,9 +217,24 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'GITHUB_API_URL',
     default: '`https://api.github.com`',
-    readBy: GITHUB,
+    readBy: [...GITHUB, 'image-release'],
     context: 'githubApiUrl',
-    meaning: '`https://HOST/api/v3` for GitHub Enterprise Server',
+    meaning:
+      "`https://HOST/api/v3` for GitHub Enterprise Server; the image-release function's is where it reads actions/runner's releases (`runnerReleasesApiUrl`, github.com's by default)",
+  },
+  {
+    name: 'IMAGE_BUILDS',
+    default: '(set by the stack)',
+    readBy: ['image-release', 'image-rollout'],
+    meaning:
+      'JSON list of the runner image builds, one per architecture: `{"architecture", "project", "parameter"}` (the CodeBuild project, and the SSM parameter its builds write)',
+  },
+  {
+    name: 'IMAGE_FAMILIES',
+    default: '(set by the stack)',
+    readBy: ['image-rollout'],
+    meaning:
+      'JSON list of the profiles\' task definitions: `{"architecture", "family", "container"}`; each gets a revision with its architecture\'s new image',
   },
   {
     name: 'RUNNER_REGISTRATION',
@@ -492,6 +509,13 @@ export const SETTINGS: readonly Setting[] = [
     library: true,
   },
   {
+    name: 'AWS_ENDPOINT_URL_SSM',
+    default: '(AWS)',
+    readBy: ['image-release', 'image-rollout'],
+    meaning: "the AWS SDK's own endpoint setting (also `AWS_ENDPOINT_URL_CODEBUILD`, `AWS_ENDPOINT_URL_ECS`)",
+    library: true,
+  },
+  {
     name: 'AWS_ENDPOINT_URL_AUTO_SCALING',
     default: '(AWS)',
     readBy: ['capacity'],
@@ -555,6 +579,9 @@ export const NOT_SETTINGS: ReadonlySet<string> = new Set([
   'RUNNER_ADMIN_TOKEN',
   'TASK_DEFINITION',
   'EAI_AGAIN',
+  // What the runner image builds are given (their build arguments, CloudFormation's response).
+  'RUNNER_SHA256',
+  'DEPLOY_RESPONSE_URL',
   // CloudFormation stack statuses the doctor reads.
   'UPDATE_ROLLBACK_COMPLETE',
 ]);

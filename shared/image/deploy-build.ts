@@ -35,7 +35,7 @@ export const isDeployRequest = (event: unknown): event is DeployRequest =>
 /**
  * The first deploy builds the image, and a deploy whose image source changed builds it again,
  * before the task definitions read the image parameter. A started build answers CloudFormation
- * itself when it ends (`DEPLOY_RESPONSE`, the buildspec's post_build): its deploy waits for the
+ * itself when it ends (`DEPLOY_RESPONSE_URL` and the two answers, the buildspec's post_build): its deploy waits for the
  * image, up to the custom resource's timeout. A failed build fails the first deploy (there is no
  * image to run); a later deploy goes on with the last good image, and the ImageBuildFailed alarm says so.
  * Anything else is answered here: nothing to build, or nothing could start.
@@ -63,21 +63,29 @@ export async function handleDeployRequest(
   if (!creating && request.ResourceProperties.Source === request.OldResourceProperties?.Source) {
     return answer('SUCCESS', 'the image source is unchanged');
   }
-  const response = {
-    url: request.ResponseURL,
-    onFailure: creating ? 'FAILED' : 'SUCCESS',
-    response: {
+  // The build answers with one of these, as its build phase ended (the buildspec's post_build).
+  const body = (status: DeployResponse['Status'], reason: string): string =>
+    JSON.stringify({
+      Status: status,
+      Reason: reason,
       PhysicalResourceId: physicalId,
       StackId: request.StackId,
       RequestId: request.RequestId,
       LogicalResourceId: request.LogicalResourceId,
-    },
+      Data: {},
+    } satisfies DeployResponse);
+  const environment = {
+    DEPLOY_RESPONSE_URL: request.ResponseURL,
+    DEPLOY_ON_SUCCESS: body('SUCCESS', `the ${architecture} runner image is built and its parameter written`),
+    DEPLOY_ON_FAILURE: creating
+      ? body('FAILED', `the ${architecture} runner image build failed: its log is in CodeBuild`)
+      : body(
+          'SUCCESS',
+          `the ${architecture} runner image build failed (its log is in CodeBuild): the last good image stays`,
+        ),
   };
   try {
-    const summary = await runImageRelease(
-      { reason: 'deploy', architecture, environment: { DEPLOY_RESPONSE: JSON.stringify(response) } },
-      deps,
-    );
+    const summary = await runImageRelease({ reason: 'deploy', architecture, environment }, deps);
     const [started] = summary.started;
     if (started !== undefined)
       return { answered: 'by-the-build', reason: `build ${started.buildId}: ${started.why}` };

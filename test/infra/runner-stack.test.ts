@@ -128,7 +128,9 @@ describe('task roles', () => {
     const configs = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/runner-config/*']] };
     const readers = Object.values(json.Resources).filter(
       (resource) =>
-        resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties).includes('s3:GetObject'),
+        resource.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(resource.Properties).includes('s3:GetObject') &&
+        JSON.stringify(resource.Properties).includes(bucket),
     );
     expect(readers.map((policy) => policy.Properties)).toEqual([
       {
@@ -179,12 +181,24 @@ describe('runner image repository and logs', () => {
     });
   });
 
-  it("runs the image by an immutable tag, the image's runner version by default (never latest)", () => {
+  it('runs the image the stack builds, read from its parameter at every deploy', () => {
     const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<{
+      Image: unknown;
+    }>;
+    expect(container?.Image).toBe('{{resolve:ssm:/GitHubRunners/runner-image/x86_64}}');
+  });
+
+  it('runs an image the operator pushed by its immutable tag, and builds none', async () => {
+    const pinned = await synthesize({ imageTag: DEFAULT_IMAGE_TAG });
+    const [container] = only(pinned.json, 'AWS::ECS::TaskDefinition').Properties
+      .ContainerDefinitions as Array<{
       Image: unknown;
     }>;
     expect(JSON.stringify(container?.Image)).toContain(`:${DEFAULT_IMAGE_TAG}"`);
     expect(JSON.stringify(container?.Image)).not.toContain(':latest');
+    expect(Object.values(pinned.json.Resources).map((resource) => resource.Type)).not.toContain(
+      'AWS::CodeBuild::Project',
+    );
   });
 
   it('keeps runner logs in the seed log group, with retention', () => {
@@ -657,6 +671,9 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
       'AWS/Lambda/Errors Sum {"Ref":"LauncherFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"ReconcilerFunction"}',
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
+      'AWS/CodeBuild/FailedBuilds Sum {"Ref":"RunnerImageBuildX8664"}',
+      'AWS/Lambda/Errors Sum {"Ref":"ImageReleaseFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"ImageRolloutFunction"}',
       'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
       `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
       `GitHubRunners/SetupErrors Sum "${WEBHOOK_METRICS.service}"`,
@@ -704,10 +721,12 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'ClusterName',
       'GitHubAuthSecretArn',
       'GitHubAuthSecretCommand',
+      'ImageBuildProjects',
       'JobsTableName',
       'OverflowDeadLetterQueueUrl',
       'OverflowQueueUrl',
       'RunnerConfigBucketName',
+      'RunnerImageParameters',
       'RunnerRepositoryUri',
       'TaskDefinitionArn',
       'WebhookContentType',

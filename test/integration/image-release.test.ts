@@ -263,15 +263,24 @@ describe('a deploy', () => {
     expect(cloudFormation.responses).toEqual([]);
     const [build] = codeBuild.builds;
     expect(build?.project).toBe(TARGETS[0]?.project);
-    expect(JSON.parse(build?.environment.DEPLOY_RESPONSE ?? '{}')).toEqual({
-      url: cloudFormation.url,
-      onFailure: 'FAILED',
-      response: {
-        PhysicalResourceId: 'runner-image-x86_64',
-        StackId: request().StackId,
-        RequestId: request().RequestId,
-        LogicalResourceId: 'RunnerImageX8664',
-      },
+    const answer = {
+      PhysicalResourceId: 'runner-image-x86_64',
+      StackId: request().StackId,
+      RequestId: request().RequestId,
+      LogicalResourceId: 'RunnerImageX8664',
+      Data: {},
+    };
+    expect(build?.environment.DEPLOY_RESPONSE_URL).toBe(cloudFormation.url);
+    expect(JSON.parse(build?.environment.DEPLOY_ON_SUCCESS ?? '{}')).toEqual({
+      Status: 'SUCCESS',
+      Reason: expect.any(String),
+      ...answer,
+    });
+    // The first deploy fails with the build: there is no image to run.
+    expect(JSON.parse(build?.environment.DEPLOY_ON_FAILURE ?? '{}')).toEqual({
+      Status: 'FAILED',
+      Reason: 'the x86_64 runner image build failed: its log is in CodeBuild',
+      ...answer,
     });
   });
 
@@ -281,7 +290,10 @@ describe('a deploy', () => {
       PhysicalResourceId: 'runner-image-x86_64',
       OldResourceProperties: { Source: 'asset-hash-0' },
     });
-    expect(JSON.parse(codeBuild.builds[0]?.environment.DEPLOY_RESPONSE ?? '{}').onFailure).toBe('SUCCESS');
+    expect(JSON.parse(codeBuild.builds[0]?.environment.DEPLOY_ON_FAILURE ?? '{}')).toMatchObject({
+      Status: 'SUCCESS',
+      Reason: expect.stringContaining('the last good image stays'),
+    });
   });
 
   it('answers at once when the image source is unchanged, building nothing', async () => {
