@@ -285,6 +285,11 @@ export class RunnerImageBuild extends SystemPart {
       description:
         'The CodeBuild projects that build the runner image (npm run doctor reads their last build)',
     });
+    new CfnOutput(this, 'ImageReleaseFunction', {
+      value: this.releaseCheck.function.functionName,
+      description:
+        'Builds the image of GitHub\'s latest runner release when invoked with {"reason":"check"} (or "rebuild")',
+    });
     new CfnOutput(this, 'RunnerImageParameters', {
       value: architectures
         .map((architecture) => imageParameterName(settings.parameterPrefix, architecture))

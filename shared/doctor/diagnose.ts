@@ -4,6 +4,12 @@ import { checkCapacityProvider, checkCluster, checkTaskDefinition, type EcsFacts
 import { checkGitHubAccess, checkRunnerGroup, type GitHubAccessFacts } from './check-github-access';
 import { checkRunnerImage, type ImageFacts } from './check-runner-image';
 import {
+  checkImageBuild,
+  checkRunnerVersion,
+  type ImageBuildFacts,
+  type RunnerVersionFacts,
+} from './check-runner-version';
+import {
   checkGitHubCredentials,
   checkRegistrationToken,
   checkWebhookSecret,
@@ -19,6 +25,8 @@ export interface DoctorFacts {
   readonly deliveries: DeliveryFacts;
   readonly github: GitHubAccessFacts;
   readonly image: ImageFacts;
+  readonly runnerVersion: RunnerVersionFacts;
+  readonly imageBuild: ImageBuildFacts;
   readonly ecs: EcsFacts;
   readonly alarms: AlarmFacts;
 }
@@ -34,6 +42,8 @@ export function diagnose(facts: DoctorFacts): Finding[] {
     checkGitHubAccess(facts.github),
     checkRunnerGroup(facts.github),
     checkRunnerImage(facts.image),
+    checkRunnerVersion(facts.runnerVersion),
+    checkImageBuild(facts.imageBuild),
     checkCluster(facts.ecs),
     checkTaskDefinition(facts.ecs),
     checkCapacityProvider(facts.ecs),

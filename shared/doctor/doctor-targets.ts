@@ -16,6 +16,10 @@ export interface DoctorTargets {
   readonly image: string | undefined;
   /** undefined when the stack is unknown. */
   readonly alarmNames: readonly string[] | undefined;
+  /** The stack's runner image build projects; undefined when it builds none. */
+  readonly imageBuildProjects: readonly string[] | undefined;
+  /** The function that builds GitHub's latest runner release. */
+  readonly imageReleaseFunction: string | undefined;
   readonly scope: RunnerScopeRef | undefined;
   readonly group: string | undefined;
 }
@@ -54,6 +58,10 @@ export function resolveTargets(options: DoctorOptions, stack: DeployedStack | un
     capacityProvider: options.overrides.capacityProvider ?? output('CapacityProviderName'),
     image: options.overrides.image,
     alarmNames: stack?.alarmNames,
+    imageBuildProjects: output('ImageBuildProjects')
+      ?.split(',')
+      .filter((name) => name !== ''),
+    imageReleaseFunction: output('ImageReleaseFunction'),
     scope,
     group,
   };

@@ -15,6 +15,8 @@ export const CHECKS = [
   'github-access',
   'runner-group',
   'runner-image',
+  'runner-version',
+  'image-build',
   'ecs-cluster',
   'task-definition',
   'capacity-provider',

@@ -324,6 +324,8 @@ describe('diagnose', () => {
       deliveries: { hook: undefined, since: '24h', deliveries: undefined },
       github: { scope: undefined, runners: undefined, group: undefined },
       image: { image: undefined, state: undefined },
+      runnerVersion: { image: undefined, releases: undefined, now: 0, rebuild: '' },
+      imageBuild: { projects: undefined, builds: undefined },
       ecs: { cluster: undefined, taskDefinition: undefined, capacityProvider: undefined },
       alarms: { alarms: undefined, subscriptions: new Map() },
     };
