@@ -157,7 +157,8 @@ export class RunnerTask extends SystemPart {
 
     new CfnOutput(this, 'RunnerRepositoryUri', {
       value: this.repository.repositoryUri,
-      description: 'Push the runner image here (infra/runner-image)',
+      description:
+        "The runner image repository: the stack's builds push here (and so can you, for an image pinned with imageTag)",
     });
     new CfnOutput(this, 'TaskDefinitionArn', {
       value: this.taskDefinition.ref,
