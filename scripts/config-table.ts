@@ -582,6 +582,9 @@ export const NOT_SETTINGS: ReadonlySet<string> = new Set([
   // What the runner image builds are given (their build arguments, CloudFormation's response).
   'RUNNER_SHA256',
   'DEPLOY_RESPONSE_URL',
+  // CodeBuild build statuses the doctor reads.
+  'IN_PROGRESS',
+  'TIMED_OUT',
   // CloudFormation stack statuses the doctor reads.
   'UPDATE_ROLLBACK_COMPLETE',
 ]);

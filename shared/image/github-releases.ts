@@ -17,7 +17,13 @@ export function createRunnerReleases(apiUrl: string): RunnerReleases {
   const client = () => {
     octokit ??= import('@octokit/rest').then(
       ({ Octokit }) =>
-        new Octokit({ baseUrl: apiUrl, userAgent: 'ecs-github-runners', request: { fetch: boundedFetch } }),
+        new Octokit({
+          baseUrl: apiUrl,
+          userAgent: 'ecs-github-runners',
+          request: { fetch: boundedFetch },
+          // A failed request is thrown, and its caller says what it means: no console line of Octokit's own.
+          log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+        }),
     );
     return octokit;
   };
