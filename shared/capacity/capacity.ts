@@ -9,6 +9,7 @@ import type { LaunchResult } from '../launch/launch-job';
 import type { CapacityEvent } from './capacity-events';
 import type { CapacityGroupSettings, CapacitySettings } from './capacity-groups';
 import { planGroup } from './capacity-plan';
+import type { ContainerInstances } from './container-instances';
 import type { InstanceClaims } from './instance-claims';
 import type { GroupView, InstanceGroups } from './instance-groups';
 import { commitInstance, type InstanceLedger } from './instance-ledger';
@@ -33,6 +34,8 @@ export interface CapacityDependencies {
   readonly settings: CapacitySettings;
   readonly instances: InstanceLedger;
   readonly groups: InstanceGroups;
+  /** The cluster's container instances: the round finds registrations whose event was lost. */
+  readonly containerInstances?: ContainerInstances | undefined;
   readonly jobs: JobLedger;
   readonly tasks: Pick<RunnerTasks, 'stop'>;
   readonly claims: InstanceClaims;
@@ -143,6 +146,7 @@ export function createCapacity(deps: CapacityDependencies) {
         views.set(group.name, await groups.describe(group.autoScalingGroupName));
       }),
     );
+    await registerUnseen(summary);
     const total = [...views.values()].reduce((sum, view) => sum + view.desired, 0);
     let room = Math.max(0, settings.maxInstances - total);
     for (const name of names) {
@@ -196,6 +200,26 @@ export function createCapacity(deps: CapacityDependencies) {
         ...plan.counts,
         desired: plan.desired ?? view.desired,
       });
+    }
+  }
+
+  /** Instances still `launching` in our ledger that ECS lists as registered: their event was lost (or is late). */
+  async function registerUnseen(summary: CapacitySummary) {
+    if (deps.containerInstances === undefined) return;
+    const launching = (await instances.listOpen()).filter((record) => record.state === 'launching');
+    if (launching.length === 0) return;
+    const active = new Map(
+      (await deps.containerInstances.listActive()).map((facts) => [facts.ec2InstanceId, facts]),
+    );
+    for (const record of launching) {
+      const facts = active.get(record.instanceId);
+      if (facts === undefined || !facts.agentConnected) continue;
+      const result = await applyInstance(
+        record.instanceId,
+        { type: 'registered', group: record.group, containerInstanceArn: facts.containerInstanceArn },
+        record,
+      );
+      if (result.written) summary.notes.push(`${record.instanceId} registered without its event`);
     }
   }
 
