@@ -181,11 +181,26 @@ describe('decide', () => {
     expect(decideFor({ org: '.hidden' }).kind).toBe('refuse');
   });
 
-  it('ignores a job of a public repository, naming the setting that would serve it', () => {
-    expect(decideFor({ visibility: 'public', repoName: 'site' })).toEqual({
+  it.each([
+    ['organisation', {}],
+    ['repository', { RUNNER_SCOPE: 'repo' }],
+    ['enterprise', { RUNNER_SCOPE: 'enterprise', RUNNER_ENTERPRISE: 'octo-corp' }],
+  ])(
+    'ignores a job of a public repository with %s runners, naming the setting that would serve it',
+    (_, env) => {
+      expect(decideFor({ visibility: 'public', repoName: 'site' }, env)).toEqual({
+        kind: 'ignore',
+        reason:
+          'repository "octo-org/site" is public: its jobs, fork pull requests included, get no self-hosted runner unless PUBLIC_REPOSITORIES_ALLOWED=octo-org/site (or "publicRepositories": true on profile "default")',
+      });
+    },
+  );
+
+  it('ignores a job of a public repository that ALLOWED_ORGS and ALLOWED_REPOS list', () => {
+    const env = { ALLOWED_ORGS: 'octo-org', ALLOWED_REPOS: 'octo-org/site' };
+    expect(decideFor({ visibility: 'public', repoName: 'site' }, env)).toEqual({
       kind: 'ignore',
-      reason:
-        'repository "octo-org/site" is public: its jobs, fork pull requests included, get no self-hosted runner unless PUBLIC_REPOSITORIES_ALLOWED=octo-org/site (or "publicRepositories": true on profile "default")',
+      reason: expect.stringContaining('is public'),
     });
   });
 
