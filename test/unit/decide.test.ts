@@ -211,13 +211,14 @@ describe('decide', () => {
     });
   });
 
-  it('serves a public repository listed in PUBLIC_REPOSITORIES_ALLOWED', () => {
+  it('serves a public or internal repository listed in PUBLIC_REPOSITORIES_ALLOWED', () => {
     const env = { PUBLIC_REPOSITORIES_ALLOWED: 'octo-org/other,Octo-Org/Site' };
     expect(decideFor({ visibility: 'public', repoName: 'site' }, env).kind).toBe('ours');
+    expect(decideFor({ visibility: 'internal', repoName: 'site' }, env).kind).toBe('ours');
     expect(decideFor({ visibility: 'public', repoName: 'docs' }, env).kind).toBe('ignore');
   });
 
-  it('serves a public repository on a profile that admits public repositories, and only there', () => {
+  it('serves a public or internal repository on a profile that admits public repositories, and only there', () => {
     const label = '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>';
     const profiles = JSON.stringify([
       { name: 'default', labels: [label] },
@@ -227,6 +228,11 @@ describe('decide', () => {
     const job = (labels: string[]) =>
       decideFor({ visibility: 'public', runId: 5, labels }, { RUNNER_PROFILES: profiles });
     expect(planOf(job([run, 'untrusted'])).target.profile).toBe('untrusted');
+    const internal = decideFor(
+      { visibility: 'internal', runId: 5, labels: [run, 'untrusted'] },
+      { RUNNER_PROFILES: profiles },
+    );
+    expect(planOf(internal).target.profile).toBe('untrusted');
     expect(job([run])).toEqual({
       kind: 'ignore',
       reason: expect.stringContaining('"publicRepositories": true on profile "default"'),
