@@ -142,14 +142,19 @@ describe('webhook firewall on GitHub Enterprise Server without a list', () => {
 describe('redelivery sweep default', () => {
   // The sweep needs GitHub credentials of the functions' own: JIT's, or a GitHub App's for its hook.
   it.each(STACK_VARIANTS)(
-    'with %s: deployed unless token registration names no hook',
+    'with %s: every 5 minutes, unless token registration names no hook',
     async (_, context) => {
       const { json } = await synthesizeVariant(context);
       const appHook = context.githubHook === 'app';
       expect(hasFunction(json, 'Redeliver')).toBe(context.registration !== 'token' || appHook);
-      if (hasFunction(json, 'Redeliver')) {
-        expect(environmentOf(json, 'Redeliver').GITHUB_HOOK).toBe(appHook ? 'app' : undefined);
-      }
+      if (!hasFunction(json, 'Redeliver')) return;
+      expect(environmentOf(json, 'Redeliver').GITHUB_HOOK).toBe(appHook ? 'app' : undefined);
+      const rule = Object.values(json.Resources).find(
+        (r) =>
+          r.Type === 'AWS::Events::Rule' &&
+          JSON.stringify(r.Properties.Targets).includes('RedeliverFunction'),
+      );
+      expect(rule?.Properties.ScheduleExpression).toBe('rate(5 minutes)');
     },
     120_000,
   );
