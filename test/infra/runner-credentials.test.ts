@@ -1,28 +1,22 @@
 /**
- * What credential reaches a runner task, in every shape of the stack (JIT, token registration,
- * organisation scope, a GitHub App's webhook): never a long-lived GitHub token, and the configs
- * bucket takes config writes from the functions alone.
+ * What credential reaches a runner task, in every shape of the stack (test/support/stack-variants.ts):
+ * never a long-lived GitHub token, no AWS permission for job code, and the configs bucket takes
+ * config writes from the functions alone.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { functionOf, only, synthesize, type TemplateJson } from '../support/synth-stack';
-
-const VARIANTS: ReadonlyArray<[string, Record<string, unknown>]> = [
-  ['JIT registration', {}],
-  ['token registration', { registration: 'token' }],
-  ['organisation scope', { runnerScope: 'org' }],
-  ["a GitHub App's webhook", { githubHook: 'app', allowedOrgs: 'octo-org' }],
-];
+import { STACK_VARIANTS, synthesizeVariant } from '../support/stack-variants';
+import { functionOf, only, type TemplateJson } from '../support/synth-stack';
 
 type Statement = Record<string, unknown>;
 const bucketStatements = (json: TemplateJson) =>
   (only(json, 'AWS::S3::BucketPolicy').Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 const roleArnOf = (json: TemplateJson, id: string) => functionOf(json, id).Properties.Role;
 
-describe.each(VARIANTS)('with %s', (_, context) => {
+describe.each(STACK_VARIANTS)('with %s', (_, context) => {
   let json: TemplateJson;
 
   beforeAll(async () => {
-    ({ json } = await synthesize(context));
+    ({ json } = await synthesizeVariant(context));
   });
 
   it('gives the runner container no secret: no admin token in any task definition', () => {
@@ -38,6 +32,17 @@ describe.each(VARIANTS)('with %s', (_, context) => {
 
   it('lets the task execution role read no secret', () => {
     expect(JSON.stringify(json.Resources.TaskExecutionRole?.Properties)).not.toContain('secretsmanager');
+  });
+
+  it('gives the task role no permission: job code cannot act in AWS as the runner', () => {
+    expect(json.Resources.TaskRole?.Properties.Policies).toBeUndefined();
+    expect(json.Resources.TaskRole?.Properties.ManagedPolicyArns).toBeUndefined();
+    const attached = Object.values(json.Resources).filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(resource.Properties.Roles).includes('"TaskRole"'),
+    );
+    expect(attached).toEqual([]);
   });
 
   it('refuses config writes by every principal but the functions that launch runners', () => {

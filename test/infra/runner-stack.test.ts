@@ -236,6 +236,28 @@ describe('capacity', () => {
     }
   });
 
+  it('lets no inbound traffic reach the instances: their one security group has no ingress rule', () => {
+    const group = only(json, 'AWS::EC2::SecurityGroup');
+    const launchTemplate = only(json, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData as {
+      NetworkInterfaces: Array<{ Groups: unknown[] }>;
+    };
+    expect(launchTemplate.NetworkInterfaces.map((nic) => nic.Groups)).toEqual([
+      [{ 'Fn::GetAtt': [group.id, 'GroupId'] }],
+    ]);
+    expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress')).toEqual(
+      [],
+    );
+  });
+
+  it('runs the runner container privileged, under ECS init, for Docker in jobs: a job is root on its instance', () => {
+    const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<
+      Record<string, unknown>
+    >;
+    expect(container?.Privileged).toBe(true);
+    expect(container?.LinuxParameters).toEqual({ InitProcessEnabled: true });
+  });
+
   it('writes boot commands that bash parses and shellcheck passes', () => {
     const script = [
       '#!/bin/bash',
