@@ -34,11 +34,6 @@ export const DELAYS = {
     'assumed: REST round trip from us-east-1, no published figure',
   ),
   s3Put: delay([0.02, 0.1], "S3 PutObject of the runner's environment file", 'assumed: no published figure'),
-  dynamoDb: delay(
-    [0.003, 0.012],
-    'one DynamoDB read or conditional write of a ledger',
-    '"single-digit millisecond performance" (https://aws.amazon.com/dynamodb/)',
-  ),
   runTask: delay(
     [0.15, 0.6],
     'ECS RunTask call',
