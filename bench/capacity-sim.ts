@@ -17,50 +17,34 @@ import { atLeast, atMost, type Figure, type Scenario } from './figures';
 /** Working hours of the hot pools (UTC). */
 const HOURS = 'Mon-Fri 07:00-19:00';
 
-/** Not the design: the capacity function behind an SQS FIFO queue, its launches on a concurrent launcher. */
-const WHAT_IF = { queue: 'fifo', launches: 'offloaded' } as const;
+/**
+ * The first design, for comparison: the capacity function invoked asynchronously (a busy one's
+ * events throttled and retried with backoff), its launches inline.
+ */
+const ASYNC_INLINE = { queue: 'lambda-async', launches: 'inline' } as const;
 
-/** The scenarios of one run: today's capacity, the new paths as designed, then two what-ifs. */
+/** The scenarios of one run: today's capacity, the new paths as built, and the first design's cold path. */
 export const CAPACITY_SCENARIOS: readonly CapacityScenario[] = [
   { name: 'managed scaling (today)', capacity: 'managed' },
   { name: 'cold (no pools)', capacity: 'owned' },
   { name: 'warm pool 100', capacity: 'owned', warm: 100 },
   { name: 'hot pool 10 (working hours)', capacity: 'owned', hot: 10, hotSchedule: HOURS },
   { name: 'hot 10 + warm 100', capacity: 'owned', hot: 10, hotSchedule: HOURS, warm: 100 },
-  { name: 'what-if: cold, FIFO-fed, launches handed off', capacity: 'owned', capacityFunction: WHAT_IF },
   {
-    name: 'what-if: hot 10 + warm 100, FIFO-fed, launches handed off',
+    name: 'first design: cold, async invoke, inline launches',
     capacity: 'owned',
-    hot: 10,
-    hotSchedule: HOURS,
-    warm: 100,
-    capacityFunction: WHAT_IF,
+    capacityFunction: ASYNC_INLINE,
   },
 ];
 
-/** Pool sizes for the example load (`--pools`): as designed, and with the capacity function fixed. */
+/** Pool sizes for the example load (`--pools`). */
 export const POOL_SCENARIOS: readonly CapacityScenario[] = [
   { name: 'cold (no pools)', capacity: 'owned' },
   { name: 'warm pool 25', capacity: 'owned', warm: 25 },
+  { name: 'warm pool 100', capacity: 'owned', warm: 100 },
   { name: 'hot pool 25 (working hours)', capacity: 'owned', hot: 25, hotSchedule: HOURS },
   { name: 'hot pool 50 (working hours)', capacity: 'owned', hot: 50, hotSchedule: HOURS },
-  { name: 'hot pool 100 (working hours)', capacity: 'owned', hot: 100, hotSchedule: HOURS },
-  { name: 'what-if: warm pool 100', capacity: 'owned', warm: 100, capacityFunction: WHAT_IF },
-  {
-    name: 'what-if: hot pool 25 (working hours)',
-    capacity: 'owned',
-    hot: 25,
-    hotSchedule: HOURS,
-    capacityFunction: WHAT_IF,
-  },
-  {
-    name: 'what-if: hot 25 + warm 100',
-    capacity: 'owned',
-    hot: 25,
-    hotSchedule: HOURS,
-    warm: 100,
-    capacityFunction: WHAT_IF,
-  },
+  { name: 'hot 25 + warm 100', capacity: 'owned', hot: 25, hotSchedule: HOURS, warm: 100 },
 ];
 
 /** p50 budgets of each path, seconds from queued to job started, and the scenario that measures it. */

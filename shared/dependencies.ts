@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { createLambdaAsk } from './capacity/ask-capacity';
+import { createQueueAsk } from './capacity/ask-capacity';
 import { createDynamoDbInstanceLedger } from './capacity/dynamodb-instance-ledger';
 import { createInstanceClaims, type InstanceClaims } from './capacity/instance-claims';
 import { createMemoryInstanceLedger, type InstanceLedger } from './capacity/instance-ledger';
@@ -143,8 +143,8 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
           ? createMemoryInstanceLedger()
           : createDynamoDbInstanceLedger(config.instancesTable);
   const ask =
-    config.capacityFunctionName !== undefined
-      ? createLambdaAsk(config.capacityFunctionName)
+    config.capacityQueueUrl !== undefined
+      ? createQueueAsk(config.capacityQueueUrl)
       : (options.askCapacity ??
         (async (group: string) =>
           logger.info('an instance is wanted; no capacity function to ask', { group })));

@@ -1,10 +1,10 @@
 /**
- * The capacity function as Lambda runs it. As designed (issue 18): reserved concurrency 1, invoked
- * asynchronously (EventBridge's rules and schedule, the functions' `Invoke` with `InvocationType:
- * Event`); an event that finds the function busy is throttled and returned to Lambda's queue, and
- * tried again after 1 s, 2 s, 4 s… up to 5 minutes, as Lambda documents. For comparison, `fifo`:
- * the same one-at-a-time function fed by an SQS FIFO queue of one message group, which hands it
- * the next event as soon as it is free, in order, with no throttling.
+ * The capacity function as Lambda runs it: reserved concurrency 1 (one writer of desired counts).
+ * As built (`fifo`): fed by an SQS FIFO queue of one message group, which hands it the next batch
+ * of up to 10 events as soon as it is free, in order, with no throttling (`handleBatch`). The first
+ * design, for comparison (`lambda-async`): invoked asynchronously, an event that finds the function
+ * busy is throttled and returned to Lambda's queue, and tried again after 1 s, 2 s, 4 s… up to 5
+ * minutes, as Lambda documents.
  */
 import type { CapacityEvent } from '../../shared/capacity/capacity-events';
 import { draw, LAMBDA_THROTTLE_RETRY } from './delays';
@@ -12,6 +12,9 @@ import type { Random } from './random';
 import type { VirtualClock } from './virtual-clock';
 
 export type CapacityQueue = 'lambda-async' | 'fifo';
+
+/** Messages per batch of Lambda's SQS event source (its default batch size is 10). */
+const FIFO_BATCH = 10;
 
 export interface CapacityFunctionStats {
   invocations: number;
@@ -37,6 +40,8 @@ export function createCapacityFunction(deps: {
   readonly random: Random;
   readonly queue: CapacityQueue;
   readonly handle: (event: CapacityEvent) => Promise<unknown>;
+  /** The FIFO queue's batches (up to 10 messages, as Lambda's SQS event source hands them over). */
+  readonly handleBatch: (events: readonly CapacityEvent[]) => Promise<unknown>;
   readonly onError: (error: unknown, event: CapacityEvent) => void;
 }): CapacityFunction {
   const { clock, random } = deps;
@@ -52,33 +57,39 @@ export function createCapacityFunction(deps: {
   let running = false;
   const fifo: Array<{ event: CapacityEvent; arrivedAt: number }> = [];
 
-  const invoke = (event: CapacityEvent, arrivedAt: number) => {
+  const invoke = (batch: ReadonlyArray<{ event: CapacityEvent; arrivedAt: number }>) => {
     running = true;
     stats.invocations++;
-    stats.byKind[event.kind] = (stats.byKind[event.kind] ?? 0) + 1;
-    stats.longestWaitMs = Math.max(stats.longestWaitMs, clock.now() - arrivedAt);
+    for (const { event, arrivedAt } of batch) {
+      stats.byKind[event.kind] = (stats.byKind[event.kind] ?? 0) + 1;
+      stats.longestWaitMs = Math.max(stats.longestWaitMs, clock.now() - arrivedAt);
+    }
     const started = clock.now();
+    const kind = batch.length === 1 ? (batch[0]?.event.kind ?? 'batch') : 'batch';
     void (async () => {
       try {
         await clock.sleep(draw(random, 'lambdaOverhead'));
-        await deps.handle(event);
+        const events = batch.map((item) => item.event);
+        if (deps.queue === 'fifo') await deps.handleBatch(events);
+        else await deps.handle(events[0] as CapacityEvent);
       } catch (error) {
         stats.errors++;
-        deps.onError(error, event);
+        deps.onError(error, batch[0]?.event as CapacityEvent);
       } finally {
         const ran = clock.now() - started;
         stats.busyMs += ran;
-        stats.busyByKind[event.kind] = (stats.busyByKind[event.kind] ?? 0) + ran;
+        stats.busyByKind[kind] = (stats.busyByKind[kind] ?? 0) + ran;
         running = false;
-        const next = fifo.shift();
-        if (next !== undefined) invoke(next.event, next.arrivedAt);
+        // Lambda's SQS event source hands over up to 10 messages of the group at a time.
+        const next = fifo.splice(0, FIFO_BATCH);
+        if (next.length > 0) invoke(next);
       }
     })();
   };
 
   const attempt = (event: CapacityEvent, arrivedAt: number, tries: number) => {
     if (!running) {
-      invoke(event, arrivedAt);
+      invoke([{ event, arrivedAt }]);
       return;
     }
     if (deps.queue === 'fifo') {

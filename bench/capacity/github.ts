@@ -141,6 +141,9 @@ export function createGitHub(deps: {
   };
 
   const runners: GitHubRunners = {
+    async rerunJob() {
+      await call();
+    },
     async runnerGroupId(_scope, name) {
       // The real adapter caches group ids per cold start: one look-up per group.
       if (!groups.has(name)) {

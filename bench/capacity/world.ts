@@ -304,7 +304,7 @@ export async function runWorld(options: {
       tasks: ecs.runnerTasks,
       claims,
       launch:
-        scenario.capacityFunction?.launches === 'offloaded'
+        (scenario.capacityFunction?.launches ?? 'offloaded') === 'offloaded'
           ? async (record) => {
               // Handed to the launcher (an SQS queue and a function without a concurrency of one):
               // the capacity function goes on at once.
@@ -324,8 +324,9 @@ export async function runWorld(options: {
     capacityFn = createCapacityFunction({
       clock,
       random,
-      queue: scenario.capacityFunction?.queue ?? 'lambda-async',
+      queue: scenario.capacityFunction?.queue ?? 'fifo',
       handle: (event) => capacity.handle(event),
+      handleBatch: (events) => capacity.handleBatch(events),
       onError: (error) => note(`capacity function error: ${(error as Error).message}`),
     });
     // EventBridge's schedule: every minute.

@@ -23,6 +23,8 @@ export const CAPACITY_METRIC = {
   instancesLaunched: 'InstancesLaunched',
   instancesTerminated: 'InstancesTerminated',
   spotInterruptions: 'SpotInterruptions',
+  /** Capacity events whose handling failed (the minute's round repairs what they would have done). */
+  eventErrors: 'CapacityEventErrors',
 } as const;
 
 /** A claim no job record names after this long is stale (its launcher died, or the attempt ended). */
@@ -443,7 +445,67 @@ export function createCapacity(deps: CapacityDependencies) {
     if (result.kind === 'waiting' && target !== undefined) await converge([target.name], summary);
   }
 
-  return { handle, converge };
+  /**
+   * A batch of the FIFO queue, in order: each fact applied, then each group that a request or the
+   * schedule named converged once (a burst's hundred requests are one converge). An event that
+   * fails is logged and counted, never retried by blocking the queue: the next round repairs it.
+   */
+  async function handleBatch(events: readonly CapacityEvent[]): Promise<CapacitySummary[]> {
+    const summaries: CapacitySummary[] = [];
+    const toConverge = new Set<string>();
+    for (const event of events) {
+      if (event.kind === 'tick') {
+        for (const group of settings.groups) toConverge.add(group.name);
+        continue;
+      }
+      if (event.kind === 'wanted') {
+        toConverge.add(event.group);
+        continue;
+      }
+      summaries.push(await guarded(event.kind, () => handle(event)));
+    }
+    if (toConverge.size > 0) {
+      const kind = events.some((event) => event.kind === 'tick') ? 'tick' : 'wanted';
+      summaries.push(
+        await guarded(kind, async () => {
+          const summary: CapacitySummary = {
+            event: kind,
+            launched: 0,
+            terminated: 0,
+            desired: {},
+            notes: [],
+          };
+          await converge([...toConverge], summary);
+          return summary;
+        }),
+      );
+    }
+    return summaries;
+  }
+
+  async function guarded(
+    kind: CapacityEvent['kind'],
+    run: () => Promise<CapacitySummary>,
+  ): Promise<CapacitySummary> {
+    try {
+      return await run();
+    } catch (error) {
+      metrics.addMetric(CAPACITY_METRIC.eventErrors, 'Count', 1);
+      logger.error('capacity event failed; the next round repairs it', {
+        event: kind,
+        reason: errorMessage(error),
+      });
+      return {
+        event: kind,
+        launched: 0,
+        terminated: 0,
+        desired: {},
+        notes: [`failed: ${errorMessage(error)}`],
+      };
+    }
+  }
+
+  return { handle, handleBatch, converge };
 }
 
 export type Capacity = ReturnType<typeof createCapacity>;
