@@ -13,6 +13,7 @@ export const entries = {
   'hook-ranges': 'functions/hook-ranges/index.ts',
   launcher: 'functions/launcher/index.ts',
   reconciler: 'functions/reconciler/index.ts',
+  capacity: 'functions/capacity/index.ts',
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',
