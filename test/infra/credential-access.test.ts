@@ -85,9 +85,10 @@ describe('the GitHub credentials secret (JIT registration, the default)', () => 
     expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
   });
 
-  it('lets the webhook, the launcher and the reconciler read it', () => {
+  it('lets the webhook, the launcher, the reconciler and the capacity function read it', () => {
     const readers = JSON.stringify(grantedReaders(json, secretId));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole']) expect(readers).toContain(name);
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole'])
+      expect(readers).toContain(name);
   });
 
   it('leaves the webhook secret without a resource policy: the operator reads it to paste into GitHub', () => {
@@ -122,7 +123,7 @@ describe('token registration with the redelivery sweep and an operator reader', 
     const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth');
     expect(sorted(allowedBy('GitHubAuth'))).toEqual(sorted([...grantedReaders(json, secretId), OPERATOR]));
     const readers = JSON.stringify(grantedReaders(json, secretId));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'RedeliverRole'])
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole', 'RedeliverRole'])
       expect(readers).toContain(name);
   });
 
@@ -137,12 +138,12 @@ describe('token registration without the sweep', () => {
     ({ json } = await synthesize({ registration: 'token' }));
   });
 
-  it("lets the three functions read the seed's token, and no task: they mint each registration token", () => {
+  it("lets the four functions that launch tasks read the seed's token, and no task: they mint each registration token", () => {
     const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken');
     const readers = grantedReaders(json, secretId);
     expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
-    expect(readers).toHaveLength(3);
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole'])
+    expect(readers).toHaveLength(4);
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole'])
       expect(JSON.stringify(readers)).toContain(name);
     expect(JSON.stringify(readers)).not.toContain('TaskExecutionRole');
   });

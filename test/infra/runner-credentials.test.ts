@@ -1,10 +1,18 @@
 /**
  * What credential reaches a runner task, in every shape of the stack (JIT, token registration,
  * organisation scope, a GitHub App's webhook): never a long-lived GitHub token, and the configs
- * bucket takes config writes from the functions alone.
+ * bucket takes config writes from the functions alone. Each shape passes cdk-nag.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { functionOf, only, synthesize, type TemplateJson } from '../support/synth-stack';
+import {
+  environmentOf,
+  functionOf,
+  only,
+  statementsOf,
+  synthesize,
+  type TemplateJson,
+  type ValidationReport,
+} from '../support/synth-stack';
 
 const VARIANTS: ReadonlyArray<[string, Record<string, unknown>]> = [
   ['JIT registration', {}],
@@ -20,9 +28,10 @@ const roleArnOf = (json: TemplateJson, id: string) => functionOf(json, id).Prope
 
 describe.each(VARIANTS)('with %s', (_, context) => {
   let json: TemplateJson;
+  let report: ValidationReport;
 
   beforeAll(async () => {
-    ({ json } = await synthesize(context));
+    ({ json, report } = await synthesize(context));
   });
 
   it('gives the runner container no secret: no admin token in any task definition', () => {
@@ -50,7 +59,9 @@ describe.each(VARIANTS)('with %s', (_, context) => {
       Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
       Condition: {
         ArnNotEquals: {
-          'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler'].map((id) => roleArnOf(json, id)),
+          'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler', 'Capacity'].map((id) =>
+            roleArnOf(json, id),
+          ),
         },
       },
     });
@@ -71,5 +82,28 @@ describe.each(VARIANTS)('with %s', (_, context) => {
     expect(only(json, 'AWS::S3::Bucket').Properties.LifecycleConfiguration).toEqual({
       Rules: [expect.objectContaining({ ExpirationInDays: 1, Status: 'Enabled' })],
     });
+  });
+
+  it('lets the capacity function read the GitHub credentials the other functions read, and no other secret', () => {
+    const credentials = environmentOf(json, 'Webhook').GITHUB_AUTH_SECRET_ARN;
+    expect(environmentOf(json, 'Capacity').GITHUB_AUTH_SECRET_ARN).toEqual(credentials);
+    expect(
+      statementsOf(json, 'Capacity').filter((statement) =>
+        JSON.stringify(statement.Action).includes('secretsmanager:'),
+      ),
+    ).toEqual([
+      {
+        Sid: 'ReadGitHubCredentials',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: credentials,
+      },
+    ]);
+  });
+
+  it('has no unacknowledged cdk-nag finding, owned capacity included', () => {
+    const [plugin] = report.pluginReports;
+    expect(plugin?.violations).toEqual([]);
+    expect(plugin?.conclusion).toBe('success');
   });
 });
