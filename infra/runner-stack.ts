@@ -2,11 +2,13 @@ import { Annotations, type CfnElement, Stack, type StackProps, Tags } from 'aws-
 import type { Construct } from 'constructs';
 import { TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { Alarms } from './alarms';
+import { CapacityAccess, CapacityFunction } from './capacity-function';
 import { RunnersDashboard } from './dashboard';
 import { GitHubSecrets } from './github-secrets';
+import { InstanceLedger } from './instance-ledger';
 import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
-import { RunnerCapacity } from './runner-capacity';
+import { capacityGroupsVariable, RunnerCapacity } from './runner-capacity';
 import { RunnerConfigBucket } from './runner-config-bucket';
 import type { RunnerTaskScope } from './runner-permissions';
 import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
@@ -40,7 +42,8 @@ export interface RunnerStackProps extends StackProps {
 
 /**
  * The whole system, one part each: the GitHub secrets, the runner configs bucket, the runner task
- * (the seed's roles, a task definition per profile), the capacity, the job ledger, the overflow
+ * (the seed's roles, a task definition per profile), the capacity, the job ledger, with owned
+ * capacity the instance ledger and the capacity function, the overflow
  * queue, the webhook behind a REST API and its WAF web ACL (with the hourly refresh of GitHub's hook ranges), the launcher, the reconciler and the redelivery sweep (each
  * when its settings allow), the dashboard and the alarms. Each part owns its permissions, cdk-nag
  * acknowledgements, outputs and the alarms it asks for; the stack only wires them together.
@@ -72,6 +75,7 @@ export class RunnerStack extends Stack {
       targetEnv: settings.targetEnv,
       groups: settings.capacity.kind === 'new' ? capacityGroups(settings.profiles, settings.capacity) : [],
       targetCapacityPercent: settings.targetCapacityPercent,
+      profiles: settings.profiles,
       image: {
         uri: runner.image,
         repository: settings.imageUri === undefined ? runner.repository : undefined,
@@ -79,6 +83,8 @@ export class RunnerStack extends Stack {
       runnerLogGroupArn: logGroupArn(this, settings.names.logGroupName),
     });
     const ledger = new JobLedger(this, 'JobLedger');
+    // Owned capacity (a cluster of our own, capacityMode=owned): the instance ledger and the capacity function.
+    const instances = capacity.owned ? new InstanceLedger(this, 'InstanceLedger') : undefined;
     const tasks: RunnerTaskScope = {
       partition: this.partition,
       region: this.region,
@@ -106,7 +112,17 @@ export class RunnerStack extends Stack {
       ...(settings.profilesFromContext && {
         RUNNER_PROFILES: runnerProfilesVariable(runner.profiles, (name) => capacity.providerFor(name)),
       }),
+      ...(instances !== undefined &&
+        settings.capacity.kind === 'new' && {
+          INSTANCES_TABLE: instances.table.tableName,
+          CAPACITY_GROUPS: capacityGroupsVariable(capacity.groups),
+          CAPACITY_MAX_INSTANCES: String(settings.capacity.maxInstancesTotal),
+        }),
     };
+    // The webhook, the launcher and the reconciler ask the capacity function for instances: they
+    // are made first (see CapacityAccess), the function after them.
+    const capacityAccess =
+      instances === undefined ? undefined : new CapacityAccess(this, this.stackName, instances);
 
     const overflow = new OverflowQueue(this, 'OverflowQueue', {
       maxReceiveCount: settings.overflowMaxReceiveCount,
@@ -120,6 +136,7 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       tasks,
+      capacity: capacityAccess,
       placement,
     });
     const firewall = new WebhookFirewall(this, 'WebhookFirewall', {
@@ -138,6 +155,7 @@ export class RunnerStack extends Stack {
       configs,
       tasks,
       jitCredentials: credentials,
+      capacity: capacityAccess,
       placement,
     });
 
@@ -148,11 +166,30 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       credentials,
+      capacity: capacityAccess,
       placement,
     });
-    configs.writableOnlyBy(
-      [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map((r) => r.roleArn),
-    );
+    const capacityFunction =
+      capacityAccess === undefined
+        ? undefined
+        : new CapacityFunction(this, 'CapacityFunction', {
+            environment,
+            tasks,
+            groups: capacity.groups,
+            ledger,
+            access: capacityAccess,
+            configs,
+            credentials,
+            placement,
+          });
+    // The functions that launch runner tasks: they alone write configs and read the GitHub credentials.
+    const functionRoles = [
+      webhook.webhook.role,
+      launcher.launcher.role,
+      reconciler.fn.role,
+      ...(capacityFunction === undefined ? [] : [capacityFunction.fn.role]),
+    ].map((r) => r.roleArn);
+    configs.writableOnlyBy(functionRoles);
     // The redelivery sweep reads the hook it is given, or with no hook named the GitHub App's own
     // (the credentials decide at run time).
     const redeliver =
@@ -183,10 +220,7 @@ export class RunnerStack extends Stack {
       );
     }
     // Each credential secret is readable by the roles granted it above and by no one else: the
-    // functions' credentials by the three functions, the App's also by the redelivery sweep.
-    const functionRoles = [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map(
-      (r) => r.roleArn,
-    );
+    // functions' credentials by the functions that launch tasks, the App's also by the redelivery sweep.
     const sweepRoles = redeliver === undefined ? [] : [redeliver.fn.role.roleArn];
     if (secrets.githubAuth !== undefined) {
       secrets.onlyReadBy(secrets.githubAuth, [
@@ -200,7 +234,10 @@ export class RunnerStack extends Stack {
         credentials === secrets.registrationToken ? functionRoles : [],
       );
     }
-    new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
+    new RunnersDashboard(this, 'Dashboard', {
+      name: `${this.stackName}-runners`,
+      ownedCapacity: capacityFunction !== undefined,
+    });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
       email: settings.alarmEmail,
@@ -211,6 +248,7 @@ export class RunnerStack extends Stack {
         ...reconciler.alarms,
         ...(redeliver?.alarms ?? []),
         ...(hookRanges?.alarms ?? []),
+        ...(capacityFunction?.alarms ?? []),
       ],
     });
   }

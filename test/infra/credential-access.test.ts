@@ -95,10 +95,11 @@ describe.each(STACK_VARIANTS)('the GitHub credential secrets with %s', (_, conte
     }
   });
 
-  it('let the webhook, the launcher and the reconciler read the credentials they are given', () => {
+  it('let the webhook, the launcher, the reconciler and the capacity function read the credentials they are given', () => {
     const given = environmentOf(json, 'Webhook').GITHUB_AUTH_SECRET_ARN as { Ref: string };
     const readers = JSON.stringify(grantedReaders(json, given.Ref));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole']) expect(readers).toContain(name);
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole'])
+      expect(readers).toContain(name);
   });
 
   it('let no task or instance role read them', () => {
@@ -139,7 +140,7 @@ describe('token registration with the redelivery sweep and an operator reader', 
     const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth');
     expect(sorted(allowedBy('GitHubAuth'))).toEqual(sorted([...grantedReaders(json, secretId), OPERATOR]));
     const readers = JSON.stringify(grantedReaders(json, secretId));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'RedeliverRole'])
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole', 'RedeliverRole'])
       expect(readers).toContain(name);
   });
 

@@ -5,7 +5,14 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { STACK_VARIANTS, synthesizeVariant } from '../support/stack-variants';
-import { functionOf, only, type TemplateJson } from '../support/synth-stack';
+import {
+  environmentOf,
+  functionOf,
+  only,
+  statementsOf,
+  type TemplateJson,
+  type ValidationReport,
+} from '../support/synth-stack';
 
 type Statement = Record<string, unknown>;
 const bucketStatements = (json: TemplateJson) =>
@@ -14,9 +21,10 @@ const roleArnOf = (json: TemplateJson, id: string) => functionOf(json, id).Prope
 
 describe.each(STACK_VARIANTS)('with %s', (_, context) => {
   let json: TemplateJson;
+  let report: ValidationReport;
 
   beforeAll(async () => {
-    ({ json } = await synthesizeVariant(context));
+    ({ json, report } = await synthesizeVariant(context));
   });
 
   it('gives the runner container no secret: no admin token in any task definition', () => {
@@ -55,7 +63,9 @@ describe.each(STACK_VARIANTS)('with %s', (_, context) => {
       Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
       Condition: {
         ArnNotEquals: {
-          'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler'].map((id) => roleArnOf(json, id)),
+          'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler', 'Capacity'].map((id) =>
+            roleArnOf(json, id),
+          ),
         },
       },
     });
@@ -76,5 +86,28 @@ describe.each(STACK_VARIANTS)('with %s', (_, context) => {
     expect(only(json, 'AWS::S3::Bucket').Properties.LifecycleConfiguration).toEqual({
       Rules: [expect.objectContaining({ ExpirationInDays: 1, Status: 'Enabled' })],
     });
+  });
+
+  it('lets the capacity function read the GitHub credentials the other functions read, and no other secret', () => {
+    const credentials = environmentOf(json, 'Webhook').GITHUB_AUTH_SECRET_ARN;
+    expect(environmentOf(json, 'Capacity').GITHUB_AUTH_SECRET_ARN).toEqual(credentials);
+    expect(
+      statementsOf(json, 'Capacity').filter((statement) =>
+        JSON.stringify(statement.Action).includes('secretsmanager:'),
+      ),
+    ).toEqual([
+      {
+        Sid: 'ReadGitHubCredentials',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: credentials,
+      },
+    ]);
+  });
+
+  it('has no unacknowledged cdk-nag finding, owned capacity included', () => {
+    const [plugin] = report.pluginReports;
+    expect(plugin?.violations).toEqual([]);
+    expect(plugin?.conclusion).toBe('success');
   });
 });

@@ -196,17 +196,18 @@ describe('runner image repository and logs', () => {
 });
 
 describe('capacity', () => {
-  it('runs an ECS cluster with an Auto Scaling capacity provider: managed scaling and termination protection', () => {
-    template.hasResourceProperties('AWS::ECS::CapacityProvider', {
-      AutoScalingGroupProvider: {
-        ManagedScaling: { Status: 'ENABLED', TargetCapacity: 100 },
-        ManagedTerminationProtection: 'ENABLED',
-      },
+  it('runs an ECS cluster with an Auto Scaling capacity provider whose capacity the system owns: no managed scaling, every instance protected from scale-in', () => {
+    expect(only(json, 'AWS::ECS::CapacityProvider').Properties.AutoScalingGroupProvider).toEqual({
+      AutoScalingGroupArn: ref('AWS::AutoScaling::AutoScalingGroup'),
+      ManagedScaling: { Status: 'DISABLED' },
+      ManagedTerminationProtection: 'DISABLED',
+      ManagedDraining: 'ENABLED',
     });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MinSize: '0',
       MaxSize: '10',
       NewInstancesProtectedFromScaleIn: true,
+      DesiredCapacity: Match.absent(),
     });
   });
 
@@ -316,6 +317,10 @@ describe('webhook function', () => {
       JOBS_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Jobs') },
       RUNNER_CONFIG_BUCKET: { Ref: idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs') },
       GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
+      INSTANCES_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Instances') },
+      CAPACITY_GROUPS: expect.anything(),
+      CAPACITY_MAX_INSTANCES: '200',
+      CAPACITY_FUNCTION_NAME: 'GitHubRunners-capacity',
       OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
     expect(fn.ReservedConcurrentExecutions).toBeUndefined();
@@ -325,7 +330,7 @@ describe('webhook function', () => {
     expect(functionOf(json, 'Webhook').Properties.Timeout).toBeLessThanOrEqual(10);
   });
 
-  it('may run runner tasks, pass the two task roles, queue a job, use the ledger, read its secrets and stop idle runners; nothing else', () => {
+  it('may run runner tasks, pass the two task roles, queue a job, use the ledgers, read its secrets, stop idle runners and ask for instances; nothing else', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
@@ -335,6 +340,8 @@ describe('webhook function', () => {
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
       expected.stopRunnerTasks(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
     ]);
   });
 
@@ -442,7 +449,7 @@ describe('overflow queue and launcher', () => {
     );
   });
 
-  it('lets the launcher start and describe runner tasks, consume the queue, use the ledger and read the GitHub credentials; nothing else', () => {
+  it('lets the launcher start and describe runner tasks, consume the queue, use the ledgers, read the GitHub credentials and ask for instances; nothing else', () => {
     expect(statementsOf(json, 'Launcher')).toEqual([
       expected.logsStatement('Launcher'),
       ...expected.launchStatements(),
@@ -461,6 +468,8 @@ describe('overflow queue and launcher', () => {
       expected.useJobLedger(),
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
     ]);
   });
 });
@@ -489,7 +498,7 @@ describe('reconciler (JIT registration)', () => {
     });
   });
 
-  it("may relaunch, describe and stop the cluster's runner tasks, use the ledger and read the GitHub credentials; nothing else", () => {
+  it("may relaunch, describe and stop the cluster's runner tasks, use the ledgers, read the GitHub credentials, ask for instances and read the groups; nothing else", () => {
     expect(statementsOf(json, 'Reconciler')).toEqual([
       expected.logsStatement('Reconciler'),
       ...expected.launchStatements(),
@@ -498,6 +507,9 @@ describe('reconciler (JIT registration)', () => {
       expected.useJobLedger(),
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
+      expected.describeAutoScalingGroups('autoscaling:DescribeAutoScalingGroups'),
     ]);
   });
 });
@@ -560,7 +572,7 @@ describe('runner config bucket', () => {
         Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
         Condition: {
           ArnNotEquals: {
-            'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler'].map(
+            'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler', 'Capacity'].map(
               (id) => functionOf(json, id).Properties.Role,
             ),
           },
@@ -583,9 +595,10 @@ describe('runner config bucket', () => {
 });
 
 describe('job ledger', () => {
+  const jobs = () => idOf(json, 'AWS::DynamoDB::Table', 'Jobs');
+
   it('keys jobs by number, expires them by TTL, indexes open jobs, on demand with point-in-time recovery', () => {
-    const table = only(json, 'AWS::DynamoDB::Table');
-    expect(table.Properties).toEqual({
+    expect(props(jobs())).toEqual({
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: [
         { AttributeName: 'jobId', AttributeType: 'N' },
@@ -610,7 +623,7 @@ describe('job ledger', () => {
   });
 
   it('is kept when the stack is deleted or the table replaced', () => {
-    const table = json.Resources[only(json, 'AWS::DynamoDB::Table').id] as {
+    const table = json.Resources[jobs()] as {
       DeletionPolicy?: string;
       UpdateReplacePolicy?: string;
     };
@@ -620,7 +633,7 @@ describe('job ledger', () => {
 
   it('is named to the webhook, the launcher and the reconciler, not to the redelivery sweep', () => {
     for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
-      expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: only(json, 'AWS::DynamoDB::Table').id });
+      expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: jobs() });
     }
   });
 
@@ -631,6 +644,8 @@ describe('job ledger', () => {
 
 describe('dashboard', () => {
   const body = () => JSON.stringify(only(json, 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+  /** A text inside the body's JSON, as `body()` shows it (escaped twice). */
+  const inBody = (text: string) => JSON.stringify(JSON.stringify(text).slice(1, -1)).slice(1, -1);
 
   it.each([METRIC.timeToTaskRunning, METRIC.timeToJobStarted])(
     'shows p50 and p95 of %s from the webhook and the reconciler',
@@ -651,6 +666,26 @@ describe('dashboard', () => {
       expect(body()).toContain(`\\"${metric}\\"`);
     },
   );
+
+  it.each([METRIC.timeToInstanceReady, METRIC.timeToJobStarted])(
+    'shows p50 and p95 of owned capacity %s per profile and path (hot, warm, cold), whichever function publishes it',
+    (metric) => {
+      for (const stat of ['p50', 'p95']) {
+        expect(body()).toContain(
+          inBody(`SEARCH('{GitHubRunners,Path,Profile,service} MetricName="${metric}"', '${stat}', 300)`),
+        );
+      }
+    },
+  );
+
+  it.each([
+    [METRIC.idleInstanceMinutes, 'Sum'],
+    [METRIC.jobsPerInstance, 'Average'],
+    [METRIC.instancesLaunched, 'Sum'],
+    [METRIC.instancesTerminated, 'Sum'],
+  ])('graphs owned capacity %s (%s)', (metric, stat) => {
+    expect(body()).toContain(inBody(`SEARCH('GitHubRunners MetricName="${metric}"', '${stat}', 300)`));
+  });
 });
 
 it("deploys the redelivery sweep by default with no hook named: the GitHub App's own hook needs no id", () => {
@@ -678,6 +713,7 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
       'AWS/Lambda/Errors Sum {"Ref":"HookRangesFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"LauncherFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"ReconcilerFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"CapacityFunction"}',
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
       'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
       `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
@@ -718,6 +754,7 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'ClusterName',
       'GitHubAuthSecretArn',
       'GitHubAuthSecretCommand',
+      'InstancesTableName',
       'JobsTableName',
       'OverflowDeadLetterQueueUrl',
       'OverflowQueueUrl',

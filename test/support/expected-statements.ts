@@ -117,6 +117,78 @@ export function expectedStatements(json: TemplateJson) {
         ],
       },
     }),
+    /** Owned capacity: the instance ledger and its `free` index; no delete, no scan. */
+    useInstanceLedger: () => {
+      const table = { 'Fn::GetAtt': [idOf(json, 'AWS::DynamoDB::Table', 'Instances'), 'Arn'] };
+      return {
+        Sid: 'UseInstanceLedger',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+        ],
+        Resource: [table, { 'Fn::Join': ['', [table, '/index/free']] }],
+      };
+    },
+    /** Owned capacity: the webhook's, the launcher's and the reconciler's ask for an instance. */
+    askForInstances: (stackName = 'GitHubRunners') => ({
+      Sid: 'AskForInstances',
+      Effect: 'Allow',
+      Action: 'lambda:InvokeFunction',
+      Resource: arn(`:lambda:${SEED.region}:`, { Ref: 'AWS::AccountId' }, `:function:${stackName}-capacity`),
+    }),
+    /** Reading the groups: no resource-level permission exists for Auto Scaling's Describe calls. */
+    describeAutoScalingGroups: (...actions: string[]) => ({
+      Sid: 'DescribeAutoScalingGroups',
+      Effect: 'Allow',
+      Action: actions.length === 1 ? actions[0] : actions,
+      Resource: '*',
+    }),
+    /** Owned capacity: the capacity function's own, on the stack's Auto Scaling groups only (by name). */
+    setOwnedGroupsCapacity: (groupIds: readonly string[]) => {
+      const groupArn = (id: string) =>
+        arn(
+          `:autoscaling:${SEED.region}:`,
+          { Ref: 'AWS::AccountId' },
+          ':autoScalingGroup:*:autoScalingGroupName/',
+          { Ref: id },
+        );
+      return {
+        Sid: 'SetOwnedGroupsCapacity',
+        Effect: 'Allow',
+        Action: [
+          'autoscaling:SetDesiredCapacity',
+          'autoscaling:TerminateInstanceInAutoScalingGroup',
+          'autoscaling:SuspendProcesses',
+        ],
+        Resource: groupIds.length === 1 ? groupArn(groupIds[0] as string) : groupIds.map(groupArn),
+      };
+    },
+    /** Owned capacity: the cluster's container instances (their ARNs exist only once they register). */
+    containerInstanceStatements: () => [
+      {
+        Sid: 'ListContainerInstances',
+        Effect: 'Allow',
+        Action: 'ecs:ListContainerInstances',
+        Resource: cluster,
+      },
+      {
+        Sid: 'DescribeContainerInstances',
+        Effect: 'Allow',
+        Action: 'ecs:DescribeContainerInstances',
+        Resource: arn(
+          `:ecs:${SEED.region}:`,
+          { Ref: 'AWS::AccountId' },
+          ':container-instance/',
+          { Ref: only(json, 'AWS::ECS::Cluster').id },
+          '/*',
+        ),
+        Condition: onCluster,
+      },
+    ],
     /** Reading the functions' GitHub credentials: `GitHubAuth`, or the seed's `RegistrationToken` secret. */
     readGitHubCredentials: (secretPath = 'GitHubAuth') => ({
       Sid: 'ReadGitHubCredentials',

@@ -22,7 +22,14 @@ export interface ValidationReport {
 }
 
 /** The functions the stack deploys, each from `dist/<name>/`. */
-export const DEPLOYED_FUNCTIONS = ['webhook', 'launcher', 'reconciler', 'redeliver', 'hook-ranges'] as const;
+export const DEPLOYED_FUNCTIONS = [
+  'webhook',
+  'launcher',
+  'reconciler',
+  'capacity',
+  'redeliver',
+  'hook-ranges',
+] as const;
 
 /** A folder like `dist/` with one-line bundles: the stack needs the folders, not the code. */
 export async function standInDist(): Promise<string> {
