@@ -3,8 +3,11 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { CAPACITY_MESSAGE_GROUP } from '../shared/capacity/ask-capacity';
 import { parseCapacitySettings } from '../shared/capacity/capacity-groups';
 import { parseConfig } from '../shared/config';
 import { wildcardResource } from './acknowledge';
@@ -22,6 +25,7 @@ import {
   stopRunnerTasksStatement,
 } from './runner-permissions';
 import { ScheduledSweep } from './scheduled-sweep';
+import { SystemPart } from './system-part';
 
 /** How often the capacity function runs without an event: its own repair of a lost one. */
 export const CAPACITY_RATE = Duration.minutes(1);
@@ -46,27 +50,49 @@ export const CAPACITY_EVENTS = {
 
 /**
  * What the functions that claim instances and ask for new ones get (the webhook, the launcher, the
- * reconciler): the capacity function's name, the right to invoke it, and the instance ledger. The
- * name is the stack's (`<stackName>-capacity`), known before the function exists: its callers are
- * made first, so that a setting every function reads is reported by the webhook's check, and a
- * name in their environment costs a few bytes of Lambda's 4 KB instead of a deploy-time value's.
+ * reconciler): the capacity queue, the right to send to it, and the instance ledger. Every capacity
+ * event goes through this one FIFO queue (one message group): EventBridge's rules and schedule and
+ * our functions' requests for an instance. Lambda's event source hands the capacity function one
+ * batch at a time, in order, never throttled (an asynchronous invoke of a function of reserved
+ * concurrency 1 is throttled and retried with a backoff of up to five minutes: the simulation's
+ * first design). Content-based deduplication: EventBridge's events carry their ids, our requests
+ * theirs. Made before its callers; the function after them.
  */
-export class CapacityAccess {
+export class CapacityAccess extends SystemPart {
+  readonly queue: sqs.Queue;
+  readonly deadLetters: sqs.Queue;
   readonly functionName: string;
-  readonly functionArn: string;
 
   constructor(
-    scope: Pick<RunnerTaskScope, 'partition' | 'region' | 'account'>,
-    stackName: string,
-    readonly instances: InstanceLedger,
+    scope: Construct,
+    id: string,
+    props: { readonly stackName: string; readonly instances: InstanceLedger },
   ) {
-    this.functionName = capacityFunctionName(stackName);
-    this.functionArn = `arn:${scope.partition}:lambda:${scope.region}:${scope.account}:function:${this.functionName}`;
+    super(scope, id);
+    this.instances = props.instances;
+    this.functionName = capacityFunctionName(props.stackName);
+    this.deadLetters = new sqs.Queue(this, 'CapacityDeadLetters', {
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    this.queue = new sqs.Queue(this, 'CapacityEvents', {
+      fifo: true,
+      contentBasedDeduplication: true,
+      // Six times the function's timeout, as Lambda asks of a queue it reads.
+      visibilityTimeout: Duration.seconds(6 * CAPACITY_TIMEOUT_SECONDS),
+      // An event older than this has been read again by a round since.
+      retentionPeriod: Duration.hours(1),
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: 3 },
+    });
   }
 
-  /** The callers' `CAPACITY_FUNCTION_NAME`. */
+  readonly instances: InstanceLedger;
+
+  /** The callers' `CAPACITY_QUEUE_URL`. */
   get environment(): Readonly<Record<string, string>> {
-    return { CAPACITY_FUNCTION_NAME: this.functionName };
+    return { CAPACITY_QUEUE_URL: this.queue.queueUrl };
   }
 
   statements(): iam.PolicyStatement[] {
@@ -74,12 +100,20 @@ export class CapacityAccess {
       this.instances.useStatement(),
       new iam.PolicyStatement({
         sid: 'AskForInstances',
-        actions: ['lambda:InvokeFunction'],
-        resources: [this.functionArn],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
       }),
     ];
   }
+
+  /** EventBridge's target for a capacity event: the queue, in the one message group. */
+  target(): events.IRuleTarget {
+    return new targets.SqsQueue(this.queue, { messageGroupId: CAPACITY_MESSAGE_GROUP });
+  }
 }
+
+/** The capacity function's timeout, under the schedule's minute. */
+const CAPACITY_TIMEOUT_SECONDS = 55;
 
 /** `<stackName>-capacity`, within Lambda's 64 characters (a long stack name shortened, with a hash of it). */
 export function capacityFunctionName(stackName: string): string {
@@ -99,6 +133,8 @@ export interface CapacityFunctionProps {
   readonly access: CapacityAccess;
   readonly configs: RunnerConfigBucket;
   readonly credentials: secretsmanager.Secret;
+  /** The launcher's queue: the function hands each waiting job's launch to it. */
+  readonly overflowQueue: sqs.IQueue;
   readonly placement: FunctionPlacement;
 }
 
@@ -125,16 +161,17 @@ export class CapacityFunction extends ScheduledSweep {
       functionName: access.functionName,
       description:
         "Owned capacity: a pristine instance and its task for each queued job, the pools kept, each instance terminated after its job (the cluster's and groups' events, and every minute)",
-      environment: props.environment,
+      environment: { ...props.environment, OVERFLOW_QUEUE_URL: props.overflowQueue.queueUrl },
       check: (env) => {
         parseConfig(env);
         parseCapacitySettings(env);
       },
       rate: CAPACITY_RATE,
       // Under the schedule's minute, as the reconciler: a run never outlasts the next one's turn.
-      timeout: Duration.seconds(55),
+      timeout: Duration.seconds(CAPACITY_TIMEOUT_SECONDS),
       reservedConcurrency: 1,
       maxEventAge: MAX_EVENT_AGE,
+      scheduleTarget: access.target(),
       placement: props.placement,
       statements: [
         new iam.PolicyStatement({
@@ -168,6 +205,11 @@ export class CapacityFunction extends ScheduledSweep {
         access.instances.useStatement(),
         configs.writeStatement(),
         readSecretStatement('ReadGitHubCredentials', props.credentials.secretArn),
+        new iam.PolicyStatement({
+          sid: 'HandLaunchesToTheLauncher',
+          actions: ['sqs:SendMessage'],
+          resources: [props.overflowQueue.queueArn],
+        }),
       ],
       acknowledged: {
         reason:
@@ -183,12 +225,12 @@ export class CapacityFunction extends ScheduledSweep {
         'The capacity function failed: queued jobs may wait for an instance, and done instances run on, until a run works (the reconciler relaunches lost tasks meanwhile).',
     });
 
+    // One batch at a time, in order: the function is the one writer of the desired counts.
+    this.fn.function.addEventSource(
+      new SqsEventSource(access.queue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
     const rule = (ruleId: string, description: string, eventPattern: events.EventPattern) =>
-      new events.Rule(this, ruleId, {
-        description,
-        eventPattern,
-        targets: [new targets.LambdaFunction(this.fn.function)],
-      });
+      new events.Rule(this, ruleId, { description, eventPattern, targets: [access.target()] });
     rule('CapacityTaskStateChanges', "Runner tasks of the stack's cluster that started or stopped", {
       source: ['aws.ecs'],
       detailType: [CAPACITY_EVENTS.task],

@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { INSTANCES_TABLE_SCHEMA } from '../shared/capacity/dynamodb-instance-ledger';
 import { SystemPart } from './system-part';
 
 /**
@@ -10,13 +11,7 @@ import { SystemPart } from './system-part';
  * only an item that has `freeGroup` is in it, so a claim removes the attribute in its conditional
  * write and the instance leaves the index.
  */
-export const INSTANCES_TABLE_SCHEMA = {
-  partitionKey: 'instanceId',
-  freeIndex: 'free',
-  freePartitionKey: 'freeGroup',
-  freeSortKey: 'readyAt',
-  ttlAttribute: 'expiresAt',
-} as const;
+export { INSTANCES_TABLE_SCHEMA } from '../shared/capacity/dynamodb-instance-ledger';
 
 const SCHEMA = INSTANCES_TABLE_SCHEMA;
 
@@ -45,6 +40,13 @@ export class InstanceLedger extends SystemPart {
       sortKey: { name: SCHEMA.freeSortKey, type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // The open instances of a group: what the capacity function's rounds read (gone ones stay a day).
+    this.table.addGlobalSecondaryIndex({
+      indexName: SCHEMA.openIndex,
+      partitionKey: { name: SCHEMA.openPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: SCHEMA.openSortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
     new CfnOutput(this, 'InstancesTableName', {
       value: this.table.tableName,
       description: 'The instance ledger of owned capacity (npm run status reads it)',
@@ -66,7 +68,11 @@ export class InstanceLedger extends SystemPart {
         'dynamodb:UpdateItem',
         'dynamodb:Query',
       ],
-      resources: [this.table.tableArn, `${this.table.tableArn}/index/${SCHEMA.freeIndex}`],
+      resources: [
+        this.table.tableArn,
+        `${this.table.tableArn}/index/${SCHEMA.freeIndex}`,
+        `${this.table.tableArn}/index/${SCHEMA.openIndex}`,
+      ],
     });
   }
 }

@@ -122,7 +122,9 @@ export class RunnerStack extends Stack {
     // The webhook, the launcher and the reconciler ask the capacity function for instances: they
     // are made first (see CapacityAccess), the function after them.
     const capacityAccess =
-      instances === undefined ? undefined : new CapacityAccess(this, this.stackName, instances);
+      instances === undefined
+        ? undefined
+        : new CapacityAccess(this, 'CapacityQueue', { stackName: this.stackName, instances });
 
     const overflow = new OverflowQueue(this, 'OverflowQueue', {
       maxReceiveCount: settings.overflowMaxReceiveCount,
@@ -180,6 +182,7 @@ export class RunnerStack extends Stack {
             access: capacityAccess,
             configs,
             credentials,
+            overflowQueue: overflow.queue,
             placement,
           });
     // The functions that launch runner tasks: they alone write configs and read the GitHub credentials.

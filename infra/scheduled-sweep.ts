@@ -29,6 +29,8 @@ export interface ScheduledSweepProps {
    * Lambda's 6 hours. Only a function that also takes events sets it: a sweep is one a period.
    */
   readonly maxEventAge?: Duration;
+  /** Where the schedule's events go; default: the function itself. */
+  readonly scheduleTarget?: events.IRuleTarget;
   readonly placement: FunctionPlacement;
   readonly statements: readonly iam.PolicyStatement[];
   /** cdk-nag findings of the statements, with their reason. */
@@ -67,7 +69,7 @@ export class ScheduledSweep extends SystemPart {
     new events.Rule(this, `${props.functionId}Schedule`, {
       description: `Runs the ${props.name} function every ${props.rate.toHumanString()}`,
       schedule: events.Schedule.rate(props.rate),
-      targets: [new targets.LambdaFunction(this.fn.function)],
+      targets: [props.scheduleTarget ?? new targets.LambdaFunction(this.fn.function)],
     });
     if (props.acknowledged !== undefined) {
       acknowledge(this.fn.role, props.acknowledged.reason, ...props.acknowledged.findings);

@@ -141,7 +141,10 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
         ? undefined
         : config.instancesTable === undefined
           ? createMemoryInstanceLedger()
-          : createDynamoDbInstanceLedger(config.instancesTable);
+          : createDynamoDbInstanceLedger(
+              config.instancesTable,
+              config.capacity.groups.map((group) => group.name),
+            );
   const ask =
     config.capacityQueueUrl !== undefined
       ? createQueueAsk(config.capacityQueueUrl)
