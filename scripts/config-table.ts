@@ -354,7 +354,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '(none: only logged)',
     readBy: ['webhook', 'launcher', 'reconciler'],
     meaning:
-      'the capacity function a job that found no free instance asks for one (an asynchronous invoke); the capacity function\'s minute round sees the job anyway',
+      "the capacity function a job that found no free instance asks for one (an asynchronous invoke); the capacity function's minute round sees the job anyway",
   },
   {
     name: 'CAPACITY_MAX_INSTANCES',
