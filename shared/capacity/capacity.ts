@@ -7,7 +7,7 @@ import { commit, type JobLedger } from '../jobs/job-ledger';
 import type { JobRecord } from '../jobs/job-record';
 import type { LaunchResult } from '../launch/launch-job';
 import type { CapacityEvent } from './capacity-events';
-import type { CapacityGroupSettings, CapacitySettings } from './capacity-groups';
+import { type CapacityGroupSettings, type CapacitySettings, hotPoolAt } from './capacity-groups';
 import { planGroup } from './capacity-plan';
 import type { InstanceClaims } from './instance-claims';
 import type { GroupView, InstanceGroups } from './instance-groups';
@@ -351,6 +351,8 @@ export function createCapacity(deps: CapacityDependencies) {
             { type: 'task-placed', jobId: record.claim.jobId, taskArn: event.taskArn },
             record,
           );
+          // A job took an instance of the hot pool (its launcher asks for none): refilled now, not at the next tick.
+          if (group !== undefined && hotPoolAt(group, now()) > 0) await converge([group.name], summary);
         }
         if (event.lastStatus === 'STOPPED') {
           const reuse = group?.reuseIdleMinutes !== undefined;

@@ -113,6 +113,42 @@ describe('bursts', () => {
 });
 
 describe('pools', () => {
+  it('keeps a hot pool of two, gives a job one at once (path hot), and refills the pool', async () => {
+    // What lags: nothing; the pool is made by the minute's tick before any job.
+    // End state: the job's task started at its delivery (200) on a pool instance; without waiting
+    // for another minute, two free instances are there again.
+    const w = await world({ groups: [{ name: 'default', maxInstances: 10, hot: 2 }] });
+    await w.minute();
+    await w.advance(MINUTE);
+    const pool = (await w.instances()).filter((r) => r.state === 'ready').map((r) => r.instanceId);
+    const payload = w.queue();
+    const deliveredAt = w.now();
+    const answer = await w.deliver(payload);
+    await w.settle();
+    const record = await w.job(payload);
+    await w.advance(MINUTE);
+    const free = (await w.instances()).filter((r) => r.state === 'ready' && r.jobs === 0);
+    expect({
+      pool: pool.length,
+      status: answer.statusCode,
+      path: record?.instancePath,
+      onAPoolInstance: pool.includes(w.instanceOfTask(w.liveTasksOf(payload)[0]) ?? ''),
+      startedWithinSeconds: (timeToTask(w, deliveredAt, payload) ?? Number.POSITIVE_INFINITY) < 5_000,
+      freeAfterAMinute: free.length,
+      desired: w.asg.desired('runners-default-asg'),
+      violations: w.violations,
+    }).toEqual({
+      pool: 2,
+      status: 200,
+      path: 'hot',
+      onAPoolInstance: true,
+      startedWithinSeconds: true,
+      freeAfterAMinute: 2,
+      desired: 3,
+      violations: [],
+    });
+  });
+
   it('resumes an instance from the warm pool for a job (path warm), faster than a cold launch, and refills the warm pool', async () => {
     // What lags: a resume takes 10 s and the agent 4 s more (a cold launch: 40 s and 15 s).
     // End state: the job's task runs on the resumed instance within 20 s; the warm pool holds one
