@@ -1,8 +1,10 @@
 import { createCapacity } from '../../shared/capacity/capacity';
 import { parseCapacityEvent } from '../../shared/capacity/capacity-events';
+import { createEcsContainerInstances } from '../../shared/capacity/container-instances';
 import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
 import { launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
 import { createDependencies } from '../../shared/dependencies';
+import { lazyEcsApi } from '../../shared/ecs/ecs-api';
 
 // Built at cold start: a wrong environment fails here, with every problem in one message.
 const deps = createDependencies({
@@ -18,6 +20,7 @@ const capacity = createCapacity({
   claims,
   instances,
   groups: createAutoScalingGroups(),
+  containerInstances: createEcsContainerInstances(deps.config.ecs.cluster, lazyEcsApi()),
   jobs: deps.ledger,
   maxAttempts: deps.config.reconcile.maxAttempts,
   launch: (record) => launchWaitingJob(deps, record),

@@ -9,6 +9,7 @@ import type { LaunchResult } from '../launch/launch-job';
 import type { CapacityEvent } from './capacity-events';
 import { type CapacityGroupSettings, type CapacitySettings, hotPoolAt } from './capacity-groups';
 import { planGroup } from './capacity-plan';
+import type { ContainerInstances } from './container-instances';
 import type { InstanceClaims } from './instance-claims';
 import type { GroupView, InstanceGroups } from './instance-groups';
 import { commitInstance, type InstanceLedger } from './instance-ledger';
@@ -28,6 +29,11 @@ export const CAPACITY_METRIC = {
 export const STALE_CLAIM_MS = 3 * 60_000;
 /** Jobs launched at once onto instances that became free. */
 const LAUNCH_CONCURRENCY = 10;
+/**
+ * A launching instance still unregistered this long after we knew of it, and InService, is looked
+ * up in ECS: its registration event may be lost (boot and registration take about a minute).
+ */
+export const REGISTRATION_LOOKUP_AFTER_MS = 60_000;
 
 export interface CapacityDependencies {
   readonly settings: CapacitySettings;
@@ -35,6 +41,8 @@ export interface CapacityDependencies {
   readonly groups: InstanceGroups;
   readonly jobs: JobLedger;
   readonly tasks: Pick<RunnerTasks, 'stop'>;
+  /** ECS's container instances: registrations whose event was lost are learnt from them. */
+  readonly containerInstances?: ContainerInstances | undefined;
   readonly claims: InstanceClaims;
   /** Launches a queued job from its record (the launch path, with its plan made again from the record). */
   readonly launch: (record: JobRecord) => Promise<LaunchResult>;
@@ -152,6 +160,7 @@ export function createCapacity(deps: CapacityDependencies) {
       if (!view.rebalanceSuspended) await groups.suspendRebalance(group.autoScalingGroupName);
       const records = await instances.listOpen(group.name);
       await retireStaleClaims(records, open, summary);
+      await learnRegistrations(group, records, view, summary);
       const waiting = open.filter(
         (record) => wantsInstance(record, now()) && groupOfJob(record)?.name === name,
       ).length;
@@ -196,6 +205,45 @@ export function createCapacity(deps: CapacityDependencies) {
         ...plan.counts,
         desired: plan.desired ?? view.desired,
       });
+    }
+  }
+
+  /**
+   * Launching instances the group has InService for a while whose container instance ECS has
+   * registered: the registration event was lost or is late, and without this the instance would
+   * wait, unused, to be ended as never registered.
+   */
+  async function learnRegistrations(
+    group: CapacityGroupSettings,
+    records: readonly InstanceRecord[],
+    view: GroupView,
+    summary: CapacitySummary,
+  ) {
+    if (deps.containerInstances === undefined) return;
+    const inService = new Set(
+      view.instances.filter((i) => i.lifecycleState === 'InService').map((i) => i.instanceId),
+    );
+    const unregistered = records.filter(
+      (r) =>
+        r.state === 'launching' &&
+        inService.has(r.instanceId) &&
+        now() - r.launchedAt > REGISTRATION_LOOKUP_AFTER_MS,
+    );
+    if (unregistered.length === 0) return;
+    const found = await deps.containerInstances
+      .find(unregistered.map((r) => r.instanceId))
+      .catch((error: unknown) => {
+        summary.notes.push(`could not look up container instances: ${errorMessage(error)}`);
+        return [];
+      });
+    for (const instance of found) {
+      if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
+      const result = await applyInstance(instance.ec2InstanceId, {
+        type: 'registered',
+        group: group.name,
+        containerInstanceArn: instance.containerInstanceArn,
+      });
+      if (result.written) summary.notes.push(`${instance.ec2InstanceId}: registration learnt from ECS`);
     }
   }
 

@@ -18,11 +18,13 @@ import { instanceWantedEvent } from '../../shared/capacity/ask-capacity';
 import type { CapacitySummary } from '../../shared/capacity/capacity';
 import { createCapacity } from '../../shared/capacity/capacity';
 import { type CapacityEvent, parseCapacityEvent } from '../../shared/capacity/capacity-events';
+import { createEcsContainerInstances } from '../../shared/capacity/container-instances';
 import { createDynamoDbInstanceLedger } from '../../shared/capacity/dynamodb-instance-ledger';
 import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
 import type { InstanceRecord } from '../../shared/capacity/instance-record';
 import { launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { lazyEcsApi } from '../../shared/ecs/ecs-api';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
 import type { JobRecord } from '../../shared/jobs/job-record';
 import { createReconciler } from '../../shared/reconcile/reconciler';
@@ -221,6 +223,7 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
     claims,
     instances,
     groups: createAutoScalingGroups(),
+    containerInstances: createEcsContainerInstances(deps.config.ecs.cluster, lazyEcsApi()),
     jobs: deps.ledger,
     maxAttempts: deps.config.reconcile.maxAttempts,
     launch: (record) => launchWaitingJob(deps, record),

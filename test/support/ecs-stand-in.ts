@@ -20,7 +20,8 @@
  * no container instance at all answers InvalidParameterException "No Container Instances were found
  * in your cluster.", as RunTask does. Tasks on an instance that is deregistered stop with ECS's
  * reason `Host EC2 (instance i-…) terminated.` Requests that pin nothing are placed as before.
- * With `events`, ECS's EventBridge events (`ECS Task State Change`, `ECS Container Instance State
+ * ListContainerInstances (filtered by `ec2InstanceId in [...]`) and DescribeContainerInstances
+ * report them. With `events`, ECS's EventBridge events (`ECS Task State Change`, `ECS Container Instance State
  * Change`) go to the caller, with the detail fields the capacity function reads.
  */
 import { AwsError, type Fault, type StandIn, startAwsStandIn } from './aws-stand-in';
@@ -129,6 +130,17 @@ const pinnedInstance = (input: Record<string, unknown>): string | undefined => {
     if (match) return match[1];
   }
   return undefined;
+};
+
+/** The EC2 instances a ListContainerInstances filter names (`ec2InstanceId in [i-…, 'i-…']` or `== i-…`); undefined: no filter. */
+const instanceIdsOf = (filter: unknown): string[] | undefined => {
+  if (filter === undefined) return undefined;
+  const text = String(filter);
+  const list = /^\s*ec2InstanceId\s+in\s+\[([^\]]*)\]\s*$/.exec(text);
+  if (list) return (list[1] ?? '').split(',').map((id) => id.trim().replace(/^'|'$/g, ''));
+  const one = /^\s*ec2InstanceId\s*==\s*'?(i-[0-9a-f]+)'?\s*$/.exec(text);
+  if (one) return [one[1] as string];
+  throw invalid(`The stand-in does not read the filter ${text}.`);
 };
 
 export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<EcsStandIn> {
@@ -398,6 +410,46 @@ export async function startEcsStandIn(options: EcsStandInOptions = {}): Promise<
           tasks: found.map(describe),
           failures: arns
             .filter((arn) => !found.some((t) => t.taskArn === arn))
+            .map((arn) => ({ arn, reason: 'MISSING' })),
+        };
+      },
+      ListContainerInstances: (input) => {
+        const cluster = clusterOf(input.cluster);
+        const ids = instanceIdsOf(input.filter);
+        // Without a status, every container instance but the INACTIVE ones.
+        const status = input.status as string | undefined;
+        return {
+          containerInstanceArns: containerInstances
+            .filter(
+              (ci) =>
+                ci.cluster === cluster &&
+                (status === undefined ? ci.status !== 'INACTIVE' : ci.status === status) &&
+                (ids === undefined || ids.includes(ci.ec2InstanceId)),
+            )
+            .map((ci) => ci.containerInstanceArn),
+        };
+      },
+      DescribeContainerInstances: (input) => {
+        const cluster = clusterOf(input.cluster);
+        const arns = (input.containerInstances ?? []) as string[];
+        if (arns.length > 100) throw invalid('containerInstances can have at most 100 items.');
+        const found = containerInstances.filter(
+          (ci) => ci.cluster === cluster && arns.includes(ci.containerInstanceArn),
+        );
+        return {
+          containerInstances: found.map((ci) => ({
+            containerInstanceArn: ci.containerInstanceArn,
+            ec2InstanceId: ci.ec2InstanceId,
+            capacityProviderName: ci.capacityProviderName,
+            status: ci.status,
+            agentConnected: ci.agentConnected,
+            registeredAt: ci.registeredAt / 1000,
+            runningTasksCount: tasks.filter(
+              (t) => t.containerInstanceArn === ci.containerInstanceArn && t.desiredStatus !== 'STOPPED',
+            ).length,
+          })),
+          failures: arns
+            .filter((arn) => !found.some((ci) => ci.containerInstanceArn === arn))
             .map((arn) => ({ arn, reason: 'MISSING' })),
         };
       },
