@@ -39,3 +39,153 @@ describe('events lost', () => {
     }).toEqual({ lost: 1, live: 1, host: true, launched: 1, violations: [] });
   });
 });
+
+describe('instances that fail', () => {
+  it('ends an instance that never registers after the timeout, and gives the job another', async () => {
+    // What dies: the ECS agent of the first instance launched for the job (it never registers).
+    // When: from its boot on; the minute's schedule runs for 13 minutes.
+    // End state: that instance is terminated as never registered; the job's one live task runs on
+    // a second, pristine instance; the group holds just that one.
+    const w = await world({ groups: [{ name: 'default', maxInstances: 10 }] });
+    w.asg.registers = (instance) => w.asg.instances.indexOf(instance) !== 0;
+    const payload = w.queue();
+    await w.deliver(payload);
+    await w.settle();
+    await w.advance(13 * MINUTE, { schedule: true });
+    const [first, second] = w.asg.instances;
+    expect({
+      first: first?.lifecycleState,
+      host: hostOf(w, payload) === second?.instanceId,
+      live: w.liveTasksOf(payload).length,
+      launched: w.asg.instances.length,
+      desired: w.asg.desired('runners-default-asg'),
+      firstRecordOpen: (await w.instance(first?.instanceId ?? ''))?.open,
+      violations: w.violations,
+    }).toEqual({
+      first: 'Terminated',
+      host: true,
+      live: 1,
+      launched: 2,
+      desired: 1,
+      firstRecordOpen: false,
+      violations: [],
+    });
+  });
+});
+
+describe('Auto Scaling throttled', () => {
+  it('launches the job and ends its instance though Auto Scaling throttles the capacity function’s calls', async () => {
+    // What dies: most Auto Scaling calls (a bucket of one request, refilled every two seconds):
+    // the SDK's retries run out, a converge fails and is retried, a termination is left undone.
+    // When: throughout; the minute's schedule runs. End state: the job ran on its own instance,
+    // which is terminated after its task; the desired count never went past one.
+    const w = await world({ groups: [{ name: 'default', maxInstances: 10 }] });
+    w.asg.throttle = { burst: 1, perSecond: 0.5 };
+    const payload = w.queue();
+    await w.deliver(payload);
+    await w.settle();
+    await w.advance(3 * MINUTE, { schedule: true });
+    const ran = w.liveTasksOf(payload).length;
+    await w.startJob(payload);
+    await w.finishJob(payload);
+    await w.advance(3 * MINUTE, { schedule: true });
+    expect({
+      throttled: w.asg.throttled() > 0,
+      ran,
+      launched: w.asg.instances.length,
+      instance: w.asg.instances[0]?.lifecycleState,
+      mostDesired: Math.max(...w.asg.desiredSets.map((set) => set.desired)),
+      desired: w.asg.desired('runners-default-asg'),
+      violations: w.violations,
+    }).toEqual({
+      throttled: true,
+      ran: 1,
+      launched: 1,
+      instance: 'Terminated',
+      mostDesired: 1,
+      desired: 0,
+      violations: [],
+    });
+  });
+});
+
+describe('events repeated and reordered', () => {
+  it('changes nothing when every event comes twice and the newest first', async () => {
+    // What lags: EventBridge delivers every event twice (at least once), and each drain hands the
+    // newest due event over first. When: throughout two jobs' lives.
+    // End state: as with one delivery in order: each job's one task on its own instance, two
+    // instances launched, both ended after their tasks, the desired count back to 0.
+    const w = await world({ groups: [{ name: 'default', maxInstances: 10 }] });
+    w.bus.delivery = () => 'twice';
+    w.bus.order = 'reverse';
+    const payloads = [w.queue(), w.queue()];
+    for (const payload of payloads) await w.deliver(payload);
+    await w.settle();
+    await w.advance(2 * MINUTE);
+    const hosts = payloads.map((payload) => hostOf(w, payload));
+    const live = payloads.map((payload) => w.liveTasksOf(payload).length);
+    for (const payload of payloads) {
+      await w.startJob(payload);
+      await w.finishJob(payload);
+    }
+    await w.advance(2 * MINUTE);
+    expect({
+      live,
+      distinctHosts: new Set(hosts.filter(Boolean)).size,
+      tasks: payloads.map((payload) => w.tasksOf(payload).length),
+      launched: w.asg.instances.length,
+      states: w.asg.instances.map((i) => i.lifecycleState),
+      desired: w.asg.desired('runners-default-asg'),
+      mostDesired: Math.max(...w.asg.desiredSets.map((set) => set.desired)),
+      violations: w.violations,
+    }).toEqual({
+      live: [1, 1],
+      distinctHosts: 2,
+      tasks: [1, 1],
+      launched: 2,
+      states: ['Terminated', 'Terminated'],
+      desired: 0,
+      mostDesired: 2,
+      violations: [],
+    });
+  });
+});
+
+describe('Spot interruptions', () => {
+  const groups = [
+    { name: 'spot', maxInstances: 10, spot: true, onInterruption: 'on-demand' },
+    { name: 'on-demand', maxInstances: 10 },
+  ];
+
+  it('moves a job whose runner has not started it to a new On-Demand instance when its Spot instance is warned', async () => {
+    // What dies: the job's Spot instance (EC2's two-minute warning). When: its task runs, GitHub
+    // has not given it the job yet. End state: the job's one live task runs on a pristine
+    // instance of the On-Demand group; the Spot instance is terminated.
+    const w = await world({ groups });
+    const payload = w.queue();
+    await w.deliver(payload);
+    await w.settle();
+    await w.advance(MINUTE);
+    const spotHost = hostOf(w, payload) ?? '';
+    const firstTask = w.liveTasksOf(payload)[0];
+    w.asg.interruptSpot(spotHost);
+    await w.settle();
+    await w.advance(2 * MINUTE);
+    const host = hostOf(w, payload);
+    expect({
+      firstTask: firstTask?.desiredStatus,
+      live: w.liveTasksOf(payload).length,
+      onDemand: w.asg.listed('runners-on-demand-asg').some((i) => i.instanceId === host),
+      spot: w.asg.instances.find((i) => i.instanceId === spotHost)?.lifecycleState,
+      fallback: (await w.job(payload))?.capacityFallback,
+      violations: w.violations,
+    }).toEqual({
+      firstTask: 'STOPPED',
+      live: 1,
+      onDemand: true,
+      spot: 'Terminated',
+      fallback: true,
+      violations: [],
+    });
+  });
+});
