@@ -434,16 +434,17 @@ export function createCapacity(deps: CapacityDependencies) {
     const record = await instances.get(instanceId);
     if (record === undefined || !record.open) return;
     metrics.addMetric(CAPACITY_METRIC.spotInterruptions, 'Count', 1);
-    await applyInstance(instanceId, { type: 'retire', reason: 'Spot interruption warning' }, record);
     const claim = record.claim;
-    if (claim === undefined) return;
-    const job = await jobs.get(claim.jobId);
-    if (job === undefined || job.instanceId !== instanceId || job.jobStartedAt !== undefined) {
+    const job = claim === undefined ? undefined : await jobs.get(claim.jobId);
+    if (claim !== undefined && job?.instanceId === instanceId && job.jobStartedAt !== undefined) {
+      // Not retired: a retiring instance is terminated by the next converge, the busy runner with it.
       summary.notes.push(
         `job ${claim.jobId} started on the interrupted instance: it runs until EC2 takes it back`,
       );
       return;
     }
+    await applyInstance(instanceId, { type: 'retire', reason: 'Spot interruption warning' }, record);
+    if (claim === undefined || job === undefined || job.instanceId !== instanceId) return;
     if (job.taskArn !== undefined)
       await deps.tasks.stop(job.taskArn, 'Spot interruption before the job started').catch(() => undefined);
     const ended = await commit(

@@ -188,4 +188,38 @@ describe('Spot interruptions', () => {
       violations: [],
     });
   });
+
+  it('leaves a job that started on a warned Spot instance to run until EC2 takes the instance back', async () => {
+    // What dies: the Spot instance of a job that is running. When: EC2 warns two minutes ahead;
+    // the minute's schedule runs meanwhile. End state: until EC2 takes it, the instance is not
+    // terminated by us and the busy runner's task is not stopped; no second task for the job.
+    const w = await world({ groups });
+    const payload = w.queue();
+    await w.deliver(payload);
+    await w.settle();
+    await w.advance(MINUTE);
+    await w.startJob(payload);
+    const host = hostOf(w, payload) ?? '';
+    w.asg.interruptSpot(host);
+    await w.settle();
+    await w.advance(110_000, { schedule: true });
+    const terminatedByUs = w.asg.calls.filter(
+      (call) => call.operation === 'TerminateInstanceInAutoScalingGroup' && call.input.InstanceId === host,
+    ).length;
+    expect({
+      terminatedByUs,
+      instance: w.asg.instances.find((i) => i.instanceId === host)?.lifecycleState,
+      live: w.liveTasksOf(payload).length,
+      tasks: w.tasksOf(payload).length,
+      violations: w.violations,
+    }).toEqual({ terminatedByUs: 0, instance: 'InService', live: 1, tasks: 1, violations: [] });
+    // EC2 takes it back: the task stops with it, and the record of the instance closes.
+    await w.advance(2 * MINUTE, { schedule: true });
+    expect({
+      instance: w.asg.instances.find((i) => i.instanceId === host)?.lifecycleState,
+      recordOpen: (await w.instance(host))?.open,
+      tasks: w.tasksOf(payload).length,
+      violations: w.violations,
+    }).toEqual({ instance: 'Terminated', recordOpen: false, tasks: 1, violations: [] });
+  });
 });
