@@ -3,9 +3,9 @@
  * capacity.test.ts (the webhook, the capacity function on the events the services would send, the
  * reconciler; ECS and EC2 Auto Scaling stand-ins on the test's clock) with its EventBridge losing,
  * repeating, delaying and reordering events, an instance that never registers, Auto Scaling
- * throttling, Spot interruptions. Each scenario says what dies, when, and the end state that must
- * hold, with the lifecycle guarantees: exactly one live task per queued job, no busy runner's
- * task stopped, no task on an instance that ran one before.
+ * throttling. Each scenario says what dies, when, and the end state that must hold, with the
+ * lifecycle guarantees: exactly one live task per queued job, no busy runner's task stopped, no
+ * task on an instance that ran one before.
  */
 import { describe, expect, it } from '@jest/globals';
 import { type CapacityWorld, useCapacityWorlds } from '../support/capacity-world';
@@ -74,23 +74,37 @@ describe('instances that fail', () => {
 });
 
 describe('Auto Scaling throttled', () => {
+  /** Every call refused (an empty bucket that never refills). */
+  const throttledOut = { burst: 0, perSecond: 0 };
+  /** A few calls a second pass; a burst past them is refused, and the SDK's retries mostly absorb it. */
+  const tight = { burst: 3, perSecond: 1 };
+
   it('launches the job and ends its instance though Auto Scaling throttles the capacity function’s calls', async () => {
-    // What dies: most Auto Scaling calls (a bucket of one request, refilled every two seconds):
-    // the SDK's retries run out, a converge fails and is retried, a termination is left undone.
-    // When: throughout; the minute's schedule runs. End state: the job ran on its own instance,
-    // which is terminated after its task; the desired count never went past one.
+    // What dies: every Auto Scaling call for 90 s from the delivery (the SDK's retries run out,
+    // the converge fails and the event is retried, the minute's round fails too), a tight bucket
+    // otherwise, and every call again for 90 s from the job's end (the termination
+    // after its task fails and is left to a later round). End state: the job ran on its own
+    // instance, which is terminated after its task; the desired count never went past one.
     const w = await world({ groups: [{ name: 'default', maxInstances: 10 }] });
-    w.asg.throttle = { burst: 1, perSecond: 0.5 };
+    w.asg.throttle = throttledOut;
     const payload = w.queue();
     await w.deliver(payload);
     await w.settle();
-    await w.advance(3 * MINUTE, { schedule: true });
+    await w.advance(90_000, { schedule: true });
+    const whileThrottled = { desired: w.asg.desired('runners-default-asg'), failed: w.bus.failures.length };
+    w.asg.throttle = tight;
+    await w.advance(2 * MINUTE, { schedule: true });
     const ran = w.liveTasksOf(payload).length;
     await w.startJob(payload);
+    w.asg.throttle = throttledOut;
     await w.finishJob(payload);
+    await w.advance(90_000, { schedule: true });
+    const instanceWhileThrottled = w.asg.instances[0]?.lifecycleState;
+    w.asg.throttle = tight;
     await w.advance(3 * MINUTE, { schedule: true });
     expect({
-      throttled: w.asg.throttled() > 0,
+      whileThrottled: { desired: whileThrottled.desired, failed: whileThrottled.failed > 0 },
+      instanceWhileThrottled,
       ran,
       launched: w.asg.instances.length,
       instance: w.asg.instances[0]?.lifecycleState,
@@ -98,7 +112,8 @@ describe('Auto Scaling throttled', () => {
       desired: w.asg.desired('runners-default-asg'),
       violations: w.violations,
     }).toEqual({
-      throttled: true,
+      whileThrottled: { desired: 0, failed: true },
+      instanceWhileThrottled: 'InService',
       ran: 1,
       launched: 1,
       instance: 'Terminated',
@@ -106,7 +121,7 @@ describe('Auto Scaling throttled', () => {
       desired: 0,
       violations: [],
     });
-  });
+  }, 60_000);
 });
 
 describe('events repeated and reordered', () => {
@@ -148,78 +163,5 @@ describe('events repeated and reordered', () => {
       mostDesired: 2,
       violations: [],
     });
-  });
-});
-
-describe('Spot interruptions', () => {
-  const groups = [
-    { name: 'spot', maxInstances: 10, spot: true, onInterruption: 'on-demand' },
-    { name: 'on-demand', maxInstances: 10 },
-  ];
-
-  it('moves a job whose runner has not started it to a new On-Demand instance when its Spot instance is warned', async () => {
-    // What dies: the job's Spot instance (EC2's two-minute warning). When: its task runs, GitHub
-    // has not given it the job yet. End state: the job's one live task runs on a pristine
-    // instance of the On-Demand group; the Spot instance is terminated.
-    const w = await world({ groups });
-    const payload = w.queue();
-    await w.deliver(payload);
-    await w.settle();
-    await w.advance(MINUTE);
-    const spotHost = hostOf(w, payload) ?? '';
-    const firstTask = w.liveTasksOf(payload)[0];
-    w.asg.interruptSpot(spotHost);
-    await w.settle();
-    await w.advance(2 * MINUTE);
-    const host = hostOf(w, payload);
-    expect({
-      firstTask: firstTask?.desiredStatus,
-      live: w.liveTasksOf(payload).length,
-      onDemand: w.asg.listed('runners-on-demand-asg').some((i) => i.instanceId === host),
-      spot: w.asg.instances.find((i) => i.instanceId === spotHost)?.lifecycleState,
-      fallback: (await w.job(payload))?.capacityFallback,
-      violations: w.violations,
-    }).toEqual({
-      firstTask: 'STOPPED',
-      live: 1,
-      onDemand: true,
-      spot: 'Terminated',
-      fallback: true,
-      violations: [],
-    });
-  });
-
-  it('leaves a job that started on a warned Spot instance to run until EC2 takes the instance back', async () => {
-    // What dies: the Spot instance of a job that is running. When: EC2 warns two minutes ahead;
-    // the minute's schedule runs meanwhile. End state: until EC2 takes it, the instance is not
-    // terminated by us and the busy runner's task is not stopped; no second task for the job.
-    const w = await world({ groups });
-    const payload = w.queue();
-    await w.deliver(payload);
-    await w.settle();
-    await w.advance(MINUTE);
-    await w.startJob(payload);
-    const host = hostOf(w, payload) ?? '';
-    w.asg.interruptSpot(host);
-    await w.settle();
-    await w.advance(110_000, { schedule: true });
-    const terminatedByUs = w.asg.calls.filter(
-      (call) => call.operation === 'TerminateInstanceInAutoScalingGroup' && call.input.InstanceId === host,
-    ).length;
-    expect({
-      terminatedByUs,
-      instance: w.asg.instances.find((i) => i.instanceId === host)?.lifecycleState,
-      live: w.liveTasksOf(payload).length,
-      tasks: w.tasksOf(payload).length,
-      violations: w.violations,
-    }).toEqual({ terminatedByUs: 0, instance: 'InService', live: 1, tasks: 1, violations: [] });
-    // EC2 takes it back: the task stops with it, and the record of the instance closes.
-    await w.advance(2 * MINUTE, { schedule: true });
-    expect({
-      instance: w.asg.instances.find((i) => i.instanceId === host)?.lifecycleState,
-      recordOpen: (await w.instance(host))?.open,
-      tasks: w.tasksOf(payload).length,
-      violations: w.violations,
-    }).toEqual({ instance: 'Terminated', recordOpen: false, tasks: 1, violations: [] });
   });
 });
