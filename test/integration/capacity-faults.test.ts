@@ -165,3 +165,44 @@ describe('events repeated and reordered', () => {
     });
   });
 });
+
+describe('events late', () => {
+  it('launches the job and ends its instance when Auto Scaling’s events come three minutes late and ECS’s task events a minute late', async () => {
+    // What lags: every Auto Scaling event (launch, termination) by 3 minutes, past the
+    // instance's registration; every ECS task event by a minute. End state: the job ran on its
+    // own instance from its registration on; the instance is ended after the task; one instance.
+    const w = await world({ groups: [{ name: 'default', maxInstances: 10 }] });
+    w.bus.delivery = (event) =>
+      event.source === 'aws.autoscaling'
+        ? { lateMs: 3 * MINUTE }
+        : event['detail-type'] === 'ECS Task State Change'
+          ? { lateMs: MINUTE }
+          : 'once';
+    const payload = w.queue();
+    await w.deliver(payload);
+    await w.settle();
+    await w.advance(MINUTE);
+    const ranBeforeTheLaunchEvent = w.liveTasksOf(payload).length;
+    await w.advance(3 * MINUTE);
+    await w.startJob(payload);
+    await w.finishJob(payload);
+    await w.advance(5 * MINUTE);
+    expect({
+      ranBeforeTheLaunchEvent,
+      tasks: w.tasksOf(payload).length,
+      launched: w.asg.instances.length,
+      instance: w.asg.instances[0]?.lifecycleState,
+      open: (await w.instances()).length,
+      desired: w.asg.desired('runners-default-asg'),
+      violations: w.violations,
+    }).toEqual({
+      ranBeforeTheLaunchEvent: 1,
+      tasks: 1,
+      launched: 1,
+      instance: 'Terminated',
+      open: 0,
+      desired: 0,
+      violations: [],
+    });
+  });
+});
