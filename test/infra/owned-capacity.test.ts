@@ -68,9 +68,14 @@ const idStarting = (json: TemplateJson, type: string, prefix: string): string =>
   return ids[0] as string;
 };
 
-/** The EventBridge rules that invoke the capacity function, by construct id (hash left off). */
+/** The capacity queue: every capacity event goes through it. */
+const capacityQueue = (json: TemplateJson) => ({
+  'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'CapacityEvents'), 'Arn'],
+});
+
+/** The EventBridge rules whose events go to the capacity queue, by construct id (hash left off). */
 function capacityRules(json: TemplateJson): Record<string, Record<string, unknown>> {
-  const target = { 'Fn::GetAtt': [functionOf(json, 'Capacity').id, 'Arn'] };
+  const target = capacityQueue(json);
   return Object.fromEntries(
     resources(json, 'AWS::Events::Rule')
       .filter(([, rule]) =>
@@ -144,6 +149,8 @@ describe('the default stack: one owned group', () => {
         { AttributeName: 'instanceId', AttributeType: 'S' },
         { AttributeName: 'freeGroup', AttributeType: 'S' },
         { AttributeName: 'readyAt', AttributeType: 'N' },
+        { AttributeName: 'openGroup', AttributeType: 'S' },
+        { AttributeName: 'launchedAt', AttributeType: 'N' },
       ],
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -154,6 +161,14 @@ describe('the default stack: one owned group', () => {
           KeySchema: [
             { AttributeName: 'freeGroup', KeyType: 'HASH' },
             { AttributeName: 'readyAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'open-instances',
+          KeySchema: [
+            { AttributeName: 'openGroup', KeyType: 'HASH' },
+            { AttributeName: 'launchedAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
@@ -211,12 +226,32 @@ describe('the default stack: one owned group', () => {
     });
   });
 
-  it('gives every rule the one target, the capacity function, with no retry policy or dead-letter queue of its own, as the sweeps', () => {
+  it('gives every rule the one target, the capacity queue, in its one message group', () => {
     for (const rule of Object.values(capacityRules(json))) {
       expect(rule.Targets).toEqual([
-        { Arn: { 'Fn::GetAtt': [functionOf(json, 'Capacity').id, 'Arn'] }, Id: 'Target0' },
+        { Arn: capacityQueue(json), Id: 'Target0', SqsParameters: { MessageGroupId: 'capacity' } },
       ]);
     }
+  });
+
+  it('feeds the capacity function from a FIFO queue, one batch of ten at a time, with a dead-letter queue', () => {
+    const queue = json.Resources[idOf(json, 'AWS::SQS::Queue', 'CapacityEvents')];
+    expect(queue?.Properties).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: true,
+      VisibilityTimeout: 330,
+      RedrivePolicy: { maxReceiveCount: 3 },
+    });
+    const [mapping] = resources(json, 'AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) =>
+        JSON.stringify(m.Properties.FunctionName) ===
+        JSON.stringify({ Ref: functionOf(json, 'Capacity').id }),
+    );
+    expect(mapping?.[1].Properties).toMatchObject({
+      EventSourceArn: capacityQueue(json),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
   });
 
   it("lets the capacity function set, terminate in and suspend only the stack's group, describe groups and warm pools, launch and watch runner tasks and container instances of the cluster, use both ledgers, write configs and read the GitHub credentials; nothing else", () => {
@@ -235,14 +270,16 @@ describe('the default stack: one owned group', () => {
       expected.useInstanceLedger(),
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
+      expected.handLaunchesToTheLauncher(),
+      expected.readCapacityQueue(),
     ]);
   });
 
-  it("gives the capacity function the functions' environment and owned capacity's, but not its own name", () => {
-    const { CAPACITY_FUNCTION_NAME, OVERFLOW_QUEUE_URL, ...rest } = environmentOf(json, 'Launcher');
-    expect(CAPACITY_FUNCTION_NAME).toBe('GitHubRunners-capacity');
-    expect(functionOf(json, 'Capacity').Properties.FunctionName).toBe(CAPACITY_FUNCTION_NAME);
-    expect(OVERFLOW_QUEUE_URL).toBeDefined();
+  it("gives the capacity function the functions' environment and owned capacity's, and the launcher's queue, but not its own", () => {
+    const { CAPACITY_QUEUE_URL, ...rest } = environmentOf(json, 'Launcher');
+    expect(CAPACITY_QUEUE_URL).toEqual({ Ref: idOf(json, 'AWS::SQS::Queue', 'CapacityEvents') });
+    expect(functionOf(json, 'Capacity').Properties.FunctionName).toBe('GitHubRunners-capacity');
+    expect(rest.OVERFLOW_QUEUE_URL).toBeDefined();
     expect(environmentOf(json, 'Capacity')).toEqual(rest);
     expect(rest).toMatchObject({
       INSTANCES_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Instances') },

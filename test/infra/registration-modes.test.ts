@@ -128,7 +128,8 @@ describe('registration=token', () => {
 
   it('still deploys the overflow queue and the launcher', () => {
     expect(hasFunction(json, 'Launcher')).toBe(true);
-    expect(resourceIds(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1);
+    // The launcher's, and owned capacity's capacity function's.
+    expect(resourceIds(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(2);
   });
 
   it('outputs the registration-token secret, not the GitHub credentials secret', () => {

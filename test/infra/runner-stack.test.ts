@@ -47,6 +47,19 @@ const props = (id: string) => {
 };
 const ref = (type: string) => ({ Ref: only(json, type).id });
 
+/** The launcher's event source mapping (owned capacity adds the capacity function's). */
+const launcherMapping = (json: TemplateJson) => {
+  const found = Object.values(json.Resources).filter(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::EventSourceMapping' &&
+      JSON.stringify(resource.Properties.FunctionName) ===
+        JSON.stringify({ Ref: functionOf(json, 'Launcher').id }),
+  );
+  if (found.length !== 1)
+    throw new Error(`expected one event source mapping of the launcher, found ${found.length}`);
+  return found[0] as TemplateJson['Resources'][string];
+};
+
 describe('secrets', () => {
   it('creates the GitHub credentials secret with no value in the template', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -320,7 +333,7 @@ describe('webhook function', () => {
       INSTANCES_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Instances') },
       CAPACITY_GROUPS: expect.anything(),
       CAPACITY_MAX_INSTANCES: '200',
-      CAPACITY_FUNCTION_NAME: 'GitHubRunners-capacity',
+      CAPACITY_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'CapacityEvents') },
       OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
     expect(fn.ReservedConcurrentExecutions).toBeUndefined();
@@ -427,7 +440,7 @@ describe('overflow queue and launcher', () => {
   });
 
   it('feeds the launcher batches of 10, reports failed messages one by one, at most 2 at a time', () => {
-    expect(only(json, 'AWS::Lambda::EventSourceMapping').Properties).toEqual({
+    expect(launcherMapping(json).Properties).toEqual({
       EventSourceArn: expected.overflowArn(),
       FunctionName: { Ref: functionOf(json, 'Launcher').id },
       BatchSize: 10,
@@ -438,9 +451,7 @@ describe('overflow queue and launcher', () => {
   });
 
   it('creates the event source mapping after the policy that lets the launcher read the queue', () => {
-    const mapping = json.Resources[only(json, 'AWS::Lambda::EventSourceMapping').id] as {
-      DependsOn?: string[];
-    };
+    const mapping = launcherMapping(json) as { DependsOn?: string[] };
     const roleId = (functionOf(json, 'Launcher').Properties.Role as { 'Fn::GetAtt': [string] })[
       'Fn::GetAtt'
     ][0];

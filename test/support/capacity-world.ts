@@ -202,7 +202,7 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
     ...(options.idleSeconds !== undefined && { CAPACITY_IDLE_SECONDS: String(options.idleSeconds) }),
     ...options.env,
   };
-  // A job's request for an instance: Lambda's asynchronous invoke of the capacity function, an event on its way.
+  // A job's request for an instance: a message on the capacity queue, an event on its way.
   const askCapacity = async (group: string) => bus.put(instanceWantedEvent(group));
 
   // The functions as deployed: each built once (a warm Lambda), sharing the clock.
@@ -231,8 +231,9 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
   const handle = async (event: BusEvent) => {
     const parsed = parseCapacityEvent(event);
     if (parsed === undefined) return undefined;
-    const summary = await capacity.handle(parsed);
-    handled.push({ event: parsed, summary });
+    // As the deployed function takes each batch of its queue (here, a batch of one).
+    const [summary] = await capacity.handleBatch([parsed]);
+    if (summary !== undefined) handled.push({ event: parsed, summary });
     return summary;
   };
   target = handle;

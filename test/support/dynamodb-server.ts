@@ -13,7 +13,7 @@ export interface DynamoDbServer {
   readonly url: string;
   /** Makes a fresh ledger table and returns its name. */
   createJobsTable(): Promise<string>;
-  /** Makes a fresh instance ledger table (with its sparse index of free instances) and returns its name. */
+  /** Makes a fresh instance ledger table (with its sparse indexes of free and of open instances) and returns its name. */
   createInstancesTable(): Promise<string>;
   close(): Promise<void>;
 }
@@ -66,6 +66,8 @@ export async function startDynamoDbServer(): Promise<DynamoDbServer> {
             { AttributeName: schema.partitionKey, AttributeType: 'S' },
             { AttributeName: schema.freePartitionKey, AttributeType: 'S' },
             { AttributeName: schema.freeSortKey, AttributeType: 'N' },
+            { AttributeName: schema.openPartitionKey, AttributeType: 'S' },
+            { AttributeName: schema.openSortKey, AttributeType: 'N' },
           ],
           KeySchema: [{ AttributeName: schema.partitionKey, KeyType: 'HASH' }],
           GlobalSecondaryIndexes: [
@@ -74,6 +76,14 @@ export async function startDynamoDbServer(): Promise<DynamoDbServer> {
               KeySchema: [
                 { AttributeName: schema.freePartitionKey, KeyType: 'HASH' },
                 { AttributeName: schema.freeSortKey, KeyType: 'RANGE' },
+              ],
+              Projection: { ProjectionType: 'ALL' },
+            },
+            {
+              IndexName: schema.openIndex,
+              KeySchema: [
+                { AttributeName: schema.openPartitionKey, KeyType: 'HASH' },
+                { AttributeName: schema.openSortKey, KeyType: 'RANGE' },
               ],
               Projection: { ProjectionType: 'ALL' },
             },

@@ -130,15 +130,38 @@ export function expectedStatements(json: TemplateJson) {
           'dynamodb:UpdateItem',
           'dynamodb:Query',
         ],
-        Resource: [table, { 'Fn::Join': ['', [table, '/index/free']] }],
+        Resource: [
+          table,
+          { 'Fn::Join': ['', [table, '/index/free']] },
+          { 'Fn::Join': ['', [table, '/index/open-instances']] },
+        ],
       };
     },
     /** Owned capacity: the webhook's, the launcher's and the reconciler's ask for an instance. */
-    askForInstances: (stackName = 'GitHubRunners') => ({
+    askForInstances: () => ({
       Sid: 'AskForInstances',
       Effect: 'Allow',
-      Action: 'lambda:InvokeFunction',
-      Resource: arn(`:lambda:${SEED.region}:`, { Ref: 'AWS::AccountId' }, `:function:${stackName}-capacity`),
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'CapacityEvents'), 'Arn'] },
+    }),
+    /** Owned capacity: the capacity function hands each waiting job's launch to the launcher's queue. */
+    handLaunchesToTheLauncher: () => ({
+      Sid: 'HandLaunchesToTheLauncher',
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'Overflow'), 'Arn'] },
+    }),
+    /** Owned capacity: Lambda's event source reads the capacity queue for the function. */
+    readCapacityQueue: () => ({
+      Effect: 'Allow',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'CapacityEvents'), 'Arn'] },
     }),
     /** Reading the groups: no resource-level permission exists for Auto Scaling's Describe calls. */
     describeAutoScalingGroups: (...actions: string[]) => ({
