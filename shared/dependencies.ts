@@ -57,7 +57,7 @@ export interface DependencyOptions {
   /** Replace any built dependency (tests). */
   readonly overrides?: Partial<Dependencies>;
   /**
-   * How a job asks for an instance without `CAPACITY_FUNCTION_NAME` (the capacity function in
+   * How a job asks for an instance without `CAPACITY_QUEUE_URL` (the capacity function in
    * process: `npm start`, tests); default: only logged, the next capacity round sees the job.
    */
   readonly askCapacity?: (group: string) => Promise<void>;
