@@ -2,11 +2,13 @@ import { Annotations, type CfnElement, Stack, type StackProps, Tags } from 'aws-
 import type { Construct } from 'constructs';
 import { TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { Alarms } from './alarms';
+import { CapacityAccess, CapacityFunction } from './capacity-function';
 import { RunnersDashboard } from './dashboard';
 import { GitHubSecrets } from './github-secrets';
+import { InstanceLedger } from './instance-ledger';
 import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
-import { RunnerCapacity } from './runner-capacity';
+import { capacityGroupsVariable, RunnerCapacity } from './runner-capacity';
 import { RunnerConfigBucket } from './runner-config-bucket';
 import { RunnerImageBuild } from './runner-image-build';
 import type { RunnerTaskScope } from './runner-permissions';
@@ -41,7 +43,8 @@ export interface RunnerStackProps extends StackProps {
 
 /**
  * The whole system, one part each: the GitHub secrets, the runner configs bucket, the runner task
- * (the seed's roles, a task definition per profile), the capacity, the job ledger, the overflow
+ * (the seed's roles, a task definition per profile), the capacity, the job ledger, with owned
+ * capacity the instance ledger and the capacity function, the overflow
  * queue, the webhook behind a REST API and its WAF web ACL (with the hourly refresh of GitHub's hook ranges), the launcher, the reconciler and the redelivery sweep (each
  * when its settings allow), the dashboard and the alarms. Each part owns its permissions, cdk-nag
  * acknowledgements, outputs and the alarms it asks for; the stack only wires them together.
@@ -73,6 +76,7 @@ export class RunnerStack extends Stack {
       targetEnv: settings.targetEnv,
       groups: settings.capacity.kind === 'new' ? capacityGroups(settings.profiles, settings.capacity) : [],
       targetCapacityPercent: settings.targetCapacityPercent,
+      profiles: settings.profiles,
       image: {
         uri: runner.image,
         repository: settings.imageUri === undefined ? runner.repository : undefined,
@@ -81,6 +85,8 @@ export class RunnerStack extends Stack {
       runnerLogGroupArn: logGroupArn(this, settings.names.logGroupName),
     });
     const ledger = new JobLedger(this, 'JobLedger');
+    // Owned capacity (a cluster of our own, capacityMode=owned): the instance ledger and the capacity function.
+    const instances = capacity.owned ? new InstanceLedger(this, 'InstanceLedger') : undefined;
     const tasks: RunnerTaskScope = {
       partition: this.partition,
       region: this.region,
@@ -108,7 +114,19 @@ export class RunnerStack extends Stack {
       ...(settings.profilesFromContext && {
         RUNNER_PROFILES: runnerProfilesVariable(runner.profiles, (name) => capacity.providerFor(name)),
       }),
+      ...(instances !== undefined &&
+        settings.capacity.kind === 'new' && {
+          INSTANCES_TABLE: instances.table.tableName,
+          CAPACITY_GROUPS: capacityGroupsVariable(capacity.groups),
+          CAPACITY_MAX_INSTANCES: String(settings.capacity.maxInstancesTotal),
+        }),
     };
+    // The webhook, the launcher and the reconciler ask the capacity function for instances: they
+    // are made first (see CapacityAccess), the function after them.
+    const capacityAccess =
+      instances === undefined
+        ? undefined
+        : new CapacityAccess(this, 'CapacityQueue', { stackName: this.stackName, instances });
 
     const overflow = new OverflowQueue(this, 'OverflowQueue', {
       maxReceiveCount: settings.overflowMaxReceiveCount,
@@ -122,6 +140,7 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       tasks,
+      capacity: capacityAccess,
       placement,
     });
     const firewall = new WebhookFirewall(this, 'WebhookFirewall', {
@@ -140,6 +159,7 @@ export class RunnerStack extends Stack {
       configs,
       tasks,
       jitCredentials: credentials,
+      capacity: capacityAccess,
       placement,
     });
 
@@ -150,11 +170,31 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       credentials,
+      capacity: capacityAccess,
       placement,
     });
-    configs.writableOnlyBy(
-      [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map((r) => r.roleArn),
-    );
+    const capacityFunction =
+      capacityAccess === undefined
+        ? undefined
+        : new CapacityFunction(this, 'CapacityFunction', {
+            environment,
+            tasks,
+            groups: capacity.groups,
+            ledger,
+            access: capacityAccess,
+            configs,
+            credentials,
+            overflowQueue: overflow.queue,
+            placement,
+          });
+    // The functions that launch runner tasks: they alone write configs and read the GitHub credentials.
+    const functionRoles = [
+      webhook.webhook.role,
+      launcher.launcher.role,
+      reconciler.fn.role,
+      ...(capacityFunction === undefined ? [] : [capacityFunction.fn.role]),
+    ].map((r) => r.roleArn);
+    configs.writableOnlyBy(functionRoles);
     // The redelivery sweep reads the hook it is given, or with no hook named the GitHub App's own
     // (the credentials decide at run time).
     const redeliver =
@@ -185,10 +225,7 @@ export class RunnerStack extends Stack {
       );
     }
     // Each credential secret is readable by the roles granted it above and by no one else: the
-    // functions' credentials by the three functions, the App's also by the redelivery sweep.
-    const functionRoles = [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map(
-      (r) => r.roleArn,
-    );
+    // functions' credentials by the functions that launch tasks, the App's also by the redelivery sweep.
     const sweepRoles = redeliver === undefined ? [] : [redeliver.fn.role.roleArn];
     if (secrets.githubAuth !== undefined) {
       secrets.onlyReadBy(secrets.githubAuth, [
@@ -223,7 +260,10 @@ export class RunnerStack extends Stack {
       for (const task of runner.profiles)
         task.definition.node.addDependency(imageBuild.imageReady(task.profile.architecture));
     }
-    new RunnersDashboard(this, 'Dashboard', { name: `${this.stackName}-runners` });
+    new RunnersDashboard(this, 'Dashboard', {
+      name: `${this.stackName}-runners`,
+      ownedCapacity: capacityFunction !== undefined,
+    });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
       email: settings.alarmEmail,
@@ -235,6 +275,7 @@ export class RunnerStack extends Stack {
         ...(redeliver?.alarms ?? []),
         ...(hookRanges?.alarms ?? []),
         ...(imageBuild?.alarms ?? []),
+        ...(capacityFunction?.alarms ?? []),
       ],
     });
   }

@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_MAX_INSTANCES } from '../shared/capacity/capacity-groups';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { createSettingsReader } from '../shared/settings-reader';
-import { architectureOf, CAPACITY_FIELDS, type ProfileSettings, parseProfiles } from './runner-profiles';
+import {
+  architectureOf,
+  CAPACITY_FIELDS,
+  capacityGroups,
+  OWNED_CAPACITY_FIELDS,
+  type ProfileSettings,
+  parseProfiles,
+} from './runner-profiles';
 import { type PolicyDocument, SEED_TASK_ROLE_POLICY } from './seed-documents';
 
 /** The seed's names, each overridable by the context key of the same name. */
@@ -33,11 +41,22 @@ export interface ImageBuildSettings {
   /** The SSM parameters naming each architecture's current image: `<prefix>/<architecture>`. */
   readonly parameterPrefix: string;
 }
+/**
+ * Who sets the instance count of a cluster of our own: `owned`, the capacity function from the
+ * ledgers (a pristine instance per job, pools, the stack's groups only); `managed`, ECS managed
+ * scaling from its CloudWatch metric (the way before, kept for comparison and migration).
+ */
+export type CapacityMode = 'owned' | 'managed';
+
+const CAPACITY_MODES: readonly CapacityMode[] = ['owned', 'managed'];
 
 /** Runner capacity: a cluster of our own on EC2 Auto Scaling, or an existing cluster and capacity provider. */
 export type CapacitySettings =
   | {
       readonly kind: 'new';
+      readonly mode: CapacityMode;
+      /** Owned capacity: the most instances across the groups (`CAPACITY_MAX_INSTANCES`). */
+      readonly maxInstancesTotal: number;
       readonly instanceTypes: readonly string[];
       readonly minCapacity: number;
       readonly maxCapacity: number;
@@ -342,13 +361,25 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     key: 'profiles',
     default: '(one profile from `cpu`, `memoryMiB`, `instanceTypes`…)',
     meaning:
-      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, `publicRepositories`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool` (see Profiles below)',
+      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, `publicRepositories`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool`, and with owned capacity `hotPool`, `hotSchedule`, `reuseIdleMinutes`, `onInterruption` (see Profiles below)',
+  },
+  {
+    key: 'capacityMode',
+    default: '`owned`',
+    meaning:
+      "who sets the instance count of the stack's cluster: `owned`, the capacity function, from the job ledger (a pristine instance per job, started when the job is queued; hot and warm pools per profile); `managed`, ECS managed scaling (the way before: an instance serves several jobs, minutes of scaling delay). Not with `clusterName`",
+  },
+  {
+    key: 'maxInstancesTotal',
+    default: String(DEFAULT_MAX_INSTANCES),
+    meaning:
+      "owned capacity: the most instances across all profiles' groups together, on top of each group's `maxInstances` (`CAPACITY_MAX_INSTANCES`)",
   },
   {
     key: 'targetCapacityPercent',
     default: '100',
     meaning:
-      'ECS managed scaling target capacity of every capacity provider: below 100 keeps instances running ahead of demand (headroom)',
+      'with `capacityMode=managed`: ECS managed scaling target capacity of every capacity provider: below 100 keeps instances running ahead of demand (headroom)',
   },
   {
     key: 'settingsFile',
@@ -458,8 +489,15 @@ export function readSettings(
 
   const clusterName = text('clusterName');
   const capacityProviderName = text('capacityProviderName');
+  const modeText = text('capacityMode');
   let capacity: CapacitySettings;
   if (clusterName !== undefined || capacityProviderName !== undefined) {
+    for (const key of ['capacityMode', 'maxInstancesTotal']) {
+      if (text(key) !== undefined)
+        problems.push(
+          `${key} is for a cluster of the stack's own: an existing cluster (clusterName) keeps its own scaling; leave ${key} out`,
+        );
+    }
     if (clusterName === undefined || capacityProviderName === undefined) {
       problems.push(
         'clusterName and capacityProviderName go together (an existing cluster and its capacity provider)',
@@ -481,8 +519,17 @@ export function readSettings(
     if (minCapacity > maxCapacity)
       problems.push(`minCapacity (${minCapacity}) exceeds maxCapacity (${maxCapacity})`);
     const instanceTypes = list('instanceTypes');
+    const mode = CAPACITY_MODES.find((candidate) => candidate === (modeText ?? 'owned'));
+    if (mode === undefined)
+      problems.push(`capacityMode must be ${CAPACITY_MODES.join(' or ')} (got "${modeText}")`);
+    if (mode === 'owned' && text('targetCapacityPercent') !== undefined)
+      problems.push(
+        "targetCapacityPercent is ECS managed scaling's: with capacityMode=owned (the default) there is no managed scaling; keep instances ready with a profile's hotPool, or set capacityMode=managed",
+      );
     capacity = {
       kind: 'new',
+      mode: mode ?? 'owned',
+      maxInstancesTotal: int('maxInstancesTotal', DEFAULT_MAX_INSTANCES, 1, 10_000),
       instanceTypes: instanceTypes.length > 0 ? instanceTypes : ['t3.medium'],
       minCapacity,
       maxCapacity,
@@ -570,6 +617,20 @@ export function readSettings(
           `profiles on an existing cluster (clusterName) all run on its capacity provider: leave out ${capacityFields.join(', ')}`,
         );
     }
+    if (capacity.kind === 'new' && capacity.mode === 'managed') {
+      const owned = profiles.filter(
+        (profile) =>
+          profile.hotPool > 0 ||
+          profile.hotSchedule !== undefined ||
+          profile.reuseIdleMinutes !== undefined ||
+          profile.onInterruption !== undefined,
+      );
+      if (owned.length > 0)
+        problems.push(
+          `profiles ${owned.map((profile) => profile.name).join(', ')}: ${OWNED_CAPACITY_FIELDS.join(', ')} need capacityMode=owned (ECS managed scaling keeps no pools)`,
+        );
+    }
+    if (capacity.kind === 'new' && capacity.mode === 'owned') capacityGroups(profiles, capacity, problems);
   } else {
     profiles = [
       {
@@ -586,6 +647,10 @@ export function readSettings(
         minInstances: undefined,
         maxInstances: undefined,
         warmPool: 0,
+        hotPool: 0,
+        hotSchedule: undefined,
+        reuseIdleMinutes: undefined,
+        onInterruption: undefined,
         publicRepositories: false,
       },
     ];

@@ -9,6 +9,7 @@ import { parseConfig } from '../shared/config';
 import { acknowledge } from './acknowledge';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
+import type { CapacityAccess } from './capacity-function';
 import { checkEnvironment } from './check-environment';
 import type { JobLedger } from './job-ledger';
 import type { RunnerConfigBucket } from './runner-config-bucket';
@@ -37,6 +38,8 @@ export interface WebhookApiProps {
   readonly ledger: JobLedger;
   readonly configs: RunnerConfigBucket;
   readonly tasks: RunnerTaskScope;
+  /** Owned capacity's function, asked for an instance when none is free; none: ECS places the tasks. */
+  readonly capacity: CapacityAccess | undefined;
   readonly placement: FunctionPlacement;
 }
 
@@ -57,6 +60,7 @@ export class WebhookApi extends SystemPart {
     const environment = {
       WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
       ...props.environment,
+      ...props.capacity?.environment,
       OVERFLOW_QUEUE_URL: props.overflowQueue.queueUrl,
     };
     checkEnvironment('webhook', environment, (env) => parseConfig(env));
@@ -88,6 +92,7 @@ export class WebhookApi extends SystemPart {
       // A `completed` job of ours makes the webhook check its run's runner tasks and stop idle ones.
       role.addToPolicy(stopRunnerTasksStatement(tasks));
     }
+    for (const statement of props.capacity?.statements() ?? []) role.addToPolicy(statement);
     acknowledgeLaunchStatements(role, tasks);
 
     const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', {

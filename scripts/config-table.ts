@@ -367,11 +367,11 @@ export const SETTINGS: readonly Setting[] = [
       'the DynamoDB instance ledger of owned capacity: one record per instance (launching, ready, claimed, retiring); a claim is a conditional write, so two jobs never share an instance',
   },
   {
-    name: 'CAPACITY_FUNCTION_NAME',
+    name: 'CAPACITY_QUEUE_URL',
     default: '(none: only logged)',
     readBy: ['webhook', 'launcher', 'reconciler'],
     meaning:
-      "the capacity function a job that found no free instance asks for one (an asynchronous invoke); the capacity function's minute round sees the job anyway",
+      "the capacity function's FIFO queue (every capacity event goes through it, one batch at a time, in order): a job that found no free instance asks for one there; the capacity function's minute round sees the job anyway",
   },
   {
     name: 'CAPACITY_MAX_INSTANCES',
@@ -519,13 +519,6 @@ export const SETTINGS: readonly Setting[] = [
     name: 'AWS_ENDPOINT_URL_AUTO_SCALING',
     default: '(AWS)',
     readBy: ['capacity'],
-    meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
-    library: true,
-  },
-  {
-    name: 'AWS_ENDPOINT_URL_LAMBDA',
-    default: '(AWS)',
-    readBy: ['webhook', 'launcher', 'reconciler'],
     meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
     library: true,
   },

@@ -279,6 +279,24 @@ describe('scenario: ECS loses tasks', () => {
   });
 });
 
+describe('scenario: a runner config waits in S3', () => {
+  it.each(['jit', 'token'])(
+    'is deleted by the first round that sees its task running (%s registration)',
+    async (registration) => {
+      const extra = { RUNNER_REGISTRATION: registration };
+      const payload = queuedJob();
+      await webhook(0, extra)(await signedRequest(payload));
+      const [task] = tasksOf(payload);
+      const key = /runner-config\/[0-9a-f]{32}\.env/.exec(JSON.stringify(task?.overrides))?.[0] ?? '';
+      expect((await s3.objects()).has(key)).toBe(true);
+      await reconcile(0, extra);
+      expect(task?.lastStatus).toBe('RUNNING');
+      expect((await s3.objects()).has(key)).toBe(false);
+      expect(liveTasksOf(payload)).toEqual([task]);
+    },
+  );
+});
+
 describe('scenario: the ledger answers late', () => {
   it('finishes a launch whose claim was written but never answered: the lease runs out, then one task', async () => {
     // What dies: DynamoDB's answer to the claim. The write landed; the webhook never hears so.

@@ -26,6 +26,7 @@ export const DEPLOYED_FUNCTIONS = [
   'webhook',
   'launcher',
   'reconciler',
+  'capacity',
   'redeliver',
   'hook-ranges',
   'image-release',
