@@ -15,6 +15,8 @@ export const entries = {
   reconciler: 'functions/reconciler/index.ts',
   capacity: 'functions/capacity/index.ts',
   setup: 'functions/setup/index.ts',
+  'image-release': 'functions/image-release/index.ts',
+  'image-rollout': 'functions/image-rollout/index.ts',
   serve: 'bin/serve.ts',
   replay: 'bin/replay.ts',
   'redeliver-cli': 'bin/redeliver.ts',

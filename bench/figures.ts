@@ -42,13 +42,26 @@ export const atMost = (value: number, limit: number, text: string): Budget => ({
   pass: value <= limit,
 });
 
+/** A budget that `value` meets when it is at least `limit`. */
+export const atLeast = (value: number, limit: number, text: string): Budget => ({
+  text,
+  pass: value >= limit,
+});
+
 /** A budget that `value` meets when it stays under `limit`. */
 export const under = (value: number, limit: number, text: string): Budget => ({ text, pass: value < limit });
+
+/** A scenario's figures, with a text for people (printed after the table) and details for `--json`. */
+export interface ScenarioReport {
+  readonly figures: Figure[];
+  readonly text?: string;
+  readonly details?: unknown;
+}
 
 /** What every scenario is: a name for `--only`, and a run that measures its figures. */
 export interface Scenario {
   readonly name: string;
-  run(options: BenchOptions): Promise<Figure[]>;
+  run(options: BenchOptions): Promise<Figure[] | ScenarioReport>;
 }
 
 export interface BenchOptions {
@@ -58,6 +71,8 @@ export interface BenchOptions {
   readonly events: number;
   /** Jobs in the burst. */
   readonly jobs: number;
+  /** The capacity simulation runs its pool-size sweep instead of its side-by-side scenarios. */
+  readonly pools?: boolean;
   /** Progress lines for people (stderr). */
   readonly progress: (line: string) => void;
 }

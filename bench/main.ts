@@ -2,13 +2,15 @@
  * `npm run bench`: cold start, warm per-event cost and burst throughput of the webhook, each
  * against its budget. Timing budgets are ratios to references measured in the same run (`B`, a bare
  * node process; `S`, one RunTask of our ECS client), so they hold on any machine.
- * Also the runner image's size when a Docker engine has it. Prints a table (or `--json`) and exits 1
+ * Also the runner image's size when a Docker engine has it, and the capacity simulation (simulated
+ * times on a virtual clock, bench/capacity-sim.ts). Prints a table (or `--json`) and exits 1
  * when a budget is missed.
  * Run only after `npm run build`: the cold start imports dist/webhook/index.mjs as it ships.
  */
 import { parseArgs } from 'node:util';
 import { burst, burstWorker } from './burst';
 import { burstOverflow } from './burst-overflow';
+import { capacitySimulation } from './capacity-sim';
 import { coldStart } from './cold-start';
 import type { BenchOptions, Figure, Scenario } from './figures';
 import { describeMachine, formatTable } from './report';
@@ -17,14 +19,23 @@ import { warmPerEvent, warmWorker } from './warm-per-event';
 import { reply } from './worker';
 
 /** Every scenario, in the order they run. */
-const SCENARIOS: readonly Scenario[] = [coldStart, warmPerEvent, burst, burstOverflow, runnerImage];
+const SCENARIOS: readonly Scenario[] = [
+  coldStart,
+  warmPerEvent,
+  burst,
+  burstOverflow,
+  runnerImage,
+  capacitySimulation,
+];
 
 const usage = `usage: npm run bench -- [--json] [--only ${SCENARIOS.map((s) => s.name).join(',')}] [--runs N] [--events N] [--jobs N]
+       npm run bench:capacity -- [--json] [--pools]   (the capacity simulation alone)
   --json    one JSON document on stdout instead of the table
   --only    the scenarios to run (default: all)
   --runs    fresh processes per kind of cold start (default 100)
   --events  events per kind in the warm process (default 5000)
-  --jobs    jobs in the burst (default 1000)`;
+  --jobs    jobs in the burst (default 1000)
+  --pools   the capacity simulation sizes pools for the example load instead of its side-by-side run`;
 
 const wholeNumber = (name: string, value: string) => {
   const n = Number(value);
@@ -40,6 +51,7 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '100' },
       events: { type: 'string', default: '5000' },
       jobs: { type: 'string', default: '1000' },
+      pools: { type: 'boolean', default: false },
       worker: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -52,6 +64,7 @@ async function main(): Promise<number> {
     runs: wholeNumber('runs', values.runs),
     events: wholeNumber('events', values.events),
     jobs: wholeNumber('jobs', values.jobs),
+    pools: values.pools,
     progress: (line) => process.stderr.write(`${line}\n`),
   };
   if (values.worker !== undefined) {
@@ -71,15 +84,22 @@ async function main(): Promise<number> {
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}\n${usage}`);
 
   const figures: Figure[] = [];
+  const texts: string[] = [];
+  const details: Record<string, unknown> = {};
   for (const scenario of SCENARIOS.filter((s) => names.includes(s.name))) {
-    figures.push(...(await scenario.run(options)));
+    const result = await scenario.run(options);
+    const report = Array.isArray(result) ? { figures: result } : result;
+    figures.push(...report.figures);
+    if (report.text !== undefined) texts.push(report.text);
+    if (report.details !== undefined) details[scenario.name] = report.details;
   }
   const machine = describeMachine();
   const failed = figures.filter((f) => f.budget && !f.budget.pass);
   if (values.json) {
-    console.log(JSON.stringify({ machine, figures, budgetsMissed: failed.length }, null, 2));
+    console.log(JSON.stringify({ machine, figures, details, budgetsMissed: failed.length }, null, 2));
   } else {
     console.log(formatTable(figures, machine));
+    for (const text of texts) console.log(`\n${text}`);
     console.log(
       failed.length === 0
         ? 'Every budget is met.'

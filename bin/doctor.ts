@@ -6,12 +6,14 @@ import { formatReport, reportJson } from '../shared/doctor/doctor-report';
 import { hasProblems } from '../shared/doctor/finding';
 import { createGitHubDoctor } from '../shared/doctor/github-doctor';
 import { runDoctor } from '../shared/doctor/run-doctor';
+import { createRunnerReleases } from '../shared/image/github-releases';
 
 const usage = `usage: npm run doctor -- [--stack GitHubRunners] [--region R] [--repo OWNER/NAME] [--org ORG [--hook-id ID] | --app] [--json]
 
 After a deploy, checks what makes jobs fail quietly, and prints each problem with its fix: the
 secrets, the webhook's recent deliveries, where the GitHub credentials can register runners, the
-runner image in ECR, the ECS cluster, task definition and capacity provider, and the alarms'
+runner image in ECR, its runner version against GitHub's releases (30 days to update), its last
+build, the ECS cluster, task definition and capacity provider, and the alarms'
 subscribers. It reads the stack's outputs with your AWS credentials (read-only calls).
 Exits 0 when nothing is wrong, 1 when a problem is found, 2 on a usage error.
 
@@ -29,6 +31,7 @@ Exits 0 when nothing is wrong, 1 when a problem is found, 2 on a usage error.
   --app               check the GitHub App's webhook instead
   --since 24h         how far back to look at deliveries (at most 3d)
   --github-api-url U  GitHub Enterprise Server's API (default $GITHUB_API_URL or https://api.github.com)
+  --releases-api-url U  where actions/runner's releases are read (default https://api.github.com)
   --json              one JSON object for scripts
 Targets the stack's outputs name can be given instead: --cluster, --task-definition,
 --capacity-provider, --image, --webhook-secret-arn, --github-auth-secret-arn.`;
@@ -47,6 +50,7 @@ async function main(): Promise<number> {
       app: { type: 'boolean', default: false },
       since: { type: 'string' },
       'github-api-url': { type: 'string' },
+      'releases-api-url': { type: 'string' },
       cluster: { type: 'string' },
       'task-definition': { type: 'string' },
       'capacity-provider': { type: 'string' },
@@ -64,6 +68,7 @@ async function main(): Promise<number> {
   const options = parseDoctorOptions(values, process.env);
   const report = await runDoctor(options, {
     aws: createAwsDoctor({ region: options.region }),
+    releases: createRunnerReleases(options.releasesApiUrl),
     github: (credentials, secretValue) => createGitHubDoctor(options.apiUrl, credentials, secretValue),
   });
   console.log(options.json ? reportJson(report) : formatReport(report));

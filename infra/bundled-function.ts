@@ -21,6 +21,8 @@ export interface BundledFunctionProps {
   readonly timeout?: Duration;
   readonly memorySize?: number;
   readonly reservedConcurrentExecutions?: number | undefined;
+  /** A name of our choosing (other functions call it by name); none: CloudFormation's. */
+  readonly functionName?: string;
   /** Where the esbuild output is; tests point it elsewhere. */
   readonly distDir?: string;
 }
@@ -74,6 +76,7 @@ export class BundledFunction extends Construct {
     );
 
     this.function = new lambda.Function(this, 'Function', {
+      ...(props.functionName !== undefined && { functionName: props.functionName }),
       description: props.description,
       code: lambda.Code.fromAsset(codeDir),
       handler: 'index.handler',

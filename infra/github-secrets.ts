@@ -104,9 +104,11 @@ export class GitHubSecrets extends SystemPart {
    * `secretReaders` of the settings read a credential secret: its resource policy denies
    * `secretsmanager:GetSecretValue` to every other principal, whatever its own policies allow (an
    * administrator's `*` included). Only reading is denied: CloudFormation's updates of the secret and
-   * of this policy, and the operator's `put-secret-value`, still work.
+   * of this policy, and the operator's `put-secret-value`, still work. With no reader at all (the
+   * seed's token secret once the functions use a GitHub App's credentials) it denies every principal.
    */
   onlyReadBy(secret: secretsmanager.Secret, readers: readonly string[]): void {
+    const allowed = [...readers, ...this.operatorReaders];
     secret.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyItsReadersGetTheValue',
@@ -114,8 +116,9 @@ export class GitHubSecrets extends SystemPart {
         principals: [new iam.AnyPrincipal()],
         actions: ['secretsmanager:GetSecretValue'],
         resources: ['*'],
-        // ArnNotLike: a `secretReaders` entry may end in `*` (an SSO permission set's role).
-        conditions: { ArnNotLike: { 'aws:PrincipalArn': [...readers, ...this.operatorReaders] } },
+        // ArnNotLike: a `secretReaders` entry may end in `*` (an SSO permission set's role). No
+        // condition rather than an empty list of values, which IAM has no clear meaning for.
+        ...(allowed.length > 0 && { conditions: { ArnNotLike: { 'aws:PrincipalArn': allowed } } }),
       }),
     );
   }

@@ -8,6 +8,7 @@ import { parseConfig } from '../shared/config';
 import { QUEUED_LAUNCH_DEADLINE_MS } from '../shared/queue/launch-queued-job';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
+import type { CapacityAccess } from './capacity-function';
 import { checkEnvironment } from './check-environment';
 import type { JobLedger } from './job-ledger';
 import type { RunnerConfigBucket } from './runner-config-bucket';
@@ -81,6 +82,8 @@ export interface LauncherProps {
   readonly configs: RunnerConfigBucket;
   readonly tasks: RunnerTaskScope;
   readonly jitCredentials: secretsmanager.Secret | undefined;
+  /** Owned capacity's function, asked for an instance when none is free; none: ECS places the tasks. */
+  readonly capacity: CapacityAccess | undefined;
   readonly placement: FunctionPlacement;
 }
 
@@ -93,7 +96,11 @@ export class Launcher extends SystemPart {
     super(scope, id);
     const { queue } = props.overflow;
     // The launcher receives no webhooks: no webhook secret. The queue URL is for its retry delays.
-    const environment = { ...props.environment, OVERFLOW_QUEUE_URL: queue.queueUrl };
+    const environment = {
+      ...props.environment,
+      ...props.capacity?.environment,
+      OVERFLOW_QUEUE_URL: queue.queueUrl,
+    };
     checkEnvironment('launcher', environment, (env) => parseConfig(env));
     this.launcher = new BundledFunction(this, 'Launcher', {
       ...props.placement,
@@ -125,6 +132,7 @@ export class Launcher extends SystemPart {
     if (props.jitCredentials !== undefined) {
       role.addToPolicy(readSecretStatement('ReadGitHubCredentials', props.jitCredentials.secretArn));
     }
+    for (const statement of props.capacity?.statements() ?? []) role.addToPolicy(statement);
     acknowledgeLaunchStatements(role, props.tasks);
 
     const source = new lambda.EventSourceMapping(this, 'LauncherSource', {

@@ -1,12 +1,14 @@
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import type { CapacityGroupSettings } from '../shared/capacity/capacity-groups';
+import { imageParameterName } from '../shared/image/built-image';
 import { acknowledge, wildcardResource } from './acknowledge';
-import { architectureOf, type CapacityGroup } from './runner-profiles';
+import { architectureOf, type CapacityGroup, type ProfileSettings } from './runner-profiles';
 import type { CapacitySettings } from './settings';
 import { SystemPart } from './system-part';
 
@@ -15,28 +17,56 @@ export interface RunnerCapacityProps {
   readonly targetEnv: string;
   /** The instance groups the profiles run on (ignored on an existing cluster). */
   readonly groups: readonly CapacityGroup[];
-  /** ECS managed scaling's target capacity (%). */
+  /** ECS managed scaling's target capacity (%), with `capacityMode=managed`. */
   readonly targetCapacityPercent: number;
+  /** The profiles the groups were made of (their reuse settings, for the synth's warnings). */
+  readonly profiles: readonly ProfileSettings[];
   /** The runner image, pulled when an instance boots; its repository, when it is the stack's. */
-  readonly image: { readonly uri: string; readonly repository: ecr.IRepository | undefined };
+  readonly image: {
+    readonly uri: string;
+    readonly repository: ecr.IRepository | undefined;
+    /**
+     * The stack builds the image: `<prefix>/<architecture>` names each architecture's current
+     * image, which an instance reads at boot (the deploy's value may be older by then).
+     */
+    readonly parameterPrefix?: string;
+  };
   /** The runner tasks' log group (`…:log-group:NAME:*`): the only one the instance role may write to. */
   readonly runnerLogGroupArn: string;
+}
+
+/** One instance group of the stack's cluster, as deployed: its Auto Scaling group and capacity provider. */
+export interface DeployedGroup {
+  readonly group: CapacityGroup;
+  readonly autoScalingGroupName: string;
+  readonly capacityProviderName: string;
 }
 
 /**
  * A cluster of our own with one EC2 Auto Scaling capacity provider per instance group (an
  * architecture and a purchase option), or the existing cluster and capacity provider named.
+ *
+ * With owned capacity (`capacityMode=owned`, the default) ECS scales nothing: each capacity
+ * provider has managed scaling and managed termination protection off, its Auto Scaling group
+ * protects every new instance from scale-in and has no desired capacity in the template (the
+ * capacity function sets it, and lowers it only by terminating an idle instance, so neither a
+ * deploy nor a lower desired count ever takes a busy instance). With `managed`, ECS managed
+ * scaling drives the groups, as before.
  */
 export class RunnerCapacity extends SystemPart {
   readonly clusterName: string;
   readonly clusterArn: string;
   /** The capacity provider of the first group: the functions' `ECS_CAPACITY_PROVIDER`. */
   readonly capacityProviderName: string;
+  /** Whether the system sets the groups' capacity (`capacityMode=owned` on a cluster of our own). */
+  readonly owned: boolean;
   private readonly providers = new Map<string, string>();
+  private readonly deployed: DeployedGroup[] = [];
 
   constructor(scope: Construct, id: string, props: RunnerCapacityProps) {
     super(scope, id);
     const { settings } = props;
+    this.owned = settings.kind === 'new' && settings.mode === 'owned';
     if (settings.kind === 'existing') {
       const stack = Stack.of(this);
       this.clusterName = settings.clusterName;
@@ -56,6 +86,11 @@ export class RunnerCapacity extends SystemPart {
       value: this.capacityProviderName,
       description: "Capacity provider the webhook passes to RunTask (the default profile's)",
     });
+  }
+
+  /** The groups of a cluster of our own, in the profiles' order; none on an existing cluster. */
+  get groups(): readonly DeployedGroup[] {
+    return this.deployed;
   }
 
   /** The capacity provider a profile's tasks run on. */
@@ -96,9 +131,23 @@ export class RunnerCapacity extends SystemPart {
     });
     // The runner image is pulled at boot, before the first task asks for it.
     props.image.repository?.grantPull(instanceRole);
+    const { parameterPrefix } = props.image;
+    if (parameterPrefix !== undefined) {
+      const stack = Stack.of(this);
+      instanceRole.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadTheRunnerImageParameters',
+          actions: ['ssm:GetParameter'],
+          resources: [...new Set(props.groups.map((group) => group.architecture))].map(
+            (architecture) =>
+              `arn:${stack.partition}:ssm:${stack.region}:${stack.account}:parameter${imageParameterName(parameterPrefix, architecture)}`,
+          ),
+        }),
+      );
+    }
 
     for (const group of props.groups) {
-      const provider = this.instanceGroup(group, {
+      const deployed = this.instanceGroup(group, {
         settings,
         props,
         vpc,
@@ -106,7 +155,15 @@ export class RunnerCapacity extends SystemPart {
         securityGroup,
         instanceRole,
       });
-      for (const profile of group.profiles) this.providers.set(profile, provider);
+      this.deployed.push(deployed);
+      for (const profile of group.profiles) this.providers.set(profile, deployed.capacityProviderName);
+    }
+    if (settings.mode === 'owned') this.warnOfReuse(props.groups, props.profiles);
+    else {
+      Annotations.of(this).addWarningV2(
+        'runners:managed-capacity-reuses-instances',
+        "capacityMode=managed: ECS managed scaling places each job on any instance of its capacity provider, so an instance that ran a job (a privileged one: a job that escapes to the host can tamper with the cached image and read earlier jobs' stopped containers) serves later jobs, and a job waits minutes for the scaling evaluation. capacityMode=owned (the default) gives each job a pristine instance (docs/capacity.md).",
+      );
     }
 
     acknowledge(
@@ -123,7 +180,27 @@ export class RunnerCapacity extends SystemPart {
     return cluster;
   }
 
-  /** One group's launch template, Auto Scaling group (warm pool, Spot) and capacity provider; its name. */
+  /** The synth's warnings of instances that serve more than one job (`reuseIdleMinutes`). */
+  private warnOfReuse(groups: readonly CapacityGroup[], profiles: readonly ProfileSettings[]): void {
+    for (const group of groups) {
+      const members = profiles.filter((profile) => group.profiles.includes(profile.name));
+      const reusing = members.filter((profile) => profile.reuseIdleMinutes !== undefined);
+      if (group.reuseIdleMinutes !== undefined) {
+        Annotations.of(this).addWarningV2(
+          `runners:capacity-reuse-${group.name}`,
+          `Instances of profiles ${group.profiles.join(', ')} serve more than one job (reuseIdleMinutes=${group.reuseIdleMinutes}): this trades isolation for speed, trusted repositories only. A job that escapes its privileged container to the host reaches every later job on that instance (the cached runner image, earlier jobs' stopped containers, the instance role).`,
+        );
+      } else if (reusing.length > 0) {
+        const pristine = members.filter((profile) => profile.reuseIdleMinutes === undefined);
+        Annotations.of(this).addWarningV2(
+          `runners:capacity-reuse-ignored-${group.name}`,
+          `reuseIdleMinutes of profiles ${reusing.map((profile) => profile.name).join(', ')} has no effect: their instances (the ${group.name} group) also serve profiles ${pristine.map((profile) => profile.name).join(', ')}, which run pristine, and an instance serves a second job only when every profile of its group reuses instances.`,
+        );
+      }
+    }
+  }
+
+  /** One group's launch template, Auto Scaling group (warm pool, Spot) and capacity provider. */
   private instanceGroup(
     group: CapacityGroup,
     shared: {
@@ -134,8 +211,9 @@ export class RunnerCapacity extends SystemPart {
       readonly securityGroup: ec2.ISecurityGroup;
       readonly instanceRole: iam.IRole;
     },
-  ): string {
+  ): DeployedGroup {
     const { settings, props, vpc, cluster, securityGroup, instanceRole } = shared;
+    const owned = settings.mode === 'owned';
     const id = (name: string) => `${group.key}${name}`;
     const instanceTypes = group.instanceTypes.map((name) => new ec2.InstanceType(name));
     const wrong = group.instanceTypes.filter((name) => architectureOf(name) !== group.architecture);
@@ -156,6 +234,9 @@ export class RunnerCapacity extends SystemPart {
       ...pullRunnerImage(
         props.image.uri,
         props.image.repository === undefined ? undefined : Stack.of(this).region,
+        props.image.parameterPrefix === undefined
+          ? undefined
+          : imageParameterName(props.image.parameterPrefix, group.architecture),
       ),
     );
     const launchTemplate = new ec2.LaunchTemplate(this, id('LaunchTemplate'), {
@@ -187,6 +268,11 @@ export class RunnerCapacity extends SystemPart {
       },
       minCapacity: group.minInstances,
       maxCapacity: group.maxInstances,
+      // Owned: every instance protected from scale-in, so that the capacity function's lower desired
+      // count terminates nothing; it terminates an idle instance itself, by id. (With managed
+      // termination protection, the capacity provider sets this.) No desiredCapacity either way: a
+      // deploy would reset what the capacity function or ECS set.
+      ...(owned && { newInstancesProtectedFromScaleIn: true }),
       ...(mixed
         ? {
             mixedInstancesPolicy: {
@@ -215,16 +301,41 @@ export class RunnerCapacity extends SystemPart {
         poolState: autoscaling.PoolState.STOPPED,
       });
     }
-    const capacityProvider = new ecs.AsgCapacityProvider(this, id('CapacityProvider'), {
-      autoScalingGroup,
-      enableManagedScaling: true,
-      enableManagedTerminationProtection: true,
-      targetCapacityPercent: props.targetCapacityPercent,
-    });
+    const capacityProvider = new ecs.AsgCapacityProvider(
+      this,
+      id('CapacityProvider'),
+      owned
+        ? {
+            autoScalingGroup,
+            enableManagedScaling: false,
+            enableManagedTerminationProtection: false,
+            // ECS drains an instance Auto Scaling terminates (its lifecycle hook waits for its
+            // tasks): a second fence, should the capacity function ever terminate a busy one.
+            enableManagedDraining: true,
+          }
+        : {
+            autoScalingGroup,
+            enableManagedScaling: true,
+            enableManagedTerminationProtection: true,
+            targetCapacityPercent: props.targetCapacityPercent,
+          },
+    );
+    if (owned) {
+      // CDK leaves ManagedScaling out when it is off; say DISABLED, so that a stack deployed with
+      // managed scaling turns it off on update instead of keeping it.
+      // (CDK names its CfnCapacityProvider by the construct's id, not `Resource`: no defaultChild.)
+      const resource = capacityProvider.node.children.find(
+        (child): child is ecs.CfnCapacityProvider => child instanceof ecs.CfnCapacityProvider,
+      );
+      resource?.addPropertyOverride('AutoScalingGroupProvider.ManagedScaling', { Status: 'DISABLED' });
+    }
+    // Managed termination protection or managed draining: CDK adds no drain hook function of its own.
     cluster.addAsgCapacityProvider(capacityProvider);
     acknowledge(
       autoScalingGroup,
-      'ECS managed scaling drives this group; its activity shows in the ECS and Auto Scaling consoles.',
+      owned
+        ? "The capacity function drives this group from EventBridge's Auto Scaling events (launch, failed launch, termination); its activity shows in the Auto Scaling console."
+        : 'ECS managed scaling drives this group; its activity shows in the ECS and Auto Scaling consoles.',
       'AS3',
     );
     if (mixed) {
@@ -234,7 +345,11 @@ export class RunnerCapacity extends SystemPart {
         'EC26',
       );
     }
-    return capacityProvider.capacityProviderName;
+    return {
+      group,
+      autoScalingGroupName: autoScalingGroup.autoScalingGroupName,
+      capacityProviderName: capacityProvider.capacityProviderName,
+    };
   }
 }
 
@@ -291,13 +406,19 @@ export function agentSettings(options: { readonly warmPool: boolean }): string[]
  * first task (the log: /var/log/runner-image-pull.log). From the stack's repository, with the
  * instance role's ECR credentials.
  */
-export function pullRunnerImage(image: string, ecrRegion: string | undefined): string[] {
+export function pullRunnerImage(image: string, ecrRegion: string | undefined, parameter?: string): string[] {
+  const cli = '(command -v aws >/dev/null || dnf install -y awscli-2) && ';
+  // The stack's builds: the image the parameter names now, read at boot.
+  const resolve =
+    parameter === undefined || ecrRegion === undefined
+      ? ''
+      : `IMAGE=$(aws ssm get-parameter --region ${ecrRegion} --name ${parameter} --query Parameter.Value --output text) && `;
   const login =
     ecrRegion === undefined
       ? ''
-      : `(command -v aws >/dev/null || dnf install -y awscli-2) && aws ecr get-login-password --region ${ecrRegion} | docker login --username AWS --password-stdin "\${IMAGE%%/*}" && `;
+      : `${cli}${resolve}aws ecr get-login-password --region ${ecrRegion} | docker login --username AWS --password-stdin "\${IMAGE%%/*}" && `;
   return [
-    `IMAGE="${image}"`,
+    `IMAGE="${resolve === '' ? image : ''}"`,
     `( for _ in 1 2 3 4 5; do timeout 300 sh -c 'until docker info >/dev/null 2>&1; do sleep 2; done' && ${login}docker pull "$IMAGE" && break; sleep 15; done ) >/var/log/runner-image-pull.log 2>&1 &`,
   ];
 }
@@ -327,4 +448,47 @@ export function blockInstanceMetadataFromTasks(): string[] {
     'systemctl daemon-reload',
     script,
   ];
+}
+
+/**
+ * One entry of `CAPACITY_GROUPS` as the stack writes it: the hot schedule as its text, which the
+ * functions parse, and the fields at their default left out.
+ */
+export type CapacityGroupEntry = Pick<
+  CapacityGroupSettings,
+  'name' | 'autoScalingGroupName' | 'capacityProvider' | 'profiles' | 'maxInstances'
+> & {
+  readonly hot?: number;
+  readonly hotSchedule?: string;
+  readonly warm?: number;
+  readonly reuseIdleMinutes?: number;
+  readonly spot?: true;
+  readonly onInterruption?: string;
+};
+
+/**
+ * The functions' `CAPACITY_GROUPS` (shared/capacity/capacity-groups.ts reads it): each owned group
+ * with its Auto Scaling group and capacity provider (deploy-time names, written into the JSON as
+ * tokens, as `RUNNER_PROFILES`' providers), its profiles, bound and pools. A field at the parser's
+ * default (no hot or warm pool, On-Demand, pristine, no fallback) is left out: the functions share
+ * Lambda's 4 KB of environment with `RUNNER_PROFILES`, and each group takes about 300 bytes of it.
+ */
+export function capacityGroupsVariable(groups: readonly DeployedGroup[]): string {
+  return JSON.stringify(
+    groups.map(
+      ({ group, autoScalingGroupName, capacityProviderName }): CapacityGroupEntry => ({
+        name: group.name,
+        autoScalingGroupName,
+        capacityProvider: capacityProviderName,
+        profiles: group.profiles,
+        maxInstances: group.maxInstances,
+        ...(group.hotPool > 0 && { hot: group.hotPool }),
+        ...(group.hotSchedule !== undefined && { hotSchedule: group.hotSchedule }),
+        ...(group.warmPool > 0 && { warm: group.warmPool }),
+        ...(group.reuseIdleMinutes !== undefined && { reuseIdleMinutes: group.reuseIdleMinutes }),
+        ...(group.spot && { spot: true }),
+        ...(group.onInterruption !== undefined && { onInterruption: group.onInterruption }),
+      }),
+    ),
+  );
 }

@@ -1,4 +1,5 @@
 import { InstanceArchitecture, InstanceType } from 'aws-cdk-lib/aws-ec2';
+import { parseHotSchedule } from '../shared/capacity/capacity-groups';
 
 export type Architecture = 'x86_64' | 'arm64';
 
@@ -25,9 +26,28 @@ export interface ProfileSettings {
   readonly maxInstances: number | undefined;
   /** Stopped instances kept ready in the Auto Scaling warm pool. */
   readonly warmPool: number;
+  /** Owned capacity: pristine instances kept running and registered, waiting for a job. */
+  readonly hotPool: number;
+  /** Owned capacity: the hours the hot pool is kept (`Mon-Fri 07:00-19:00`, UTC); undefined: always. */
+  readonly hotSchedule: string | undefined;
+  /**
+   * Owned capacity: an idle instance takes the next job of the profile's group for this many
+   * minutes (trusted repositories only); undefined: pristine, one job per instance.
+   */
+  readonly reuseIdleMinutes: number | undefined;
+  /** Owned capacity, Spot: where a job whose instance is interrupted before it started goes. */
+  readonly onInterruption: 'on-demand' | undefined;
   /** Whether public and internal repositories' jobs may have its runners (fork pull requests included). */
   readonly publicRepositories: boolean;
 }
+
+/** The profile fields of capacity the system owns (`capacityMode=owned`): pools, reuse, Spot fallback. */
+export const OWNED_CAPACITY_FIELDS = [
+  'hotPool',
+  'hotSchedule',
+  'reuseIdleMinutes',
+  'onInterruption',
+] as const;
 
 /** The profile fields only the stack reads: the capacity a profile's tasks run on. */
 export const CAPACITY_FIELDS = [
@@ -37,6 +57,7 @@ export const CAPACITY_FIELDS = [
   'minInstances',
   'maxInstances',
   'warmPool',
+  ...OWNED_CAPACITY_FIELDS,
 ] as const;
 
 const FIELDS = new Set<string>([
@@ -145,6 +166,36 @@ export function parseProfiles(value: unknown, problems: string[]): ProfileSettin
     if (warmPool > 0 && instanceTypes !== undefined && instanceTypes.length > 1) {
       problems.push(`${at}: warmPool needs one instance type (no warm pool with a mixed instances policy)`);
     }
+    const hotPool = optionalInt('hotPool', 0, 1000) ?? 0;
+    if (maxInstances !== undefined && hotPool > maxInstances)
+      problems.push(`${at}: hotPool (${hotPool}) exceeds maxInstances (${maxInstances})`);
+    let hotSchedule: string | undefined;
+    if (profile.hotSchedule !== undefined) {
+      if (typeof profile.hotSchedule !== 'string') {
+        problems.push(`${at}: hotSchedule must be text such as "Mon-Fri 07:00-19:00" (UTC)`);
+      } else {
+        try {
+          parseHotSchedule(profile.hotSchedule);
+          hotSchedule = profile.hotSchedule;
+        } catch (error) {
+          problems.push(`${at}: ${(error as Error).message}`);
+        }
+        if (hotPool === 0) problems.push(`${at}: hotSchedule needs a hotPool (the instances it keeps)`);
+      }
+    }
+    const publicRepositories = optionalBool('publicRepositories', false);
+    const reuseIdleMinutes = optionalInt('reuseIdleMinutes', 1, 1440);
+    if (reuseIdleMinutes !== undefined && publicRepositories) {
+      problems.push(
+        `${at}: reuseIdleMinutes with publicRepositories: a fork's job would run on the instance of the next job; public repositories' jobs get a pristine instance each`,
+      );
+    }
+    const onInterruption = profile.onInterruption;
+    if (onInterruption !== undefined && onInterruption !== 'on-demand') {
+      problems.push(`${at}: onInterruption must be "on-demand" (got ${JSON.stringify(onInterruption)})`);
+    } else if (onInterruption !== undefined && !spot) {
+      problems.push(`${at}: onInterruption is for Spot profiles (spot: true)`);
+    }
     return [
       {
         name,
@@ -159,7 +210,11 @@ export function parseProfiles(value: unknown, problems: string[]): ProfileSettin
         minInstances,
         maxInstances,
         warmPool,
-        publicRepositories: optionalBool('publicRepositories', false),
+        hotPool,
+        hotSchedule,
+        reuseIdleMinutes,
+        onInterruption: onInterruption === 'on-demand' ? 'on-demand' : undefined,
+        publicRepositories,
       },
     ];
   });
@@ -174,12 +229,22 @@ export function architectureOf(instanceType: string): Architecture {
 export interface CapacityGroup {
   /** Prefix of its construct ids: '' for the group of the stack's own instance types (its ids predate profiles). */
   readonly key: string;
+  /** Its name for the functions (`CAPACITY_GROUPS`): `default` for the stack's own group, else `arm64-spot`… */
+  readonly name: string;
   readonly architecture: Architecture;
   readonly spot: boolean;
   readonly instanceTypes: readonly string[];
   readonly minInstances: number;
   readonly maxInstances: number;
   readonly warmPool: number;
+  /** The largest hot pool of its profiles. */
+  readonly hotPool: number;
+  /** The hot schedule of the profiles with a hot pool (they must agree). */
+  readonly hotSchedule: string | undefined;
+  /** Set only when every profile of the group reuses instances: the smallest of their idle minutes. */
+  readonly reuseIdleMinutes: number | undefined;
+  /** The group (its name) a Spot group's not-yet-started jobs move to when their instance is interrupted. */
+  readonly onInterruption: string | undefined;
   /** The names of the profiles that run on it. */
   readonly profiles: readonly string[];
 }
@@ -198,8 +263,11 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<
 /**
  * One group per distinct (architecture, Spot) of the profiles, in the order the profiles name
  * them. The group of the stack's own settings (`instanceTypes`' architecture, On-Demand) keeps
- * their instance types, minimum and maximum; a group takes the largest minimum, maximum and warm
- * pool of its profiles, and the instance types they name.
+ * their instance types, minimum and maximum; a group takes the largest minimum, maximum, warm and
+ * hot pool of its profiles, and the instance types they name. It reuses instances only when every
+ * profile of it says so (the shortest idle time): one pristine profile keeps the group pristine.
+ * A Spot group moves interrupted jobs to the On-Demand group of its architecture when one of its
+ * profiles asks. What cannot be made of the profiles goes to `problems`.
  */
 export function capacityGroups(
   profiles: readonly ProfileSettings[],
@@ -208,6 +276,7 @@ export function capacityGroups(
     readonly minCapacity: number;
     readonly maxCapacity: number;
   },
+  problems: string[] = [],
 ): CapacityGroup[] {
   const baseArchitecture = architectureOf(base.instanceTypes[0] ?? 't3.medium');
   const groups = new Map<string, ProfileSettings[]>();
@@ -215,9 +284,11 @@ export function capacityGroups(
     const id = `${profile.architecture}/${profile.spot}`;
     groups.set(id, [...(groups.get(id) ?? []), profile]);
   }
-  return [...groups.values()].map((members) => {
+  const made = [...groups.values()].map((members) => {
     const { architecture, spot } = members[0] as ProfileSettings;
     const isBase = architecture === baseArchitecture && !spot;
+    const name = isBase ? 'default' : `${architecture}${spot ? '-spot' : ''}`;
+    const names = members.map((profile) => profile.name).join(', ');
     const named = [...new Set(members.flatMap((profile) => profile.instanceTypes ?? []))];
     const largest = (values: readonly (number | undefined)[], fallback: number) =>
       Math.max(...values.map((value) => value ?? fallback));
@@ -225,27 +296,58 @@ export function capacityGroups(
       members.map((profile) => profile.minInstances),
       isBase ? base.minCapacity : 0,
     );
-    return {
-      key: isBase ? '' : `${architecture === 'arm64' ? 'Arm64' : 'X8664'}${spot ? 'Spot' : ''}`,
-      architecture,
-      spot,
-      instanceTypes:
-        named.length > 0
-          ? named
-          : isBase
-            ? base.instanceTypes
-            : DEFAULT_INSTANCE_TYPES[architecture][spot ? 'spot' : 'onDemand'],
+    const maxInstances = Math.max(
       minInstances,
-      maxInstances: Math.max(
-        minInstances,
-        largest(
-          members.map((profile) => profile.maxInstances),
-          base.maxCapacity,
-        ),
+      largest(
+        members.map((profile) => profile.maxInstances),
+        base.maxCapacity,
       ),
-      warmPool: Math.max(...members.map((profile) => profile.warmPool)),
-      profiles: members.map((profile) => profile.name),
+    );
+    const hotPool = Math.max(...members.map((profile) => profile.hotPool));
+    if (hotPool > maxInstances)
+      problems.push(
+        `profiles ${names} share the ${name} instances: their hotPool (${hotPool}) exceeds the group's maxInstances (${maxInstances})`,
+      );
+    const schedules = new Set(members.filter((p) => p.hotPool > 0).map((p) => p.hotSchedule));
+    if (schedules.size > 1)
+      problems.push(
+        `profiles ${names} share the ${name} instances and keep one hot pool: give them one hotSchedule (got ${[...schedules].map((text) => text ?? '(always)').join(', ')})`,
+      );
+    const reuse = members.map((profile) => profile.reuseIdleMinutes);
+    return {
+      group: {
+        key: isBase ? '' : `${architecture === 'arm64' ? 'Arm64' : 'X8664'}${spot ? 'Spot' : ''}`,
+        name,
+        architecture,
+        spot,
+        instanceTypes:
+          named.length > 0
+            ? named
+            : isBase
+              ? base.instanceTypes
+              : DEFAULT_INSTANCE_TYPES[architecture][spot ? 'spot' : 'onDemand'],
+        minInstances,
+        maxInstances,
+        warmPool: Math.max(...members.map((profile) => profile.warmPool)),
+        hotPool,
+        hotSchedule: [...schedules][0],
+        reuseIdleMinutes: reuse.every((minutes) => minutes !== undefined) ? Math.min(...reuse) : undefined,
+        onInterruption: undefined as string | undefined,
+        profiles: members.map((profile) => profile.name),
+      },
+      movesOnInterruption: members.some((profile) => profile.onInterruption === 'on-demand'),
     };
+  });
+  return made.map(({ group, movesOnInterruption }) => {
+    if (!movesOnInterruption) return group;
+    const onDemand = made.find(
+      (other) => !other.group.spot && other.group.architecture === group.architecture,
+    )?.group;
+    if (onDemand === undefined)
+      problems.push(
+        `profiles ${group.profiles.join(', ')}: onInterruption "on-demand" needs an On-Demand profile of ${group.architecture} (the stack makes instances only for the profiles that use them; one no workflow asks for will do)`,
+      );
+    return { ...group, onInterruption: onDemand?.name };
   });
 }
 

@@ -2,12 +2,15 @@ import { Annotations, type CfnElement, Stack, type StackProps, Tags } from 'aws-
 import type { Construct } from 'constructs';
 import { TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { Alarms } from './alarms';
+import { CapacityAccess, CapacityFunction } from './capacity-function';
 import { RunnersDashboard } from './dashboard';
 import { GitHubSecrets } from './github-secrets';
+import { InstanceLedger } from './instance-ledger';
 import { JobLedger } from './job-ledger';
 import { Launcher, OverflowQueue } from './overflow-launcher';
-import { RunnerCapacity } from './runner-capacity';
+import { capacityGroupsVariable, RunnerCapacity } from './runner-capacity';
 import { RunnerConfigBucket } from './runner-config-bucket';
+import { RunnerImageBuild } from './runner-image-build';
 import type { RunnerTaskScope } from './runner-permissions';
 import { capacityGroups, runnerProfilesVariable } from './runner-profiles';
 import { RunnerTask } from './runner-task';
@@ -41,7 +44,8 @@ export interface RunnerStackProps extends StackProps {
 
 /**
  * The whole system, one part each: the GitHub secrets, the runner configs bucket, the runner task
- * (the seed's roles, a task definition per profile), the capacity, the job ledger, the overflow
+ * (the seed's roles, a task definition per profile), the capacity, the job ledger, with owned
+ * capacity the instance ledger and the capacity function, the overflow
  * queue, the webhook behind a REST API and its WAF web ACL (with the hourly refresh of GitHub's hook ranges), the launcher, the reconciler and the redelivery sweep (each
  * when its settings allow), the dashboard and the alarms. Each part owns its permissions, cdk-nag
  * acknowledgements, outputs and the alarms it asks for; the stack only wires them together.
@@ -73,13 +77,17 @@ export class RunnerStack extends Stack {
       targetEnv: settings.targetEnv,
       groups: settings.capacity.kind === 'new' ? capacityGroups(settings.profiles, settings.capacity) : [],
       targetCapacityPercent: settings.targetCapacityPercent,
+      profiles: settings.profiles,
       image: {
         uri: runner.image,
         repository: settings.imageUri === undefined ? runner.repository : undefined,
+        ...(settings.imageBuild !== undefined && { parameterPrefix: settings.imageBuild.parameterPrefix }),
       },
       runnerLogGroupArn: logGroupArn(this, settings.names.logGroupName),
     });
     const ledger = new JobLedger(this, 'JobLedger');
+    // Owned capacity (a cluster of our own, capacityMode=owned): the instance ledger and the capacity function.
+    const instances = capacity.owned ? new InstanceLedger(this, 'InstanceLedger') : undefined;
     const tasks: RunnerTaskScope = {
       partition: this.partition,
       region: this.region,
@@ -107,7 +115,19 @@ export class RunnerStack extends Stack {
       ...(settings.profilesFromContext && {
         RUNNER_PROFILES: runnerProfilesVariable(runner.profiles, (name) => capacity.providerFor(name)),
       }),
+      ...(instances !== undefined &&
+        settings.capacity.kind === 'new' && {
+          INSTANCES_TABLE: instances.table.tableName,
+          CAPACITY_GROUPS: capacityGroupsVariable(capacity.groups),
+          CAPACITY_MAX_INSTANCES: String(settings.capacity.maxInstancesTotal),
+        }),
     };
+    // The webhook, the launcher and the reconciler ask the capacity function for instances: they
+    // are made first (see CapacityAccess), the function after them.
+    const capacityAccess =
+      instances === undefined
+        ? undefined
+        : new CapacityAccess(this, 'CapacityQueue', { stackName: this.stackName, instances });
 
     const overflow = new OverflowQueue(this, 'OverflowQueue', {
       maxReceiveCount: settings.overflowMaxReceiveCount,
@@ -121,6 +141,7 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       tasks,
+      capacity: capacityAccess,
       placement,
     });
     // GitHub's App manifest flow in a browser: it stores the App's credentials in the two secrets.
@@ -149,6 +170,7 @@ export class RunnerStack extends Stack {
       configs,
       tasks,
       jitCredentials: credentials,
+      capacity: capacityAccess,
       placement,
     });
 
@@ -159,11 +181,31 @@ export class RunnerStack extends Stack {
       ledger,
       configs,
       credentials,
+      capacity: capacityAccess,
       placement,
     });
-    configs.writableOnlyBy(
-      [webhook.webhook.role, launcher.launcher.role, reconciler.fn.role].map((r) => r.roleArn),
-    );
+    const capacityFunction =
+      capacityAccess === undefined
+        ? undefined
+        : new CapacityFunction(this, 'CapacityFunction', {
+            environment,
+            tasks,
+            groups: capacity.groups,
+            ledger,
+            access: capacityAccess,
+            configs,
+            credentials,
+            overflowQueue: overflow.queue,
+            placement,
+          });
+    // The functions that launch runner tasks: they alone write configs and read the GitHub credentials.
+    const functionRoles = [
+      webhook.webhook.role,
+      launcher.launcher.role,
+      reconciler.fn.role,
+      ...(capacityFunction === undefined ? [] : [capacityFunction.fn.role]),
+    ].map((r) => r.roleArn);
+    configs.writableOnlyBy(functionRoles);
     // The redelivery sweep reads the hook it is given, or with no hook named the GitHub App's own
     // (the credentials decide at run time).
     const redeliver =
@@ -194,28 +236,47 @@ export class RunnerStack extends Stack {
       );
     }
     // Each credential secret is readable by the roles granted it above and by no one else: the
-    // functions' credentials by the three functions, the App's also by the redelivery sweep.
-    const functionRoles = [
-      webhook.webhook.role,
-      launcher.launcher.role,
-      reconciler.fn.role,
-      // The setup page's readiness panel checks the credentials it stored.
-      ...(setup === undefined ? [] : [setup.fn.role]),
-    ].map((r) => r.roleArn);
+    // functions' credentials by the functions that launch tasks, the App's also by the redelivery sweep.
+    // The setup page's readiness panel checks the credentials it stored: a reader, no config writer.
+    const credentialReaders = [...functionRoles, ...(setup === undefined ? [] : [setup.fn.role.roleArn])];
     const sweepRoles = redeliver === undefined ? [] : [redeliver.fn.role.roleArn];
     if (secrets.githubAuth !== undefined) {
       secrets.onlyReadBy(secrets.githubAuth, [
-        ...(credentials === secrets.githubAuth ? functionRoles : []),
+        ...(credentials === secrets.githubAuth ? credentialReaders : []),
         ...sweepRoles,
       ]);
     }
     if (secrets.registrationToken !== undefined) {
       secrets.onlyReadBy(
         secrets.registrationToken,
-        credentials === secrets.registrationToken ? functionRoles : [],
+        credentials === secrets.registrationToken ? credentialReaders : [],
       );
     }
-    new RunnersDashboard(this, 'Dashboard', { name: settings.names.dashboardName });
+    // The runner image built in AWS, unless the operator names one (imageUri, imageTag).
+    const imageBuild =
+      settings.imageBuild === undefined
+        ? undefined
+        : new RunnerImageBuild(this, 'RunnerImage', {
+            settings: settings.imageBuild,
+            repository: runner.repository,
+            families: runner.profiles.map((task) => ({
+              architecture: task.profile.architecture,
+              family: task.family,
+              container: task.containerName,
+            })),
+            taskRoleArn: runner.taskRole.attrArn,
+            executionRoleArn: runner.executionRole.attrArn,
+            placement,
+          });
+    // A task definition reads its image's parameter at deploy: after the build has written it.
+    if (imageBuild !== undefined) {
+      for (const task of runner.profiles)
+        task.definition.node.addDependency(imageBuild.imageReady(task.profile.architecture));
+    }
+    new RunnersDashboard(this, 'Dashboard', {
+      name: settings.names.dashboardName,
+      ownedCapacity: capacityFunction !== undefined,
+    });
     new Alarms(this, 'Alarms', {
       topicArn: settings.alarmTopicArn,
       email: settings.alarmEmail,
@@ -226,6 +287,8 @@ export class RunnerStack extends Stack {
         ...reconciler.alarms,
         ...(redeliver?.alarms ?? []),
         ...(hookRanges?.alarms ?? []),
+        ...(imageBuild?.alarms ?? []),
+        ...(capacityFunction?.alarms ?? []),
       ],
     });
   }

@@ -1,12 +1,21 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import {
+  CfnDynamicReference,
+  CfnDynamicReferenceService,
+  CfnOutput,
+  Duration,
+  Stack,
+  Token,
+} from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { serverUrlOf } from '../shared/github/server-url';
+import { imageParameterName } from '../shared/image/built-image';
 import { acknowledge, wildcardResource } from './acknowledge';
 import type { RunnerConfigBucket } from './runner-config-bucket';
-import type { ProfileSettings } from './runner-profiles';
+import type { Architecture, ProfileSettings } from './runner-profiles';
 import {
   type AccountScope,
   ecsTasksTrustPolicy,
@@ -37,8 +46,9 @@ export class RunnerTask extends SystemPart {
   readonly taskDefinition: ecs.CfnTaskDefinition;
   /** Each profile's task definition, in the profiles' order. */
   readonly profiles: readonly ProfileTask[];
-  /** The image the task definitions run. */
+  /** The image the default profile's task definition runs. */
   readonly image: string;
+  private readonly settings: InfraSettings;
 
   constructor(scope: Construct, id: string, props: RunnerTaskProps) {
     super(scope, id);
@@ -99,7 +109,13 @@ export class RunnerTask extends SystemPart {
     });
     props.configs.readableOnlyBy(this.executionRole.attrArn);
 
-    this.image = settings.imageUri ?? this.repository.repositoryUriForTag(settings.imageTag);
+    this.settings = settings;
+    this.image = this.imageOf(settings.profiles[0]?.architecture ?? 'x86_64');
+    // The GitHub the functions use: a token-mode runner registers there (JIT configs name it themselves).
+    const apiUrl = (settings.webhookEnvironment.GITHUB_API_URL ?? 'https://api.github.com').replace(
+      /\/+$/,
+      '',
+    );
     // One task definition per profile; the first, the default, keeps the seed's family and id.
     this.profiles = settings.profiles.map((profile, index) => {
       const family = index === 0 ? names.taskFamily : `${names.taskFamily}-${profile.name}`;
@@ -115,7 +131,7 @@ export class RunnerTask extends SystemPart {
           ...runnerTaskDefinition({
             family,
             containerName,
-            image: this.image,
+            image: this.imageOf(profile.architecture),
             organization: settings.organization,
             targetEnv: settings.targetEnv,
             region: stack.region,
@@ -125,6 +141,7 @@ export class RunnerTask extends SystemPart {
             executionRoleArn: this.executionRole.attrArn,
             cpu,
             memoryMiB: memory,
+            github: { serverUrl: serverUrlOf(apiUrl), apiUrl },
           }),
           ...(profile.architecture === 'arm64' && {
             runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
@@ -142,7 +159,8 @@ export class RunnerTask extends SystemPart {
 
     new CfnOutput(this, 'RunnerRepositoryUri', {
       value: this.repository.repositoryUri,
-      description: 'Push the runner image here (infra/runner-image)',
+      description:
+        "The runner image repository: the stack's builds push here (and so can you, for an image pinned with imageTag)",
     });
     new CfnOutput(this, 'TaskDefinitionArn', {
       value: this.taskDefinition.ref,
@@ -167,6 +185,18 @@ export class RunnerTask extends SystemPart {
       'IAM5[Resource::*]',
       wildcardResource(this, logGroupArn(where, names.logGroupName)),
     );
+  }
+
+  /**
+   * The image a task definition of this architecture runs: the one the operator named, or the
+   * parameter the stack's builds write, resolved at every deploy (`{{resolve:ssm:…}}`), so that a
+   * deploy takes the newest image and never an older one.
+   */
+  imageOf(architecture: Architecture): string {
+    const { imageBuild, imageUri, imageTag } = this.settings;
+    if (imageBuild === undefined) return imageUri ?? this.repository.repositoryUriForTag(imageTag);
+    const parameter = imageParameterName(imageBuild.parameterPrefix, architecture);
+    return Token.asString(new CfnDynamicReference(CfnDynamicReferenceService.SSM, parameter));
   }
 
   /** The default (first) profile's task. */

@@ -20,6 +20,17 @@ export interface ScheduledSweepProps {
   readonly check: (env: Record<string, string>) => unknown;
   readonly rate: Duration;
   readonly timeout: Duration;
+  /** The function's name, when other functions call it by name; none: CloudFormation's. */
+  readonly functionName?: string;
+  /** Runs at most this many at once (none: no limit of its own). */
+  readonly reservedConcurrency?: number;
+  /**
+   * How long an invocation may wait in Lambda's queue (throttled) before Lambda drops it; none:
+   * Lambda's 6 hours. Only a function that also takes events sets it: a sweep is one a period.
+   */
+  readonly maxEventAge?: Duration;
+  /** Where the schedule's events go; default: the function itself. */
+  readonly scheduleTarget?: events.IRuleTarget;
   readonly placement: FunctionPlacement;
   readonly statements: readonly iam.PolicyStatement[];
   /** cdk-nag findings of the statements, with their reason. */
@@ -47,13 +58,18 @@ export class ScheduledSweep extends SystemPart {
       description: props.description,
       environment: props.environment,
       timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      ...(props.functionName !== undefined && { functionName: props.functionName }),
     });
     for (const statement of props.statements) this.fn.role.addToPolicy(statement);
-    this.fn.function.configureAsyncInvoke({ retryAttempts: 0 });
+    this.fn.function.configureAsyncInvoke({
+      retryAttempts: 0,
+      ...(props.maxEventAge !== undefined && { maxEventAge: props.maxEventAge }),
+    });
     new events.Rule(this, `${props.functionId}Schedule`, {
       description: `Runs the ${props.name} function every ${props.rate.toHumanString()}`,
       schedule: events.Schedule.rate(props.rate),
-      targets: [new targets.LambdaFunction(this.fn.function)],
+      targets: [props.scheduleTarget ?? new targets.LambdaFunction(this.fn.function)],
     });
     if (props.acknowledged !== undefined) {
       acknowledge(this.fn.role, props.acknowledged.reason, ...props.acknowledged.findings);

@@ -137,6 +137,11 @@ export interface TaskDefinitionInput {
   readonly executionRoleArn: string;
   readonly cpu: number;
   readonly memoryMiB: number;
+  /**
+   * The GitHub the functions use, for the runner to register at (`GITHUB_SERVER_URL`, and
+   * `GITHUB_API_URL`); the seed's task definition has neither (github.com).
+   */
+  readonly github?: { readonly serverUrl: string; readonly apiUrl: string };
 }
 
 /** An environment variable as ECS writes it. */
@@ -210,6 +215,12 @@ export function runnerTaskDefinition(input: TaskDefinitionInput): TaskDefinition
           { name: RUNNER_ENV.organization, value: input.organization },
           { name: RUNNER_ENV.configArgs, value: PLACEHOLDER_CONFIG_ARGS },
           { name: RUNNER_ENV.labels, value: '' },
+          ...(input.github === undefined
+            ? []
+            : [
+                { name: 'GITHUB_SERVER_URL', value: input.github.serverUrl },
+                { name: 'GITHUB_API_URL', value: input.github.apiUrl },
+              ]),
         ],
         mountPoints: [{ sourceVolume: SEED_TASK.scratchVolume, containerPath: SEED_TASK.scratchPath }],
         volumesFrom: [],

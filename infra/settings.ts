@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_MAX_INSTANCES } from '../shared/capacity/capacity-groups';
 import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { didYouMean } from '../shared/nearest-name';
@@ -18,6 +19,7 @@ import {
   architectureOf,
   CAPACITY_FIELDS,
   capacityGroups,
+  OWNED_CAPACITY_FIELDS,
   type ProfileSettings,
   parseProfiles,
 } from './runner-profiles';
@@ -26,10 +28,33 @@ import { defaultTaskSize, SHARED_INSTANCE_TASK, type TaskSize } from './task-siz
 
 export type { ResourceNames } from './resource-names';
 
+/** The stack's own runner image builds (docs/runner-image.md#built-by-the-stack). */
+export interface ImageBuildSettings {
+  /** When the image is rebuilt on the same release (an EventBridge schedule expression). */
+  readonly rebuildSchedule: string;
+  /** The image the Dockerfile starts FROM, pinned by its digest at each build. */
+  readonly baseImage: string;
+  /** Where actions/runner's releases are read (github.com's API, also with GitHub Enterprise Server). */
+  readonly releasesApiUrl: string;
+  /** The SSM parameters naming each architecture's current image: `<prefix>/<architecture>`. */
+  readonly parameterPrefix: string;
+}
+/**
+ * Who sets the instance count of a cluster of our own: `owned`, the capacity function from the
+ * ledgers (a pristine instance per job, pools, the stack's groups only); `managed`, ECS managed
+ * scaling from its CloudWatch metric (the way before, kept for comparison and migration).
+ */
+export type CapacityMode = 'owned' | 'managed';
+
+const CAPACITY_MODES: readonly CapacityMode[] = ['owned', 'managed'];
+
 /** Runner capacity: a cluster of our own on EC2 Auto Scaling, or an existing cluster and capacity provider. */
 export type CapacitySettings =
   | {
       readonly kind: 'new';
+      readonly mode: CapacityMode;
+      /** Owned capacity: the most instances across the groups (`CAPACITY_MAX_INSTANCES`). */
+      readonly maxInstancesTotal: number;
       readonly instanceTypes: readonly string[];
       readonly minCapacity: number;
       readonly maxCapacity: number;
@@ -50,6 +75,11 @@ export interface InfraSettings {
   readonly imageTag: string;
   /** A runner image outside the stack's repository; none: the stack's repository at `imageTag`. */
   readonly imageUri: string | undefined;
+  /**
+   * How the stack builds the runner image, when the operator names none (neither `imageUri` nor
+   * `imageTag`); undefined: the task definitions run the image named.
+   */
+  readonly imageBuild: ImageBuildSettings | undefined;
   /** The default profile's task cpu units and memory (MiB): `cpu` and `memoryMiB`, else sized from its instances. */
   readonly cpu: number;
   readonly memoryMiB: number;
@@ -170,6 +200,18 @@ export const DEFAULT_IMAGE_TAG = (() => {
   return version;
 })();
 
+/** How often the stack rebuilds its runner image on the same release: weekly. */
+export const DEFAULT_REBUILD_SCHEDULE = 'rate(7 days)';
+
+/**
+ * The base of the stack's builds: Debian's official image through ECR Public, which CodeBuild
+ * reaches without Docker Hub's anonymous pull limit (shared by every CodeBuild address).
+ */
+export const DEFAULT_BASE_IMAGE = 'public.ecr.aws/docker/library/debian:bookworm-slim';
+
+/** The default name of the GitHub credentials secret. */
+export const GITHUB_AUTH_SECRET_NAME = 'github-actions-runner-github-auth';
+
 /** Log retention periods CloudWatch Logs accepts. */
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -213,14 +255,33 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   })),
   {
     key: 'imageTag',
-    default: `\`${DEFAULT_IMAGE_TAG}\` (the image's runner version)`,
+    default: '(none: the stack builds the image)',
     meaning:
-      "runner image tag in the stack's ECR repository, whose tags are immutable: push each build under a new tag; `latest` is refused",
+      "a runner image you pushed to the stack's ECR repository, whose tags are immutable (`latest` is refused): pins the task definitions to it, and the stack builds none",
   },
   {
     key: 'imageUri',
-    default: '(the stack repository)',
-    meaning: "a runner image elsewhere (the execution role still pulls only from the stack's repository)",
+    default: '(none: the stack builds the image)',
+    meaning:
+      "a runner image elsewhere: pins the task definitions to it, and the stack builds none (the execution role still pulls only from the stack's repository)",
+  },
+  {
+    key: 'imageRebuildSchedule',
+    default: `\`${DEFAULT_REBUILD_SCHEDULE}\``,
+    meaning:
+      'when the stack rebuilds its runner image on the same runner release, for a refreshed base and packages (an EventBridge `rate(...)` or `cron(...)`); a newer release is looked for daily besides',
+  },
+  {
+    key: 'imageBaseImage',
+    default: `\`${DEFAULT_BASE_IMAGE}\``,
+    meaning:
+      "the image the stack's builds start FROM (the Dockerfile's BASE_IMAGE), pinned by its digest at each build",
+  },
+  {
+    key: 'runnerReleasesApiUrl',
+    default: '`https://api.github.com`',
+    meaning:
+      "where the stack reads actions/runner's releases (github.com, also with GitHub Enterprise Server)",
   },
   {
     key: 'cpu',
@@ -323,13 +384,25 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     key: 'profiles',
     default: '(one profile from `cpu`, `memoryMiB`, `instanceTypes`…)',
     meaning:
-      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, `publicRepositories`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool` (see Profiles below)',
+      'runner profiles (JSON array): `name`, `labels`, `containerName`, `cpu`, `memory`, `distinctInstance`, `publicRepositories`, and the capacity of each: `architecture`, `spot`, `instanceTypes`, `minInstances`, `maxInstances`, `warmPool`, and with owned capacity `hotPool`, `hotSchedule`, `reuseIdleMinutes`, `onInterruption` (see Profiles below)',
+  },
+  {
+    key: 'capacityMode',
+    default: '`owned`',
+    meaning:
+      "who sets the instance count of the stack's cluster: `owned`, the capacity function, from the job ledger (a pristine instance per job, started when the job is queued; hot and warm pools per profile); `managed`, ECS managed scaling (the way before: an instance serves several jobs, minutes of scaling delay). Not with `clusterName`",
+  },
+  {
+    key: 'maxInstancesTotal',
+    default: String(DEFAULT_MAX_INSTANCES),
+    meaning:
+      "owned capacity: the most instances across all profiles' groups together, on top of each group's `maxInstances` (`CAPACITY_MAX_INSTANCES`)",
   },
   {
     key: 'targetCapacityPercent',
     default: '100',
     meaning:
-      'ECS managed scaling target capacity of every capacity provider: below 100 keeps instances running ahead of demand (headroom)',
+      'with `capacityMode=managed`: ECS managed scaling target capacity of every capacity provider: below 100 keeps instances running ahead of demand (headroom)',
   },
   {
     key: 'settingsFile',
@@ -479,8 +552,15 @@ export function readSettings(
 
   const clusterName = text('clusterName');
   const capacityProviderName = text('capacityProviderName');
+  const modeText = text('capacityMode');
   let capacity: CapacitySettings;
   if (clusterName !== undefined || capacityProviderName !== undefined) {
+    for (const key of ['capacityMode', 'maxInstancesTotal']) {
+      if (text(key) !== undefined)
+        problems.push(
+          `${key} is for a cluster of the stack's own: an existing cluster (clusterName) keeps its own scaling; leave ${key} out`,
+        );
+    }
     if (clusterName === undefined || capacityProviderName === undefined) {
       problems.push(
         'clusterName and capacityProviderName go together (an existing cluster and its capacity provider)',
@@ -502,8 +582,17 @@ export function readSettings(
     if (minCapacity > maxCapacity)
       problems.push(`minCapacity (${minCapacity}) exceeds maxCapacity (${maxCapacity})`);
     const instanceTypes = list('instanceTypes');
+    const mode = CAPACITY_MODES.find((candidate) => candidate === (modeText ?? 'owned'));
+    if (mode === undefined)
+      problems.push(`capacityMode must be ${CAPACITY_MODES.join(' or ')} (got "${modeText}")`);
+    if (mode === 'owned' && text('targetCapacityPercent') !== undefined)
+      problems.push(
+        "targetCapacityPercent is ECS managed scaling's: with capacityMode=owned (the default) there is no managed scaling; keep instances ready with a profile's hotPool, or set capacityMode=managed",
+      );
     capacity = {
       kind: 'new',
+      mode: mode ?? 'owned',
+      maxInstancesTotal: int('maxInstancesTotal', DEFAULT_MAX_INSTANCES, 1, 10_000),
       instanceTypes: instanceTypes.length > 0 ? instanceTypes : ['t3.medium'],
       minCapacity,
       maxCapacity,
@@ -591,6 +680,20 @@ export function readSettings(
           `profiles on an existing cluster (clusterName) all run on its capacity provider: leave out ${capacityFields.join(', ')}`,
         );
     }
+    if (capacity.kind === 'new' && capacity.mode === 'managed') {
+      const owned = profiles.filter(
+        (profile) =>
+          profile.hotPool > 0 ||
+          profile.hotSchedule !== undefined ||
+          profile.reuseIdleMinutes !== undefined ||
+          profile.onInterruption !== undefined,
+      );
+      if (owned.length > 0)
+        problems.push(
+          `profiles ${owned.map((profile) => profile.name).join(', ')}: ${OWNED_CAPACITY_FIELDS.join(', ')} need capacityMode=owned (ECS managed scaling keeps no pools)`,
+        );
+    }
+    if (capacity.kind === 'new' && capacity.mode === 'owned') capacityGroups(profiles, capacity, problems);
   } else {
     profiles = [
       {
@@ -607,6 +710,10 @@ export function readSettings(
         minInstances: undefined,
         maxInstances: undefined,
         warmPool: 0,
+        hotPool: 0,
+        hotSchedule: undefined,
+        reuseIdleMinutes: undefined,
+        onInterruption: undefined,
         publicRepositories: false,
       },
     ];
@@ -629,6 +736,19 @@ export function readSettings(
     names,
     imageTag: readImageTag(text('imageTag'), problems),
     imageUri: text('imageUri'),
+    imageBuild:
+      text('imageTag') !== undefined || text('imageUri') !== undefined
+        ? undefined
+        : {
+            rebuildSchedule: readSchedule(text('imageRebuildSchedule') ?? DEFAULT_REBUILD_SCHEDULE, problems),
+            baseImage: text('imageBaseImage') ?? DEFAULT_BASE_IMAGE,
+            releasesApiUrl: readUrl(
+              'runnerReleasesApiUrl',
+              text('runnerReleasesApiUrl') ?? 'https://api.github.com',
+              problems,
+            ),
+            parameterPrefix: `/${text('stackName') ?? 'GitHubRunners'}/runner-image`,
+          },
     cpu: defaultSize.cpu,
     memoryMiB: defaultSize.memory,
     taskSizes,
@@ -769,6 +889,20 @@ function readImageTag(tag: string | undefined, problems: string[]): string {
     problems.push(`imageTag must be a Docker tag: [A-Za-z0-9_.-], up to 128 characters (got "${tag}")`);
   }
   return tag ?? DEFAULT_IMAGE_TAG;
+}
+
+/** An EventBridge schedule: `rate(7 days)`, `cron(0 4 ? * SUN *)`. */
+function readSchedule(schedule: string, problems: string[]): string {
+  if (!/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+( \S+){5}\))$/.test(schedule))
+    problems.push(
+      `imageRebuildSchedule must be an EventBridge schedule, rate(7 days) or cron(0 4 ? * SUN *) (got "${schedule}")`,
+    );
+  return schedule;
+}
+
+function readUrl(key: string, url: string, problems: string[]): string {
+  if (!/^https?:\/\/[^/\s]+/.test(url)) problems.push(`${key} must be an http(s) URL (got "${url}")`);
+  return url.replace(/\/+$/, '');
 }
 
 function readEmail(email: string | undefined, problems: string[]): string | undefined {

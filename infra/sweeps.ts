@@ -8,6 +8,7 @@ import { type AddressFamily, parseHookRangesSettings } from '../shared/firewall/
 import { parseRedeliverSettings } from '../shared/github/redeliver';
 import { wildcardResource } from './acknowledge';
 import type { FunctionPlacement } from './bundled-function';
+import { type CapacityAccess, describeAutoScalingGroupsStatement } from './capacity-function';
 import type { JobLedger } from './job-ledger';
 import type { RunnerConfigBucket } from './runner-config-bucket';
 import { METRIC, runnerMetric } from './runner-metrics';
@@ -37,6 +38,8 @@ export interface ReconcilerProps {
   readonly ledger: JobLedger;
   readonly configs: RunnerConfigBucket;
   readonly credentials: secretsmanager.Secret;
+  /** Owned capacity's function: the reconciler asks it for instances and reads the groups to correct drift. */
+  readonly capacity: CapacityAccess | undefined;
   readonly placement: FunctionPlacement;
 }
 
@@ -48,13 +51,13 @@ export interface ReconcilerProps {
  */
 export class Reconciler extends ScheduledSweep {
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
-    const { tasks, ledger, configs } = props;
+    const { tasks, ledger, configs, capacity } = props;
     super(scope, id, {
       functionId: 'Reconciler',
       name: 'reconciler',
       description:
         'Every minute: relaunches the tasks of queued jobs that died, replaces tasks waiting too long for capacity, stops idle runners',
-      environment: props.environment,
+      environment: { ...props.environment, ...capacity?.environment },
       check: (env) => parseConfig(env),
       rate: RECONCILE_RATE,
       // Under the schedule's minute, so runs do not overlap (the ledger makes an overlap safe, not cheap).
@@ -67,10 +70,10 @@ export class Reconciler extends ScheduledSweep {
         ledger.useStatement(),
         configs.writeStatement(),
         readSecretStatement('ReadGitHubCredentials', props.credentials.secretArn),
+        ...(capacity === undefined ? [] : [...capacity.statements(), describeAutoScalingGroupsStatement()]),
       ],
       acknowledged: {
-        reason:
-          "Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner families; config objects exist per job, under their prefix.",
+        reason: `Task ARNs exist only after RunTask: tagging is scoped to the cluster and to RunTask itself, describing and stopping to the cluster's tasks; ListTasks has no resource and is scoped by ecs:cluster; RunTask takes any revision of the runner families; config objects exist per job, under their prefix.${capacity === undefined ? '' : ' DescribeAutoScalingGroups takes no resource.'}`,
         findings: [...launchWildcardFindings(scope, tasks), wildcardResource(scope, configs.configsArn)],
       },
       failureMeans:
@@ -84,6 +87,12 @@ export class Reconciler extends ScheduledSweep {
           statistic: 'Maximum',
           period: RECONCILE_RATE,
           evaluationPeriods: 3,
+        },
+        {
+          id: 'RunnerVersionRefused',
+          description:
+            "GitHub refused a runner for its release (the container exited 78): no job is served until the image has a current runner. npm run doctor shows the image's version and its last build; docs/runner-image.md says how to rebuild.",
+          metric: runnerMetric(METRIC.runnerVersionRefused, 'reconciler'),
         },
         {
           id: 'LaunchAttemptsExhausted',

@@ -10,6 +10,7 @@ import { TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { acknowledge } from './acknowledge';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
+import type { CapacityAccess } from './capacity-function';
 import { checkEnvironment } from './check-environment';
 import type { JobLedger } from './job-ledger';
 import type { RunnerConfigBucket } from './runner-config-bucket';
@@ -38,6 +39,8 @@ export interface WebhookApiProps {
   readonly ledger: JobLedger;
   readonly configs: RunnerConfigBucket;
   readonly tasks: RunnerTaskScope;
+  /** Owned capacity's function, asked for an instance when none is free; none: ECS places the tasks. */
+  readonly capacity: CapacityAccess | undefined;
   readonly placement: FunctionPlacement;
 }
 
@@ -58,6 +61,7 @@ export class WebhookApi extends SystemPart {
     const environment = {
       WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
       ...props.environment,
+      ...props.capacity?.environment,
       OVERFLOW_QUEUE_URL: props.overflowQueue.queueUrl,
     };
     checkEnvironment('webhook', environment, (env) => parseConfig(env));
@@ -89,6 +93,7 @@ export class WebhookApi extends SystemPart {
       // A `completed` job of ours makes the webhook check its run's runner tasks and stop idle ones.
       role.addToPolicy(stopRunnerTasksStatement(tasks));
     }
+    for (const statement of props.capacity?.statements() ?? []) role.addToPolicy(statement);
     acknowledgeLaunchStatements(role, tasks);
 
     const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', {

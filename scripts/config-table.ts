@@ -14,6 +14,8 @@ type Reader =
   | 'hook-ranges'
   | 'capacity'
   | 'setup'
+  | 'image-release'
+  | 'image-rollout'
   | 'npm start'
   | 'npm run redeliver';
 
@@ -216,9 +218,24 @@ export const SETTINGS: readonly Setting[] = [
   {
     name: 'GITHUB_API_URL',
     default: '`https://api.github.com`',
-    readBy: GITHUB,
+    readBy: [...GITHUB, 'image-release'],
     context: 'githubApiUrl',
-    meaning: '`https://HOST/api/v3` for GitHub Enterprise Server',
+    meaning:
+      "`https://HOST/api/v3` for GitHub Enterprise Server; the image-release function's is where it reads actions/runner's releases (`runnerReleasesApiUrl`, github.com's by default)",
+  },
+  {
+    name: 'IMAGE_BUILDS',
+    default: '(set by the stack)',
+    readBy: ['image-release', 'image-rollout'],
+    meaning:
+      'JSON list of the runner image builds, one per architecture: `{"architecture", "project", "parameter"}` (the CodeBuild project, and the SSM parameter its builds write)',
+  },
+  {
+    name: 'IMAGE_FAMILIES',
+    default: '(set by the stack)',
+    readBy: ['image-rollout'],
+    meaning:
+      'JSON list of the profiles\' task definitions: `{"architecture", "family", "container"}`; each gets a revision with its architecture\'s new image',
   },
   {
     name: 'RUNNER_REGISTRATION',
@@ -351,11 +368,11 @@ export const SETTINGS: readonly Setting[] = [
       'the DynamoDB instance ledger of owned capacity: one record per instance (launching, ready, claimed, retiring); a claim is a conditional write, so two jobs never share an instance',
   },
   {
-    name: 'CAPACITY_FUNCTION_NAME',
+    name: 'CAPACITY_QUEUE_URL',
     default: '(none: only logged)',
     readBy: ['webhook', 'launcher', 'reconciler'],
     meaning:
-      "the capacity function a job that found no free instance asks for one (an asynchronous invoke); the capacity function's minute round sees the job anyway",
+      "the capacity function's FIFO queue (every capacity event goes through it, one batch at a time, in order): a job that found no free instance asks for one there; the capacity function's minute round sees the job anyway",
   },
   {
     name: 'CAPACITY_MAX_INSTANCES',
@@ -493,16 +510,16 @@ export const SETTINGS: readonly Setting[] = [
     library: true,
   },
   {
-    name: 'AWS_ENDPOINT_URL_AUTO_SCALING',
+    name: 'AWS_ENDPOINT_URL_SSM',
     default: '(AWS)',
-    readBy: ['capacity'],
-    meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
+    readBy: ['image-release', 'image-rollout'],
+    meaning: "the AWS SDK's own endpoint setting (also `AWS_ENDPOINT_URL_CODEBUILD`, `AWS_ENDPOINT_URL_ECS`)",
     library: true,
   },
   {
-    name: 'AWS_ENDPOINT_URL_LAMBDA',
+    name: 'AWS_ENDPOINT_URL_AUTO_SCALING',
     default: '(AWS)',
-    readBy: ['webhook', 'launcher', 'reconciler'],
+    readBy: ['capacity'],
     meaning: "the AWS SDK's own endpoint setting; our code sets no endpoint",
     library: true,
   },
@@ -579,6 +596,8 @@ export const SETTINGS: readonly Setting[] = [
  * and constants of other APIs. A new name found by the scan must be described or listed here.
  */
 export const NOT_SETTINGS: ReadonlySet<string> = new Set([
+  // Set by our CLIs (runCommand) to silence the AWS SDK's Node.js 20 notice; no setting of ours.
+  'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED',
   'UND_ERR_SOCKET',
   'RUNNER_CONFIG_ARGS',
   'RUNNER_JIT_CONFIG',
@@ -587,6 +606,12 @@ export const NOT_SETTINGS: ReadonlySet<string> = new Set([
   'RUNNER_ADMIN_TOKEN',
   'TASK_DEFINITION',
   'EAI_AGAIN',
+  // What the runner image builds are given (their build arguments, CloudFormation's response).
+  'RUNNER_SHA256',
+  'DEPLOY_RESPONSE_URL',
+  // CodeBuild build statuses the doctor reads.
+  'IN_PROGRESS',
+  'TIMED_OUT',
   // CloudFormation stack statuses the doctor reads.
   'UPDATE_ROLLBACK_COMPLETE',
 ]);

@@ -112,8 +112,8 @@ export interface Config {
    */
   readonly capacity: CapacitySettings | undefined;
   readonly instancesTable: string | undefined;
-  /** The capacity function jobs ask for an instance (`CAPACITY_FUNCTION_NAME`); undefined: asked in process (local use). */
-  readonly capacityFunctionName: string | undefined;
+  /** The capacity function's FIFO queue jobs ask for an instance through (`CAPACITY_QUEUE_URL`); undefined: asked in process (local use). */
+  readonly capacityQueueUrl: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -279,7 +279,7 @@ export function parseConfig(env: Env): Config {
   return Object.freeze({
     capacity,
     instancesTable: text('INSTANCES_TABLE'),
-    capacityFunctionName: text('CAPACITY_FUNCTION_NAME'),
+    capacityQueueUrl: text('CAPACITY_QUEUE_URL'),
     profiles,
     jobsTable,
     runnerConfigBucket,

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { createLambdaAsk } from './capacity/ask-capacity';
+import { createQueueAsk } from './capacity/ask-capacity';
 import { createDynamoDbInstanceLedger } from './capacity/dynamodb-instance-ledger';
 import { createInstanceClaims, type InstanceClaims } from './capacity/instance-claims';
 import { createMemoryInstanceLedger, type InstanceLedger } from './capacity/instance-ledger';
@@ -57,7 +57,7 @@ export interface DependencyOptions {
   /** Replace any built dependency (tests). */
   readonly overrides?: Partial<Dependencies>;
   /**
-   * How a job asks for an instance without `CAPACITY_FUNCTION_NAME` (the capacity function in
+   * How a job asks for an instance without `CAPACITY_QUEUE_URL` (the capacity function in
    * process: `npm start`, tests); default: only logged, the next capacity round sees the job.
    */
   readonly askCapacity?: (group: string) => Promise<void>;
@@ -141,10 +141,13 @@ function build(config: Config, env: Env, options: DependencyOptions): Dependenci
         ? undefined
         : config.instancesTable === undefined
           ? createMemoryInstanceLedger()
-          : createDynamoDbInstanceLedger(config.instancesTable);
+          : createDynamoDbInstanceLedger(
+              config.instancesTable,
+              config.capacity.groups.map((group) => group.name),
+            );
   const ask =
-    config.capacityFunctionName !== undefined
-      ? createLambdaAsk(config.capacityFunctionName)
+    config.capacityQueueUrl !== undefined
+      ? createQueueAsk(config.capacityQueueUrl)
       : (options.askCapacity ??
         (async (group: string) =>
           logger.info('an instance is wanted; no capacity function to ask', { group })));

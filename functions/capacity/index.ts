@@ -1,14 +1,16 @@
 import { createCapacity } from '../../shared/capacity/capacity';
-import { parseCapacityEvent } from '../../shared/capacity/capacity-events';
+import { type CapacityEvent, parseCapacityEvent } from '../../shared/capacity/capacity-events';
+import { createEcsContainerInstances } from '../../shared/capacity/container-instances';
 import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
-import { launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
+import { handOffToLauncher, launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
 import { createDependencies } from '../../shared/dependencies';
+import { lazyEcsApi } from '../../shared/ecs/ecs-api';
 
 // Built at cold start: a wrong environment fails here, with every problem in one message.
 const deps = createDependencies({
   env: { POWERTOOLS_SERVICE_NAME: 'github-runners-capacity', ...process.env },
 });
-const { claims, instances } = deps;
+const { claims, instances, overflow } = deps;
 const settings = deps.config.capacity;
 if (settings === undefined || claims === undefined || instances === undefined)
   throw new Error('the capacity function needs CAPACITY_GROUPS (owned capacity)');
@@ -18,23 +20,44 @@ const capacity = createCapacity({
   claims,
   instances,
   groups: createAutoScalingGroups(),
+  containerInstances: createEcsContainerInstances(deps.config.ecs.cluster, lazyEcsApi()),
   jobs: deps.ledger,
   maxAttempts: deps.config.reconcile.maxAttempts,
-  launch: (record) => launchWaitingJob(deps, record),
+  // A waiting job's launch (GitHub's registration, RunTask) goes to the launcher, which runs many
+  // at once: this function, one at a time, goes on to the next event.
+  launch: (record) =>
+    overflow === undefined ? launchWaitingJob(deps, record) : handOffToLauncher(overflow, record, deps.now),
 });
 
+/** The records of an SQS batch (the capacity queue), or undefined for a direct invocation. */
+const sqsBodies = (event: unknown): string[] | undefined => {
+  const records = (event as { Records?: Array<{ eventSource?: string; body?: string }> }).Records;
+  if (!Array.isArray(records) || records.some((record) => record.eventSource !== 'aws:sqs')) return undefined;
+  return records.map((record) => record.body ?? '');
+};
+
 /**
- * EventBridge events (Auto Scaling launches, container instances, task state changes, Spot
- * warnings, the minute's schedule) and our functions' requests for an instance. One at a time
- * (reserved concurrency 1): the one writer of the groups' desired counts.
+ * The capacity queue's batches (FIFO, one message group: EventBridge's events of Auto Scaling,
+ * container instances, tasks, Spot warnings and the minute's schedule, and our functions' requests
+ * for an instance), one batch at a time: the one writer of the groups' desired counts. A direct
+ * invocation with one event (an operator's test) is taken too.
  */
 export const handler = async (event: unknown) => {
-  const parsed = parseCapacityEvent(event);
-  if (parsed === undefined) return { ignored: true };
+  const bodies = sqsBodies(event);
+  const parsed: CapacityEvent[] = [];
+  for (const body of bodies ?? [JSON.stringify(event)]) {
+    try {
+      const one = parseCapacityEvent(JSON.parse(body));
+      if (one !== undefined) parsed.push(one);
+    } catch (error) {
+      // A message that is no capacity event is a bug of a rule or a sender: said, and dropped.
+      deps.logger.error('not a capacity event', { reason: (error as Error).message });
+    }
+  }
   try {
-    const summary = await capacity.handle(parsed);
-    deps.logger.info('capacity event', { ...summary });
-    return summary;
+    const summaries = await capacity.handleBatch(parsed);
+    for (const summary of summaries) deps.logger.info('capacity event', { ...summary });
+    return { batchItemFailures: [] };
   } finally {
     deps.metrics.publishStoredMetrics();
   }

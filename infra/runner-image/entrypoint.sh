@@ -16,6 +16,9 @@
 #   DOCKERD_LOG (default /var/log/dockerd.log), DOCKERD_ARGS (one string of extra dockerd flags,
 #   e.g. "--bridge=none --iptables=false" when the container shares the host's network namespace),
 #   RUNNER_HOME (where config.sh and run.sh are; default /actions-runner).
+# Exit codes: the runner's own after its job; 0 on SIGTERM or an idle timeout; 1 when it cannot
+#   start; 78 when GitHub refuses the runner's version (below), which the reconciler reports as
+#   RunnerVersionRefused: the image must be rebuilt with a current runner release.
 set -Eeuo pipefail
 
 RUNNER_HOME=${RUNNER_HOME:-/actions-runner}
@@ -23,6 +26,20 @@ GITHUB_SERVER_URL=${GITHUB_SERVER_URL:-https://github.com}
 RUNNER_IDLE_TIMEOUT=${RUNNER_IDLE_TIMEOUT:-900}
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 DOCKERD_LOG=${DOCKERD_LOG:-/var/log/dockerd.log}
+# What config.sh and run.sh print goes to the task's log through a tee that also keeps it, to
+# look for a refused version in; the tee ignores the signals meant for the runner, so that the
+# runner's last words still reach both.
+runner_output=$(mktemp)
+exec {output_fd}> >(trap '' INT TERM; exec tee -a "$runner_output")
+output_pid=$!
+
+# GitHub refuses a runner release it no longer allows, in the runner's own words:
+# - the listener, then exiting 0 as if nothing happened (actions/runner#3266, #4305):
+#   "An error occured: Runner version v2.330.0 is deprecated and cannot receive messages."
+# - config.sh, since the minimum version for registering (2.329.0, 2026; man-group/ArcticDB#3404):
+#   "Your runner version is out of date and can no longer register with GitHub."
+readonly VERSION_REFUSED_EXIT=78
+readonly VERSION_REFUSED='Runner version v?[0-9.]+ is deprecated and cannot receive messages|runner version is out of date and can no longer register'
 
 # Read once and taken out of the environment, which every process started from here on would inherit.
 jit_config=${RUNNER_JIT_CONFIG:-}
@@ -65,9 +82,25 @@ stop_dockerd() {
 # command with SIGINT ignored, the listener inherits that, and SIGINT is its graceful stop.
 start_runner() {
   set -m
-  ./run.sh &
+  ./run.sh >&"$output_fd" 2>&1 &
   runner_pid=$!
   set +m
+}
+
+# Exits with VERSION_REFUSED_EXIT when the runner said GitHub refuses its version: once the tee
+# has written all it was given (a second at most: a process the runner left may hold the pipe).
+exit_if_version_refused() {
+  local said
+  exec {output_fd}>&-
+  for _ in {1..10}; do
+    kill -0 "$output_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if said=$(grep -Eo -m1 "$VERSION_REFUSED" "$runner_output" 2>/dev/null); then
+    log "GitHub refuses this runner release (\"$said\"): rebuild the image with a current one (docs/runner-image.md); exiting $VERSION_REFUSED_EXIT"
+    stop_dockerd
+    exit "$VERSION_REFUSED_EXIT"
+  fi
 }
 
 # shellcheck disable=SC2317 # called from the traps below
@@ -103,7 +136,8 @@ trap 'on_signal SIGINT' INT
 # Docker-in-docker: this task's own daemon, on the task's scratch volume (/var/lib/docker).
 log 'starting dockerd'
 read -r -a dockerd_args <<<"${DOCKERD_ARGS:-}"
-dockerd "${dockerd_args[@]}" >"$DOCKERD_LOG" 2>&1 &
+# Without the tee's pipe: the tee ends when the runner does, not when dockerd does.
+dockerd "${dockerd_args[@]}" >"$DOCKERD_LOG" 2>&1 {output_fd}>&- &
 dockerd_pid=$!
 tries=0
 until docker info >/dev/null 2>&1; do
@@ -132,8 +166,10 @@ else
   # Without --unattended, config.sh would wait for answers on a terminal the task does not have.
   [[ " ${config_args[*]} " == *" --unattended "* ]] || config_args=(--unattended "${config_args[@]}")
   log "registering at $runner_url"
-  ./config.sh --url "$runner_url" --token "$registration_token" "${config_args[@]}" ||
+  if ! ./config.sh --url "$runner_url" --token "$registration_token" "${config_args[@]}" >&"$output_fd" 2>&1; then
+    exit_if_version_refused
     die "config.sh could not register at $runner_url (a registration token lasts an hour)"
+  fi
   unset registration_token
   # No remove token (the task holds no credential that could fetch one): a runner that stops before
   # its job stays registered offline until the reconciler deletes it or GitHub drops it (ephemeral
@@ -166,5 +202,6 @@ status=0
 wait "$runner_pid" || status=$?
 runner_pid=
 log "the runner exited ($status)"
+exit_if_version_refused
 stop_dockerd
 exit "$status"

@@ -7,8 +7,9 @@ import { commit, type JobLedger } from '../jobs/job-ledger';
 import type { JobRecord } from '../jobs/job-record';
 import type { LaunchResult } from '../launch/launch-job';
 import type { CapacityEvent } from './capacity-events';
-import type { CapacityGroupSettings, CapacitySettings } from './capacity-groups';
+import { type CapacityGroupSettings, type CapacitySettings, hotPoolAt } from './capacity-groups';
 import { planGroup } from './capacity-plan';
+import type { ContainerInstances } from './container-instances';
 import type { InstanceClaims } from './instance-claims';
 import type { GroupView, InstanceGroups } from './instance-groups';
 import { commitInstance, type InstanceLedger } from './instance-ledger';
@@ -22,12 +23,19 @@ export const CAPACITY_METRIC = {
   instancesLaunched: 'InstancesLaunched',
   instancesTerminated: 'InstancesTerminated',
   spotInterruptions: 'SpotInterruptions',
+  /** Capacity events whose handling failed (the minute's round repairs what they would have done). */
+  eventErrors: 'CapacityEventErrors',
 } as const;
 
 /** A claim no job record names after this long is stale (its launcher died, or the attempt ended). */
 export const STALE_CLAIM_MS = 3 * 60_000;
 /** Jobs launched at once onto instances that became free. */
 const LAUNCH_CONCURRENCY = 10;
+/**
+ * A launching instance still unregistered this long after we knew of it, and InService, is looked
+ * up in ECS: its registration event may be lost (boot and registration take about a minute).
+ */
+export const REGISTRATION_LOOKUP_AFTER_MS = 60_000;
 
 export interface CapacityDependencies {
   readonly settings: CapacitySettings;
@@ -35,6 +43,8 @@ export interface CapacityDependencies {
   readonly groups: InstanceGroups;
   readonly jobs: JobLedger;
   readonly tasks: Pick<RunnerTasks, 'stop'>;
+  /** ECS's container instances: registrations whose event was lost are learnt from them. */
+  readonly containerInstances?: ContainerInstances | undefined;
   readonly claims: InstanceClaims;
   /** Launches a queued job from its record (the launch path, with its plan made again from the record). */
   readonly launch: (record: JobRecord) => Promise<LaunchResult>;
@@ -152,6 +162,7 @@ export function createCapacity(deps: CapacityDependencies) {
       if (!view.rebalanceSuspended) await groups.suspendRebalance(group.autoScalingGroupName);
       const records = await instances.listOpen(group.name);
       await retireStaleClaims(records, open, summary);
+      await learnRegistrations(group, records, view, summary);
       const waiting = open.filter(
         (record) => wantsInstance(record, now()) && groupOfJob(record)?.name === name,
       ).length;
@@ -196,6 +207,45 @@ export function createCapacity(deps: CapacityDependencies) {
         ...plan.counts,
         desired: plan.desired ?? view.desired,
       });
+    }
+  }
+
+  /**
+   * Launching instances the group has InService for a while whose container instance ECS has
+   * registered: the registration event was lost or is late, and without this the instance would
+   * wait, unused, to be ended as never registered.
+   */
+  async function learnRegistrations(
+    group: CapacityGroupSettings,
+    records: readonly InstanceRecord[],
+    view: GroupView,
+    summary: CapacitySummary,
+  ) {
+    if (deps.containerInstances === undefined) return;
+    const inService = new Set(
+      view.instances.filter((i) => i.lifecycleState === 'InService').map((i) => i.instanceId),
+    );
+    const unregistered = records.filter(
+      (r) =>
+        r.state === 'launching' &&
+        inService.has(r.instanceId) &&
+        now() - r.launchedAt > REGISTRATION_LOOKUP_AFTER_MS,
+    );
+    if (unregistered.length === 0) return;
+    const found = await deps.containerInstances
+      .find(unregistered.map((r) => r.instanceId))
+      .catch((error: unknown) => {
+        summary.notes.push(`could not look up container instances: ${errorMessage(error)}`);
+        return [];
+      });
+    for (const instance of found) {
+      if (instance.status !== 'ACTIVE' || !instance.agentConnected) continue;
+      const result = await applyInstance(instance.ec2InstanceId, {
+        type: 'registered',
+        group: group.name,
+        containerInstanceArn: instance.containerInstanceArn,
+      });
+      if (result.written) summary.notes.push(`${instance.ec2InstanceId}: registration learnt from ECS`);
     }
   }
 
@@ -351,6 +401,8 @@ export function createCapacity(deps: CapacityDependencies) {
             { type: 'task-placed', jobId: record.claim.jobId, taskArn: event.taskArn },
             record,
           );
+          // A job took an instance of the hot pool (its launcher asks for none): refilled now, not at the next tick.
+          if (group !== undefined && hotPoolAt(group, now()) > 0) await converge([group.name], summary);
         }
         if (event.lastStatus === 'STOPPED') {
           const reuse = group?.reuseIdleMinutes !== undefined;
@@ -384,17 +436,21 @@ export function createCapacity(deps: CapacityDependencies) {
     const record = await instances.get(instanceId);
     if (record === undefined || !record.open) return;
     metrics.addMetric(CAPACITY_METRIC.spotInterruptions, 'Count', 1);
-    await applyInstance(instanceId, { type: 'retire', reason: 'Spot interruption warning' }, record);
     const claim = record.claim;
-    if (claim === undefined) return;
-    const job = await jobs.get(claim.jobId);
-    if (job === undefined || job.instanceId !== instanceId) return;
-    if (job.jobStartedAt !== undefined || job.state === 'running') {
+    const job = claim === undefined ? undefined : await jobs.get(claim.jobId);
+    if (
+      claim !== undefined &&
+      job?.instanceId === instanceId &&
+      (job.jobStartedAt !== undefined || job.state === 'running')
+    ) {
+      // Not retired: a retiring instance is terminated by the next converge, the busy runner with it.
       // It runs until EC2 takes the instance back; if it fails, the webhook re-runs it once.
       await commit(jobs, job.jobId, { type: 'spot-interrupted' }, { now, known: job });
       summary.notes.push(`job ${claim.jobId} started on the interrupted instance: re-run once if it fails`);
       return;
     }
+    await applyInstance(instanceId, { type: 'retire', reason: 'Spot interruption warning' }, record);
+    if (claim === undefined || job === undefined || job.instanceId !== instanceId) return;
     if (job.taskArn !== undefined)
       await deps.tasks.stop(job.taskArn, 'Spot interruption before the job started').catch(() => undefined);
     const ended = await commit(
@@ -419,7 +475,67 @@ export function createCapacity(deps: CapacityDependencies) {
     if (result.kind === 'waiting' && target !== undefined) await converge([target.name], summary);
   }
 
-  return { handle, converge };
+  /**
+   * A batch of the FIFO queue, in order: each fact applied, then each group that a request or the
+   * schedule named converged once (a burst's hundred requests are one converge). An event that
+   * fails is logged and counted, never retried by blocking the queue: the next round repairs it.
+   */
+  async function handleBatch(events: readonly CapacityEvent[]): Promise<CapacitySummary[]> {
+    const summaries: CapacitySummary[] = [];
+    const toConverge = new Set<string>();
+    for (const event of events) {
+      if (event.kind === 'tick') {
+        for (const group of settings.groups) toConverge.add(group.name);
+        continue;
+      }
+      if (event.kind === 'wanted') {
+        toConverge.add(event.group);
+        continue;
+      }
+      summaries.push(await guarded(event.kind, () => handle(event)));
+    }
+    if (toConverge.size > 0) {
+      const kind = events.some((event) => event.kind === 'tick') ? 'tick' : 'wanted';
+      summaries.push(
+        await guarded(kind, async () => {
+          const summary: CapacitySummary = {
+            event: kind,
+            launched: 0,
+            terminated: 0,
+            desired: {},
+            notes: [],
+          };
+          await converge([...toConverge], summary);
+          return summary;
+        }),
+      );
+    }
+    return summaries;
+  }
+
+  async function guarded(
+    kind: CapacityEvent['kind'],
+    run: () => Promise<CapacitySummary>,
+  ): Promise<CapacitySummary> {
+    try {
+      return await run();
+    } catch (error) {
+      metrics.addMetric(CAPACITY_METRIC.eventErrors, 'Count', 1);
+      logger.error('capacity event failed; the next round repairs it', {
+        event: kind,
+        reason: errorMessage(error),
+      });
+      return {
+        event: kind,
+        launched: 0,
+        terminated: 0,
+        desired: {},
+        notes: [`failed: ${errorMessage(error)}`],
+      };
+    }
+  }
+
+  return { handle, handleBatch, converge };
 }
 
 export type Capacity = ReturnType<typeof createCapacity>;

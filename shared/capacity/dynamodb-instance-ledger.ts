@@ -12,6 +12,10 @@ export const INSTANCES_TABLE_SCHEMA = {
   freeIndex: 'free',
   freePartitionKey: 'freeGroup',
   freeSortKey: 'readyAt',
+  /** The sparse index of open instances: partition `openGroup` (String), sort `launchedAt` (Number). */
+  openIndex: 'open-instances',
+  openPartitionKey: 'openGroup',
+  openSortKey: 'launchedAt',
   /** TTL attribute (epoch seconds), set once the instance is gone. */
   ttlAttribute: 'expiresAt',
 } as const;
@@ -26,7 +30,7 @@ type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib
  * condition on `version`; `freeGroup` is set only while the instance is `ready`, so the index holds
  * only free instances. The SDK loads on first use (endpoint: `AWS_ENDPOINT_URL_DYNAMODB`).
  */
-export function createDynamoDbInstanceLedger(table: string): InstanceLedger {
+export function createDynamoDbInstanceLedger(table: string, groups?: readonly string[]): InstanceLedger {
   let loaded: Promise<Loaded> | undefined;
   const load = () => {
     loaded ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]).then(
@@ -42,7 +46,7 @@ export function createDynamoDbInstanceLedger(table: string): InstanceLedger {
   };
   const options = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
   const fromItem = (item: Record<string, unknown>): InstanceRecord => {
-    const { freeGroup: _, expiresAt: __, ...record } = item;
+    const { freeGroup: _, openGroup: ___, expiresAt: __, ...record } = item;
     return record as unknown as InstanceRecord;
   };
   const ledger: InstanceLedger = {
@@ -64,6 +68,7 @@ export function createDynamoDbInstanceLedger(table: string): InstanceLedger {
             Item: {
               ...written,
               ...(written.open && written.state === 'ready' && { freeGroup: written.group }),
+              ...(written.open && { openGroup: written.group }),
               ...(!written.open && { expiresAt: Math.floor(written.updatedAt / 1000) + GONE_TTL_SECONDS }),
             },
             ...(expectedVersion === undefined
@@ -88,7 +93,28 @@ export function createDynamoDbInstanceLedger(table: string): InstanceLedger {
       const { client, lib } = await load();
       const records: InstanceRecord[] = [];
       let startKey: Record<string, unknown> | undefined;
-      // The table holds a few hundred instances at most (each group's maxInstances): a scan.
+      // The functions read the open index, group by group (gone instances stay in the table a day);
+      // an operator's tool that names no groups scans.
+      const named = group !== undefined ? [group] : groups;
+      if (named !== undefined) {
+        for (const name of named) {
+          do {
+            const page = await client.send(
+              new lib.QueryCommand({
+                TableName: table,
+                IndexName: INSTANCES_TABLE_SCHEMA.openIndex,
+                KeyConditionExpression: 'openGroup = :group',
+                ExpressionAttributeValues: { ':group': name },
+                ExclusiveStartKey: startKey,
+              }),
+              options(signal),
+            );
+            for (const item of page.Items ?? []) records.push(fromItem(item));
+            startKey = page.LastEvaluatedKey;
+          } while (startKey);
+        }
+        return records;
+      }
       do {
         const page = await client.send(
           new lib.ScanCommand({

@@ -88,11 +88,13 @@ export function createAutoScalingGroups(): InstanceGroups {
         );
         return 'terminating';
       } catch (error) {
-        // "The instance ID … is not part of any Auto Scaling group" (ValidationError): gone already.
+        // Auto Scaling's ValidationError for an instance no group has (terminated already):
+        // "Instance Id not found - No managed instance found for instance ID: i-…" (as reported in
+        // yaybu/touchdown#51). Another refusal is no proof the instance is gone.
         const { name, message } = error as { name?: string; message?: string };
         if (
           name === 'ValidationError' &&
-          /not (part of|in) any Auto Scaling group|not found/i.test(message ?? '')
+          /Instance Id not found|No managed instance found/i.test(message ?? '')
         )
           return 'gone';
         throw error;

@@ -5,6 +5,11 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  BatchGetBuildsCommand,
+  CodeBuildClient,
+  ListBuildsForProjectCommand,
+} from '@aws-sdk/client-codebuild';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import {
   DescribeCapacityProvidersCommand,
@@ -31,6 +36,7 @@ export function createAwsDoctor(options: { readonly region?: string | undefined 
   const secrets = new SecretsManagerClient(base);
   const ecs = new ECSClient(base);
   const cloudWatch = new CloudWatchClient(base);
+  const codeBuild = new CodeBuildClient(base);
   // ECR and SNS in the region their ARN or URI names.
   const ecr = new Map<string, ECRClient>();
   const sns = new Map<string, SNSClient>();
@@ -133,6 +139,32 @@ export function createAwsDoctor(options: { readonly region?: string | undefined 
         if (name(error) === 'RepositoryNotFoundException') return 'no-repository';
         throw error;
       }
+    },
+
+    async imageBuilds(projects) {
+      const iso = (time: Date | undefined) => (time instanceof Date ? time.toISOString() : undefined);
+      return Promise.all(
+        projects.map(async (project) => {
+          const { ids = [] } = await codeBuild.send(
+            new ListBuildsForProjectCommand({ projectName: project, sortOrder: 'DESCENDING' }),
+          );
+          if (ids[0] === undefined) return { project, last: undefined };
+          const { builds = [] } = await codeBuild.send(new BatchGetBuildsCommand({ ids: [ids[0]] }));
+          const build = builds[0];
+          return {
+            project,
+            last:
+              build === undefined
+                ? undefined
+                : {
+                    id: build.id ?? ids[0],
+                    status: build.buildStatus ?? 'UNKNOWN',
+                    startedAt: iso(build.startTime),
+                    endedAt: iso(build.endTime),
+                  },
+          };
+        }),
+      );
     },
 
     async alarms(alarmNames) {

@@ -28,7 +28,8 @@ export function checkRunnerImage(facts: ImageFacts): Finding {
     );
   }
   const registry = image.slice(0, image.indexOf('/'));
-  const push = `build and push it: aws ecr get-login-password --region ${ecr.region} | docker login --username AWS --password-stdin ${registry}; docker build -t ${image} infra/runner-image; docker push ${image}`;
+  // The stack builds its own image (image-build says how the last build went); a pinned one is pushed by hand.
+  const push = `the stack builds its image at deploy and on each runner release (see image-build); with imageUri or imageTag pinned, build and push it: aws ecr get-login-password --region ${ecr.region} | docker login --username AWS --password-stdin ${registry}; docker build -t ${image} infra/runner-image; docker push ${image}`;
   if (!state.ok) {
     return problem(
       'runner-image',

@@ -9,6 +9,12 @@ import {
 } from './check-github-access';
 import { checkRunnerImage, type ImageFacts } from './check-runner-image';
 import {
+  checkImageBuild,
+  checkRunnerVersion,
+  type ImageBuildFacts,
+  type RunnerVersionFacts,
+} from './check-runner-version';
+import {
   checkGitHubCredentials,
   checkRegistrationToken,
   checkWebhookSecret,
@@ -24,6 +30,8 @@ export interface DoctorFacts {
   readonly deliveries: DeliveryFacts;
   readonly github: GitHubAccessFacts;
   readonly image: ImageFacts;
+  readonly runnerVersion: RunnerVersionFacts;
+  readonly imageBuild: ImageBuildFacts;
   readonly ecs: EcsFacts;
   readonly alarms: AlarmFacts;
 }
@@ -40,6 +48,8 @@ export function diagnose(facts: DoctorFacts): Finding[] {
     checkGitHubPermissions(facts.github),
     checkRunnerGroup(facts.github),
     checkRunnerImage(facts.image),
+    checkRunnerVersion(facts.runnerVersion),
+    checkImageBuild(facts.imageBuild),
     checkCluster(facts.ecs),
     checkTaskDefinition(facts.ecs),
     checkCapacityProvider(facts.ecs),

@@ -21,6 +21,8 @@ export interface DoctorOptions {
   readonly since: string;
   readonly sinceMs: number;
   readonly apiUrl: string;
+  /** Where actions/runner's releases are read (github.com's API, also with GitHub Enterprise Server). */
+  readonly releasesApiUrl: string;
   readonly json: boolean;
   /** Targets named by flags, which win over the stack's outputs. */
   readonly overrides: {
@@ -100,6 +102,9 @@ export function parseDoctorOptions(
   );
   if (!/^https?:\/\/[^/\s]+/.test(apiUrl))
     problems.push(`--github-api-url must be an http(s) URL (got "${apiUrl}")`);
+  const releasesApiUrl = (text('releases-api-url') ?? 'https://api.github.com').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(releasesApiUrl))
+    problems.push(`--releases-api-url must be an http(s) URL (got "${releasesApiUrl}")`);
   for (const name of ['webhook-secret-arn', 'github-auth-secret-arn']) {
     const arn = text(name);
     if (arn !== undefined && !arn.startsWith('arn:'))
@@ -124,6 +129,7 @@ export function parseDoctorOptions(
     since,
     sinceMs,
     apiUrl,
+    releasesApiUrl,
     json: flags.json === true,
     overrides: {
       ...override('cluster', 'cluster'),

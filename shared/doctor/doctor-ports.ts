@@ -1,6 +1,7 @@
 import type { GitHubCredentialSetting } from '../config';
 import type { HookDeliveries, HookRef } from '../github/hook-deliveries';
 import type { GitHubRunners } from '../github/ports';
+import type { BuildFacts, RunnerReleases } from '../image/image-ports';
 import type { ImageState } from './check-runner-image';
 import type { EcrImage } from './ecr-image';
 
@@ -23,6 +24,8 @@ export interface DoctorAws {
   /** The task definition's status and its first container's image. */
   taskDefinition(name: string): Promise<{ status: string; image: string | undefined } | undefined>;
   capacityProvider(name: string): Promise<{ status: string } | undefined>;
+  /** Each CodeBuild project's latest build (undefined: none yet). */
+  imageBuilds(projects: readonly string[]): Promise<Array<{ project: string; last: BuildFacts | undefined }>>;
   image(image: EcrImage): Promise<ImageState>;
   alarms(
     names: readonly string[],
@@ -52,6 +55,8 @@ export interface DoctorGitHub {
 
 export interface DoctorPorts {
   readonly aws: DoctorAws;
+  /** actions/runner's releases on GitHub (public). */
+  readonly releases: RunnerReleases;
   /** GitHub through the given credentials; `secretValue` is the credentials secret's value, already read. */
   github(credentials: GitHubCredentialSetting, secretValue: string | undefined): DoctorGitHub;
 }

@@ -22,6 +22,10 @@ export interface DoctorTargets {
   /** Where {@link scopeKind} came from, for the report. */
   readonly scopeFrom: 'stack' | 'flag' | 'default';
   /** Where runners register: the repository (`--repo`), organisation or enterprise of that scope. */
+  /** The stack's runner image build projects; undefined when it builds none. */
+  readonly imageBuildProjects: readonly string[] | undefined;
+  /** The function that builds GitHub's latest runner release. */
+  readonly imageReleaseFunction: string | undefined;
   readonly scope: RunnerScopeRef | undefined;
   /** The runner group (organisation and enterprise runners); undefined for repository runners. */
   readonly group: string | undefined;
@@ -80,6 +84,10 @@ export function resolveTargets(options: DoctorOptions, stack: DeployedStack | un
     alarmNames: stack?.alarmNames,
     scopeKind,
     scopeFrom,
+    imageBuildProjects: output('ImageBuildProjects')
+      ?.split(',')
+      .filter((name) => name !== ''),
+    imageReleaseFunction: output('ImageReleaseFunction'),
     scope,
     group,
   };

@@ -16,6 +16,8 @@ export const CHECKS = [
   'github-permissions',
   'runner-group',
   'runner-image',
+  'runner-version',
+  'image-build',
   'ecs-cluster',
   'task-definition',
   'capacity-provider',

@@ -1,4 +1,5 @@
 import type { GitHubCredentialSetting } from '../config';
+import { familyOf } from '../ecs/runner-tasks';
 import { parseGitHubCredentials } from '../github/credentials';
 import type { GitHubAccessFacts } from './check-github-access';
 import { neededPermissions } from './check-github-access';
@@ -92,9 +93,24 @@ export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): P
   ]);
 
   const [cluster, taskDefinition, capacityProvider, alarms] = await awsFacts;
-  const image = targets.image ?? (taskDefinition?.found.ok ? taskDefinition.found.value?.image : undefined);
+  // The image tasks start from: the family's latest revision (the rollout registers revisions
+  // after the deploy's), else the deploy's own.
+  const latest =
+    targets.image === undefined && targets.taskDefinition !== undefined
+      ? await attempt(() => aws.taskDefinition(familyOf(targets.taskDefinition as string)))
+      : undefined;
+  const image =
+    targets.image ??
+    (latest?.ok ? latest.value?.image : undefined) ??
+    (taskDefinition?.found.ok ? taskDefinition.found.value?.image : undefined);
   const ecr = image === undefined ? undefined : parseEcrImage(image);
-  const imageState = ecr === undefined ? undefined : await attempt(() => aws.image(ecr));
+  const [imageState, releases, imageBuilds] = await Promise.all([
+    ecr === undefined ? undefined : attempt(() => aws.image(ecr)),
+    image === undefined ? undefined : attempt(() => ports.releases.recent(30)),
+    targets.imageBuildProjects === undefined
+      ? undefined
+      : attempt(() => aws.imageBuilds(targets.imageBuildProjects ?? [])),
+  ]);
 
   return {
     stack: {
@@ -118,9 +134,28 @@ export async function gatherFacts(options: DoctorOptions, ports: DoctorPorts): P
         group === undefined || groupExists === undefined ? undefined : { name: group, exists: groupExists },
     },
     image: { image, state: imageState },
+    runnerVersion: {
+      image,
+      releases,
+      now: Date.now(),
+      rebuild: rebuildFix(targets.imageReleaseFunction, targets.imageBuildProjects),
+    },
+    imageBuild: { projects: targets.imageBuildProjects, builds: imageBuilds },
     ecs: { cluster, taskDefinition, capacityProvider },
     alarms,
   };
+}
+
+/** How to get an image of the latest runner release: the stack's release check now, or a build of one's own. */
+function rebuildFix(releaseFunction: string | undefined, projects: readonly string[] | undefined): string {
+  if (projects === undefined) {
+    return 'the image is pinned (imageUri or imageTag): build and push one of the latest runner release and deploy with its imageTag, or leave both unset for the stack to build it (docs/runner-image.md)';
+  }
+  const invoke =
+    releaseFunction === undefined
+      ? 'invoke the stack\'s image-release function with {"reason":"check"}'
+      : `aws lambda invoke --function-name ${releaseFunction} --cli-binary-format raw-in-base64-out --payload '{"reason":"check"}' /dev/stdout`;
+  return `the stack builds the latest release daily; build it now: ${invoke}, then see image-build (docs/runner-image.md)`;
 }
 
 /** The GitHub credentials to check with: the credentials secret, when it holds usable ones. */

@@ -8,7 +8,12 @@ export interface EcsApi {
   readonly client: ECSClient;
   readonly sdk: Pick<
     EcsModule,
-    'RunTaskCommand' | 'ListTasksCommand' | 'DescribeTasksCommand' | 'StopTaskCommand'
+    | 'RunTaskCommand'
+    | 'ListTasksCommand'
+    | 'DescribeTasksCommand'
+    | 'StopTaskCommand'
+    | 'ListContainerInstancesCommand'
+    | 'DescribeContainerInstancesCommand'
   >;
 }
 

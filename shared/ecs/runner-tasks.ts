@@ -10,6 +10,8 @@ export interface TaskFacts {
   readonly lastStatus: string;
   readonly desiredStatus: string;
   readonly stoppedReason: string | undefined;
+  /** The runner container's exit code, once it exited (`containers[].exitCode`). */
+  readonly exitCode?: number | undefined;
   /** Epoch ms the task was RUNNING; undefined before. */
   readonly startedAt: number | undefined;
   readonly createdAt: number | undefined;
@@ -49,11 +51,14 @@ const number = (value: string | undefined) => (value === undefined ? undefined :
 export function toTaskFacts(task: Task): TaskFacts | undefined {
   if (!task.taskArn) return undefined;
   const tag = (key: string) => task.tags?.find((t) => t.key === key)?.value;
+  // A runner task has one container: the runner's.
+  const exitCode = task.containers?.find((container) => container.exitCode !== undefined)?.exitCode;
   return {
     taskArn: task.taskArn,
     lastStatus: task.lastStatus ?? 'PROVISIONING',
     desiredStatus: task.desiredStatus ?? 'RUNNING',
     stoppedReason: task.stoppedReason,
+    ...(exitCode !== undefined && { exitCode }),
     startedAt: time(task.startedAt),
     createdAt: time(task.createdAt),
     jobId: parseStartedBy(task.startedBy)?.jobId,

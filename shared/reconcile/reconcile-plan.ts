@@ -1,3 +1,4 @@
+import { stopReasonOf } from '../ecs/runner-exit';
 import { isStopped, isWaiting, type TaskFacts } from '../ecs/runner-tasks';
 import type { JobEvent } from '../jobs/job-lifecycle';
 import { hasLiveAttempt, type JobRecord } from '../jobs/job-record';
@@ -152,7 +153,7 @@ export function planJob(view: JobView, context: PlanContext): JobPlan {
   const stuck = isStuck(record, task, now, context.stuckAfterMs);
   const live = hasLiveAttempt(record);
   const gone = attemptGone(record, task, context);
-  const stopReason = task?.stoppedReason ?? 'the task is no longer known to ECS';
+  const stopReason = stopReasonOf(task);
   const ended = (reason: string, relaunch: boolean, failed: boolean, capacity = false): Step =>
     commit({
       type: 'attempt-ended',

@@ -1,5 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Config } from '../config';
+import { versionRefused } from '../ecs/runner-exit';
 import { isStopped, type RunnerTasks, type TaskFacts } from '../ecs/runner-tasks';
 import { errorMessage } from '../errors';
 import { classifyGitHubError } from '../failure-kind';
@@ -29,6 +30,8 @@ export interface ReconcileSummary {
   stuck: number;
   exhausted: number;
   orphansStopped: number;
+  /** Attempts whose runner GitHub refused for its release (exit 78): the image is out of date. */
+  versionRefused: number;
   /** Jobs (and orphan tasks) left for the next round: the round's time or GitHub budget ran out. */
   deferred: number;
   /** GitHub API requests the round made (its ceiling: `RECONCILE_GITHUB_REQUESTS`). */
@@ -115,6 +118,7 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
       stuck: 0,
       exhausted: 0,
       orphansStopped: 0,
+      versionRefused: 0,
       deferred: 0,
       githubRequests: 0,
       kept: [],
@@ -198,6 +202,7 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
     metrics.addMetric(METRIC.attemptsExhausted, 'Count', summary.exhausted);
     metrics.addMetric(METRIC.runnersStopped, 'Count', summary.stopped + summary.orphansStopped);
     metrics.addMetric(METRIC.reconcilerGitHubRequests, 'Count', summary.githubRequests);
+    metrics.addMetric(METRIC.runnerVersionRefused, 'Count', summary.versionRefused);
     return summary;
   }
 
@@ -302,6 +307,17 @@ export function createReconciler(deps: ReconcilerDependencies, options: { readon
               METRIC.timeToTaskRunning,
               'Milliseconds',
               Math.max(0, step.event.startedAt - record.queuedAt),
+            );
+          }
+          if (step.event.type === 'attempt-ended' && versionRefused(task)) {
+            summary.versionRefused++;
+            logger.error(
+              'GitHub refused the runner release of the image: rebuild it (docs/runner-image.md)',
+              {
+                jobId: record.jobId,
+                attempt: before.attempt,
+                taskArn: task?.taskArn,
+              },
             );
           }
           if (step.event.type === 'attempt-ended') {

@@ -8,6 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DEFAULT_IMAGE_TAG } from '../../infra/settings';
 import {
   type FileServer,
   type GitHubApiStandIn,
@@ -43,9 +44,10 @@ let build: DockerResult;
 let definition: ContainerDefinition;
 const containers: Container[] = [];
 
-function buildImage(tag: string, sha256: string): Promise<DockerResult> {
+function buildImage(tag: string, sha256: string, ...args: string[]): Promise<DockerResult> {
   return docker([
     'build',
+    ...args,
     // The build downloads Debian's packages and the release from loopback; containers get no network.
     '--network=host',
     '--build-arg',
@@ -115,6 +117,23 @@ describe('the build', () => {
     expect(refused.stderr + refused.stdout).toContain('runner.tar.gz: FAILED');
   });
 
+  it("fails when the release does not match RUNNER_SHA256, the stack's build argument, which wins", async () => {
+    // The per-architecture checksums are right: the one the stack's build passes is not.
+    const refused = await buildImage(
+      'ecs-github-runners/runner:refused-single',
+      release.sha256,
+      '--build-arg',
+      `RUNNER_SHA256=${'f'.repeat(64)}`,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr + refused.stdout).toContain('runner.tar.gz: FAILED');
+  });
+
+  it('labels the runner release it carries', async () => {
+    const labels = await dockerOk(['image', 'inspect', '--format', '{{json .Config.Labels}}', TEST_IMAGE]);
+    expect(JSON.parse(labels)).toMatchObject({ 'org.opencontainers.image.version': DEFAULT_IMAGE_TAG });
+  });
+
   it('keeps no credential in any layer or in its configuration', async () => {
     const history = await dockerOk(['history', '--no-trunc', '--format', '{{.CreatedBy}}', TEST_IMAGE]);
     const config = await dockerOk(['image', 'inspect', '--format', '{{json .Config}}', TEST_IMAGE]);
@@ -127,6 +146,7 @@ describe('the build', () => {
     expect([...args].filter((name) => name?.startsWith('RUNNER_')).sort()).toEqual([
       'RUNNER_ALLOW_RUNASROOT',
       'RUNNER_HOME',
+      'RUNNER_SHA256',
       'RUNNER_SHA256_ARM64',
       'RUNNER_SHA256_X64',
       'RUNNER_URL',
@@ -233,6 +253,20 @@ it('ends with the job the runner took, exit 0, the job having used the task dock
   expect(await task.logs()).toContain('the runner took a job');
   expect(await task.read('/actions-runner/stub-job-docker.txt')).toMatch(/^\d+\.\d+/);
   expect(await task.read('/actions-runner/stub-job-env.txt')).not.toContain('JIT');
+});
+
+it('exits 78 when GitHub refuses the runner release, the runner having exited 0', async () => {
+  const task = await start({
+    env: {
+      RUNNER_JIT_CONFIG: jitConfigFor('octo-image-runner-5', 'https://github.com/foo-organisation'),
+      STUB_RUN: 'refused',
+    },
+  });
+  expect(await task.wait()).toBe(78);
+  const logs = await task.logs();
+  expect(logs).toContain('Runner version v2.330.0 is deprecated and cannot receive messages.');
+  expect(logs).toContain('GitHub refuses this runner release');
+  expect(logs).toContain('stopping dockerd');
 });
 
 describe('a task with RUNNER_REGISTRATION_TOKEN (token registration)', () => {

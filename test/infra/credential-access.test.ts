@@ -1,7 +1,14 @@
-/** Who may read the credential secrets, and where the runner instances may write logs. */
+/** Who may read the credential secrets, and where the runner instances may write logs, in every shape of the stack. */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readSettings } from '../../infra/settings';
-import { idOf, synthesize, type TemplateJson, type ValidationReport } from '../support/synth-stack';
+import { STACK_VARIANTS, synthesizeVariant } from '../support/stack-variants';
+import {
+  environmentOf,
+  idOf,
+  synthesize,
+  type TemplateJson,
+  type ValidationReport,
+} from '../support/synth-stack';
 
 type Statement = Record<string, unknown>;
 
@@ -41,60 +48,71 @@ function secretPolicy(json: TemplateJson, secretId: string): Statement[] {
   );
 }
 
-/** The principals the one statement of a secret's policy exempts from its deny. */
+/**
+ * The principals the one statement of a secret's policy exempts from its deny: none when it has no
+ * condition (it denies everyone).
+ */
 function exempted(statements: Statement[]): unknown[] {
   const [statement] = statements;
   if (statement === undefined || statements.length !== 1) throw new Error('expected one statement');
-  return (statement.Condition as { ArnNotLike: { 'aws:PrincipalArn': unknown[] } }).ArnNotLike[
-    'aws:PrincipalArn'
-  ];
+  const condition = statement.Condition as { ArnNotLike: { 'aws:PrincipalArn': unknown[] } } | undefined;
+  return condition?.ArnNotLike['aws:PrincipalArn'] ?? [];
 }
 
 const sorted = (values: unknown[]) => values.map((value) => JSON.stringify(value)).sort();
 
+/** The GitHub credential secrets of a stack (every secret but the webhook's), by logical id. */
+const credentialSecrets = (json: TemplateJson) =>
+  Object.entries(json.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::SecretsManager::Secret')
+    .map(([id]) => id)
+    .filter((id) => id !== idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret'));
+
 const OPERATOR = 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*';
 
-/** The default stack, synthesized once for the describes that read it. */
-let defaultStack: ReturnType<typeof synthesize>;
-beforeAll(() => {
-  defaultStack = synthesize();
-});
-
-describe('the GitHub credentials secret (JIT registration, the default)', () => {
+describe.each(STACK_VARIANTS)('the GitHub credential secrets with %s', (_, context) => {
   let json: TemplateJson;
   let report: ValidationReport;
-  let secretId: string;
   beforeAll(async () => {
-    ({ json, report } = await defaultStack);
-    secretId = idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth');
+    ({ json, report } = await synthesizeVariant(context));
   });
 
-  it('denies reading its value to every principal but the roles granted it', () => {
-    const readers = grantedReaders(json, secretId);
-    expect(readers.length).toBeGreaterThanOrEqual(3);
-    expect(secretPolicy(json, secretId)).toEqual([
-      {
+  it('deny reading their value to every principal but the roles granted it (everyone, with none)', () => {
+    expect(credentialSecrets(json).length).toBeGreaterThan(0);
+    for (const secretId of credentialSecrets(json)) {
+      const [statement] = secretPolicy(json, secretId);
+      expect(secretPolicy(json, secretId)).toHaveLength(1);
+      expect(statement).toMatchObject({
         Sid: 'OnlyItsReadersGetTheValue',
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: 'secretsmanager:GetSecretValue',
         Resource: '*',
-        Condition: { ArnNotLike: { 'aws:PrincipalArn': expect.any(Array) } },
-      },
-    ]);
-    expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
+      });
+      const readers = grantedReaders(json, secretId);
+      expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
+      if (readers.length === 0) expect(statement?.Condition).toBeUndefined();
+    }
   });
 
-  it('lets the webhook, the launcher and the reconciler read it', () => {
-    const readers = JSON.stringify(grantedReaders(json, secretId));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole']) expect(readers).toContain(name);
+  it('let the webhook, the launcher, the reconciler and the capacity function read the credentials they are given', () => {
+    const given = environmentOf(json, 'Webhook').GITHUB_AUTH_SECRET_ARN as { Ref: string };
+    const readers = JSON.stringify(grantedReaders(json, given.Ref));
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole'])
+      expect(readers).toContain(name);
   });
 
-  it('leaves the webhook secret without a resource policy: the operator reads it to paste into GitHub', () => {
+  it('let no task or instance role read them', () => {
+    for (const secretId of credentialSecrets(json)) {
+      expect(JSON.stringify(grantedReaders(json, secretId))).not.toMatch(/Task|Instance/);
+    }
+  });
+
+  it('leave the webhook secret without a resource policy: the operator reads it to paste into GitHub', () => {
     expect(secretPolicy(json, idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret'))).toEqual([]);
   });
 
-  it('passes cdk-nag', () => {
+  it('pass cdk-nag', () => {
     expect(report.pluginReports.map((plugin) => plugin.conclusion)).toEqual(['success']);
   });
 });
@@ -122,29 +140,12 @@ describe('token registration with the redelivery sweep and an operator reader', 
     const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'GitHubAuth');
     expect(sorted(allowedBy('GitHubAuth'))).toEqual(sorted([...grantedReaders(json, secretId), OPERATOR]));
     const readers = JSON.stringify(grantedReaders(json, secretId));
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'RedeliverRole'])
+    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'CapacityRole', 'RedeliverRole'])
       expect(readers).toContain(name);
   });
 
   it('passes cdk-nag', () => {
     expect(report.pluginReports.map((plugin) => plugin.conclusion)).toEqual(['success']);
-  });
-});
-
-describe('token registration without the sweep', () => {
-  let json: TemplateJson;
-  beforeAll(async () => {
-    ({ json } = await synthesize({ registration: 'token' }));
-  });
-
-  it("lets the three functions and the setup page read the seed's token, and no task: they mint each registration token", () => {
-    const secretId = idOf(json, 'AWS::SecretsManager::Secret', 'RegistrationToken');
-    const readers = grantedReaders(json, secretId);
-    expect(sorted(exempted(secretPolicy(json, secretId)))).toEqual(sorted(readers));
-    expect(readers).toHaveLength(4);
-    for (const name of ['WebhookRole', 'LauncherRole', 'ReconcilerRole', 'SetupRole'])
-      expect(JSON.stringify(readers)).toContain(name);
-    expect(JSON.stringify(readers)).not.toContain('TaskExecutionRole');
   });
 });
 
@@ -167,10 +168,10 @@ describe('secretReaders', () => {
   });
 });
 
-describe('the instance role', () => {
+describe.each(STACK_VARIANTS)('the instance role with %s', (_, context) => {
   let json: TemplateJson;
   beforeAll(async () => {
-    ({ json } = await defaultStack);
+    ({ json } = await synthesizeVariant(context));
   });
 
   const instanceStatements = () => {

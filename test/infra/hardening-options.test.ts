@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { createRunnerApp } from '../../infra/runner-app';
+import { ORG_SCOPE_VARIANTS } from '../support/stack-variants';
 import {
   environmentOf,
   standInDist,
@@ -63,10 +64,13 @@ it('warns when no redelivery sweep is deployed (token registration without a hoo
 describe('runner groups of organisation runners', () => {
   const shared = Match.stringLikeRegexp('^Shared runner group');
 
-  it('warns when one group serves every repository of the organisation', async () => {
-    const { stack } = await synthesize({ runnerScope: 'org' });
-    Annotations.fromStack(stack).hasWarning('*', shared);
-  });
+  it.each(ORG_SCOPE_VARIANTS)(
+    'warns when one group serves every repository of the organisation (%s)',
+    async (_, context) => {
+      const { stack } = await synthesize(context);
+      Annotations.fromStack(stack).hasWarning('*', shared);
+    },
+  );
 
   it('warns of nothing once the operator accepts a shared group (runnerGroupShared)', async () => {
     const { stack, json } = await synthesize({ runnerScope: 'org', runnerGroupShared: 'true' });

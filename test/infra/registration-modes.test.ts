@@ -87,7 +87,7 @@ describe('registration=token', () => {
     }
   });
 
-  it('lets the webhook start and stop tasks, read its secrets and queue a job', () => {
+  it('lets the webhook start and stop tasks, read its secrets, queue a job and ask for instances', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
@@ -97,10 +97,12 @@ describe('registration=token', () => {
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials('RegistrationToken'),
       expected.stopRunnerTasks(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
     ]);
   });
 
-  it('lets the launcher start tasks, consume the queue and read the GitHub credentials', () => {
+  it('lets the launcher start tasks, consume the queue, read the GitHub credentials and ask for instances', () => {
     const statements = statementsOf(json, 'Launcher');
     expect(statements.map((statement) => statement.Sid)).toEqual([
       undefined,
@@ -113,6 +115,8 @@ describe('registration=token', () => {
       'UseJobLedger',
       'WriteRunnerConfigs',
       'ReadGitHubCredentials',
+      'UseInstanceLedger',
+      'AskForInstances',
     ]);
   });
 
@@ -121,13 +125,15 @@ describe('registration=token', () => {
     expect(statementsOf(json, 'Reconciler')).toContainEqual(
       expected.readGitHubCredentials('RegistrationToken'),
     );
-    // The reconciler's schedule, and the hook ranges refresh of the webhook's WAF.
-    expect(resourceIds(json, 'AWS::Events::Rule')).toHaveLength(2);
+    // The reconciler's schedule, the hook ranges refresh of the webhook's WAF, and the capacity
+    // function's schedule and its three event rules (owned capacity), besides the image's rules.
+    expect(resourceIds(json, 'AWS::Events::Rule').filter((id) => !id.startsWith('Image'))).toHaveLength(6);
   });
 
   it('still deploys the overflow queue and the launcher', () => {
     expect(hasFunction(json, 'Launcher')).toBe(true);
-    expect(resourceIds(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1);
+    // The launcher's, and owned capacity's capacity function's.
+    expect(resourceIds(json, 'AWS::Lambda::EventSourceMapping')).toHaveLength(2);
   });
 
   it('outputs the registration-token secret, not the GitHub credentials secret', () => {

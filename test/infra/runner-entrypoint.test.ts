@@ -235,6 +235,34 @@ it('stops dockerd when it fails after starting it', async () => {
   expect((await stubs.calls()).at(-1)).toBe('dockerd stopped');
 });
 
+describe('a runner release GitHub no longer allows', () => {
+  it('exits 78 when the listener says its version is deprecated, though the runner exits 0', async () => {
+    const [stubs, env] = await entrypointEnv({
+      RUNNER_JIT_CONFIG: jitConfigFor('octo-old-runner-1', 'https://github.com/foo-organisation'),
+      STUB_RUN: 'refused',
+    });
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(78);
+    // The runner's own words still reach the task's log, and the entry point's say what to do.
+    expect(run.output()).toContain('Runner version v2.330.0 is deprecated and cannot receive messages.');
+    expect(run.output()).toContain('GitHub refuses this runner release');
+    expect(run.output()).toContain('rebuild the image');
+    expect((await stubs.calls()).at(-1)).toBe('dockerd stopped');
+  });
+
+  it('exits 78 when config.sh says the version can no longer register', async () => {
+    const [stubs, env] = await entrypointEnv({
+      RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+      STUB_RUN: 'refused',
+    });
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(78);
+    expect(run.output()).toContain('Your runner version is out of date and can no longer register');
+    expect(run.output()).not.toContain(REGISTRATION_TOKEN);
+    expect((await stubs.calls()).some((line) => line.startsWith('run.sh'))).toBe(false);
+  });
+});
+
 describe('the health check of the task definition', () => {
   const check = () =>
     promisify(execFile)('sh', ['-c', RUNNER_HEALTH_CHECK.command[1]]).then(

@@ -54,6 +54,7 @@ function render(value: unknown): string {
   return parts.map(render).join(separator);
 }
 
+// With ECS managed scaling (capacityMode=managed): owned capacity's profiles are in owned-capacity.test.ts.
 describe('three profiles: default, arm64 with a warm pool, large on Spot', () => {
   let json: TemplateJson;
   let report: ValidationReport;
@@ -61,6 +62,7 @@ describe('three profiles: default, arm64 with a warm pool, large on Spot', () =>
   beforeAll(async () => {
     ({ json, report } = await synthesize({
       profiles: JSON.stringify(PROFILES),
+      capacityMode: 'managed',
       targetCapacityPercent: '80',
     }));
   });
@@ -280,7 +282,7 @@ describe('the profiles context', () => {
     ).toEqual([
       'profiles[0].name must match [a-z0-9-]{1,32} (got "Big")',
       'profiles "a": labels must be a non-empty array of label templates',
-      'profiles[2]: unknown field "colour" (known: name, labels, containerName, cpu, memory, distinctInstance, publicRepositories, architecture, spot, instanceTypes, minInstances, maxInstances, warmPool)',
+      'profiles[2]: unknown field "colour" (known: name, labels, containerName, cpu, memory, distinctInstance, publicRepositories, architecture, spot, instanceTypes, minInstances, maxInstances, warmPool, hotPool, hotSchedule, reuseIdleMinutes, onInterruption)',
       'profiles[2].name "a" is not unique',
       'profiles "a": instanceTypes m7i.large are not arm64',
       'profiles "b": warmPool needs On-Demand instances (no warm pool with Spot)',
@@ -326,22 +328,32 @@ describe('the profiles context', () => {
     ).toEqual([
       {
         key: '',
+        name: 'default',
         architecture: 'x86_64',
         spot: false,
         instanceTypes: ['t3.large'],
         minInstances: 1,
         maxInstances: 20,
         warmPool: 0,
+        hotPool: 0,
+        hotSchedule: undefined,
+        reuseIdleMinutes: undefined,
+        onInterruption: undefined,
         profiles: ['a', 'b'],
       },
       {
         key: 'Arm64Spot',
+        name: 'arm64-spot',
         architecture: 'arm64',
         spot: true,
         instanceTypes: DEFAULT_INSTANCE_TYPES.arm64.spot,
         minInstances: 0,
         maxInstances: 10,
         warmPool: 0,
+        hotPool: 0,
+        hotSchedule: undefined,
+        reuseIdleMinutes: undefined,
+        onInterruption: undefined,
         profiles: ['c'],
       },
     ]);

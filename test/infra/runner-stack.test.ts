@@ -51,6 +51,19 @@ const props = (id: string) => {
 };
 const ref = (type: string) => ({ Ref: only(json, type).id });
 
+/** The launcher's event source mapping (owned capacity adds the capacity function's). */
+const launcherMapping = (json: TemplateJson) => {
+  const found = Object.values(json.Resources).filter(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::EventSourceMapping' &&
+      JSON.stringify(resource.Properties.FunctionName) ===
+        JSON.stringify({ Ref: functionOf(json, 'Launcher').id }),
+  );
+  if (found.length !== 1)
+    throw new Error(`expected one event source mapping of the launcher, found ${found.length}`);
+  return found[0] as TemplateJson['Resources'][string];
+};
+
 describe('secrets', () => {
   it('creates the GitHub credentials secret with no value in the template', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -135,7 +148,9 @@ describe('task roles', () => {
     const configs = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/runner-config/*']] };
     const readers = Object.values(json.Resources).filter(
       (resource) =>
-        resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties).includes('s3:GetObject'),
+        resource.Type === 'AWS::IAM::Policy' &&
+        JSON.stringify(resource.Properties).includes('s3:GetObject') &&
+        JSON.stringify(resource.Properties).includes(bucket),
     );
     expect(readers.map((policy) => policy.Properties)).toEqual([
       {
@@ -186,12 +201,24 @@ describe('runner image repository and logs', () => {
     });
   });
 
-  it("runs the image by an immutable tag, the image's runner version by default (never latest)", () => {
+  it('runs the image the stack builds, read from its parameter at every deploy', () => {
     const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<{
+      Image: unknown;
+    }>;
+    expect(container?.Image).toBe('{{resolve:ssm:/GitHubRunners/runner-image/x86_64}}');
+  });
+
+  it('runs an image the operator pushed by its immutable tag, and builds none', async () => {
+    const pinned = await synthesize({ imageTag: DEFAULT_IMAGE_TAG });
+    const [container] = only(pinned.json, 'AWS::ECS::TaskDefinition').Properties
+      .ContainerDefinitions as Array<{
       Image: unknown;
     }>;
     expect(JSON.stringify(container?.Image)).toContain(`:${DEFAULT_IMAGE_TAG}"`);
     expect(JSON.stringify(container?.Image)).not.toContain(':latest');
+    expect(Object.values(pinned.json.Resources).map((resource) => resource.Type)).not.toContain(
+      'AWS::CodeBuild::Project',
+    );
   });
 
   it('keeps runner logs in the seed log group, with retention', () => {
@@ -203,17 +230,18 @@ describe('runner image repository and logs', () => {
 });
 
 describe('capacity', () => {
-  it('runs an ECS cluster with an Auto Scaling capacity provider: managed scaling and termination protection', () => {
-    template.hasResourceProperties('AWS::ECS::CapacityProvider', {
-      AutoScalingGroupProvider: {
-        ManagedScaling: { Status: 'ENABLED', TargetCapacity: 100 },
-        ManagedTerminationProtection: 'ENABLED',
-      },
+  it('runs an ECS cluster with an Auto Scaling capacity provider whose capacity the system owns: no managed scaling, every instance protected from scale-in', () => {
+    expect(only(json, 'AWS::ECS::CapacityProvider').Properties.AutoScalingGroupProvider).toEqual({
+      AutoScalingGroupArn: ref('AWS::AutoScaling::AutoScalingGroup'),
+      ManagedScaling: { Status: 'DISABLED' },
+      ManagedTerminationProtection: 'DISABLED',
+      ManagedDraining: 'ENABLED',
     });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
       MinSize: '0',
       MaxSize: '10',
       NewInstancesProtectedFromScaleIn: true,
+      DesiredCapacity: Match.absent(),
     });
   });
 
@@ -241,6 +269,28 @@ describe('capacity', () => {
     for (const line of [...blockInstanceMetadataFromTasks(), ...agentSettings({ warmPool: false })]) {
       expect(userData).toContain(JSON.stringify(line).slice(1, -1));
     }
+  });
+
+  it('lets no inbound traffic reach the instances: their one security group has no ingress rule', () => {
+    const group = only(json, 'AWS::EC2::SecurityGroup');
+    const launchTemplate = only(json, 'AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData as {
+      NetworkInterfaces: Array<{ Groups: unknown[] }>;
+    };
+    expect(launchTemplate.NetworkInterfaces.map((nic) => nic.Groups)).toEqual([
+      [{ 'Fn::GetAtt': [group.id, 'GroupId'] }],
+    ]);
+    expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress')).toEqual(
+      [],
+    );
+  });
+
+  it('runs the runner container privileged, under ECS init, for Docker in jobs: a job is root on its instance', () => {
+    const [container] = only(json, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions as Array<
+      Record<string, unknown>
+    >;
+    expect(container?.Privileged).toBe(true);
+    expect(container?.LinuxParameters).toEqual({ InitProcessEnabled: true });
   });
 
   it('writes boot commands that bash parses and shellcheck passes', () => {
@@ -301,6 +351,10 @@ describe('webhook function', () => {
       JOBS_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Jobs') },
       RUNNER_CONFIG_BUCKET: { Ref: idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs') },
       GITHUB_AUTH_SECRET_ARN: expected.githubAuth(),
+      INSTANCES_TABLE: { Ref: idOf(json, 'AWS::DynamoDB::Table', 'Instances') },
+      CAPACITY_GROUPS: expect.anything(),
+      CAPACITY_MAX_INSTANCES: '200',
+      CAPACITY_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'CapacityEvents') },
       OVERFLOW_QUEUE_URL: { Ref: idOf(json, 'AWS::SQS::Queue', 'Overflow') },
     });
     expect(fn.ReservedConcurrentExecutions).toBeUndefined();
@@ -310,7 +364,7 @@ describe('webhook function', () => {
     expect(functionOf(json, 'Webhook').Properties.Timeout).toBeLessThanOrEqual(10);
   });
 
-  it('may run runner tasks, pass the two task roles, queue a job, use the ledger, read its secrets and stop idle runners; nothing else', () => {
+  it('may run runner tasks, pass the two task roles, queue a job, use the ledgers, read its secrets, stop idle runners and ask for instances; nothing else', () => {
     expect(statementsOf(json, 'Webhook')).toEqual([
       expected.logsStatement('Webhook'),
       ...expected.launchStatements(),
@@ -320,6 +374,8 @@ describe('webhook function', () => {
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
       expected.stopRunnerTasks(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
     ]);
   });
 
@@ -408,7 +464,7 @@ describe('overflow queue and launcher', () => {
   });
 
   it('feeds the launcher batches of 10, reports failed messages one by one, at most 2 at a time', () => {
-    expect(only(json, 'AWS::Lambda::EventSourceMapping').Properties).toEqual({
+    expect(launcherMapping(json).Properties).toEqual({
       EventSourceArn: expected.overflowArn(),
       FunctionName: { Ref: functionOf(json, 'Launcher').id },
       BatchSize: 10,
@@ -419,9 +475,7 @@ describe('overflow queue and launcher', () => {
   });
 
   it('creates the event source mapping after the policy that lets the launcher read the queue', () => {
-    const mapping = json.Resources[only(json, 'AWS::Lambda::EventSourceMapping').id] as {
-      DependsOn?: string[];
-    };
+    const mapping = launcherMapping(json) as { DependsOn?: string[] };
     const roleId = (functionOf(json, 'Launcher').Properties.Role as { 'Fn::GetAtt': [string] })[
       'Fn::GetAtt'
     ][0];
@@ -430,7 +484,7 @@ describe('overflow queue and launcher', () => {
     );
   });
 
-  it('lets the launcher start and describe runner tasks, consume the queue, use the ledger and read the GitHub credentials; nothing else', () => {
+  it('lets the launcher start and describe runner tasks, consume the queue, use the ledgers, read the GitHub credentials and ask for instances; nothing else', () => {
     expect(statementsOf(json, 'Launcher')).toEqual([
       expected.logsStatement('Launcher'),
       ...expected.launchStatements(),
@@ -449,6 +503,8 @@ describe('overflow queue and launcher', () => {
       expected.useJobLedger(),
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
     ]);
   });
 });
@@ -477,7 +533,7 @@ describe('reconciler (JIT registration)', () => {
     });
   });
 
-  it("may relaunch, describe and stop the cluster's runner tasks, use the ledger and read the GitHub credentials; nothing else", () => {
+  it("may relaunch, describe and stop the cluster's runner tasks, use the ledgers, read the GitHub credentials, ask for instances and read the groups; nothing else", () => {
     expect(statementsOf(json, 'Reconciler')).toEqual([
       expected.logsStatement('Reconciler'),
       ...expected.launchStatements(),
@@ -486,6 +542,9 @@ describe('reconciler (JIT registration)', () => {
       expected.useJobLedger(),
       expected.writeRunnerConfigs(),
       expected.readGitHubCredentials(),
+      expected.useInstanceLedger(),
+      expected.askForInstances(),
+      expected.describeAutoScalingGroups('autoscaling:DescribeAutoScalingGroups'),
     ]);
   });
 });
@@ -548,7 +607,7 @@ describe('runner config bucket', () => {
         Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
         Condition: {
           ArnNotEquals: {
-            'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler'].map(
+            'aws:PrincipalArn': ['Webhook', 'Launcher', 'Reconciler', 'Capacity'].map(
               (id) => functionOf(json, id).Properties.Role,
             ),
           },
@@ -571,9 +630,10 @@ describe('runner config bucket', () => {
 });
 
 describe('job ledger', () => {
+  const jobs = () => idOf(json, 'AWS::DynamoDB::Table', 'Jobs');
+
   it('keys jobs by number, expires them by TTL, indexes open jobs, on demand with point-in-time recovery', () => {
-    const table = only(json, 'AWS::DynamoDB::Table');
-    expect(table.Properties).toEqual({
+    expect(props(jobs())).toEqual({
       KeySchema: [{ AttributeName: 'jobId', KeyType: 'HASH' }],
       AttributeDefinitions: [
         { AttributeName: 'jobId', AttributeType: 'N' },
@@ -598,7 +658,7 @@ describe('job ledger', () => {
   });
 
   it('is kept when the stack is deleted or the table replaced', () => {
-    const table = json.Resources[only(json, 'AWS::DynamoDB::Table').id] as {
+    const table = json.Resources[jobs()] as {
       DeletionPolicy?: string;
       UpdateReplacePolicy?: string;
     };
@@ -608,7 +668,7 @@ describe('job ledger', () => {
 
   it('is named to the webhook, the launcher and the reconciler, not to the redelivery sweep', () => {
     for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
-      expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: only(json, 'AWS::DynamoDB::Table').id });
+      expect(environmentOf(json, id).JOBS_TABLE).toEqual({ Ref: jobs() });
     }
   });
 
@@ -619,6 +679,8 @@ describe('job ledger', () => {
 
 describe('dashboard', () => {
   const body = () => JSON.stringify(only(json, 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+  /** A text inside the body's JSON, as `body()` shows it (escaped twice). */
+  const inBody = (text: string) => JSON.stringify(JSON.stringify(text).slice(1, -1)).slice(1, -1);
 
   it.each([METRIC.timeToTaskRunning, METRIC.timeToJobStarted])(
     'shows p50 and p95 of %s from the webhook and the reconciler',
@@ -639,6 +701,26 @@ describe('dashboard', () => {
       expect(body()).toContain(`\\"${metric}\\"`);
     },
   );
+
+  it.each([METRIC.timeToInstanceReady, METRIC.timeToJobStarted])(
+    'shows p50 and p95 of owned capacity %s per profile and path (hot, warm, cold), whichever function publishes it',
+    (metric) => {
+      for (const stat of ['p50', 'p95']) {
+        expect(body()).toContain(
+          inBody(`SEARCH('{GitHubRunners,Path,Profile,service} MetricName="${metric}"', '${stat}', 300)`),
+        );
+      }
+    },
+  );
+
+  it.each([
+    [METRIC.idleInstanceMinutes, 'Sum'],
+    [METRIC.jobsPerInstance, 'Average'],
+    [METRIC.instancesLaunched, 'Sum'],
+    [METRIC.instancesTerminated, 'Sum'],
+  ])('graphs owned capacity %s (%s)', (metric, stat) => {
+    expect(body()).toContain(inBody(`SEARCH('GitHubRunners MetricName="${metric}"', '${stat}', 300)`));
+  });
 });
 
 it("deploys the redelivery sweep by default with no hook named: the GitHub App's own hook needs no id", () => {
@@ -666,13 +748,18 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
       'AWS/Lambda/Errors Sum {"Ref":"HookRangesFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"LauncherFunction"}',
       'AWS/Lambda/Errors Sum {"Ref":"ReconcilerFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"CapacityFunction"}',
       'AWS/Lambda/Throttles Sum {"Ref":"WebhookFunction"}',
+      'AWS/CodeBuild/FailedBuilds Sum {"Ref":"RunnerImageBuildX8664"}',
+      'AWS/Lambda/Errors Sum {"Ref":"ImageReleaseFunction"}',
+      'AWS/Lambda/Errors Sum {"Ref":"ImageRolloutFunction"}',
       'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum {"Fn::GetAtt":["OverflowDeadLetters","QueueName"]}',
       `${WEBHOOK_METRICS.namespace}/${METRIC.runTaskFailures} Sum "${WEBHOOK_METRICS.service}"`,
       `GitHubRunners/SetupErrors Sum "${WEBHOOK_METRICS.service}"`,
       'GitHubRunners/SetupErrors Sum "github-runners-launcher"',
       'GitHubRunners/JobsStuck Maximum "github-runners-reconciler"',
       'GitHubRunners/LaunchAttemptsExhausted Sum "github-runners-reconciler"',
+      'GitHubRunners/RunnerVersionRefused Sum "github-runners-reconciler"',
     ].sort(),
   );
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -684,6 +771,13 @@ it('alarms on function errors and throttles, 5xx answers, RunTask failures, setu
     Period: 60,
     EvaluationPeriods: 3,
     Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  });
+  // At the first runner GitHub refuses for its release.
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: METRIC.runnerVersionRefused,
+    Threshold: 1,
+    EvaluationPeriods: 1,
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
   });
   template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -706,10 +800,14 @@ it('outputs the organisation webhook settings, the secret ARNs and the queues', 
       'ClusterName',
       'GitHubAuthSecretArn',
       'GitHubAuthSecretCommand',
+      'ImageBuildProjects',
+      'ImageReleaseFunction',
+      'InstancesTableName',
       'JobsTableName',
       'OverflowDeadLetterQueueUrl',
       'OverflowQueueUrl',
       'RunnerConfigBucketName',
+      'RunnerImageParameters',
       'RunnerRepositoryUri',
       'RunnerScope',
       'SetupLinkCommand',

@@ -28,6 +28,8 @@ describe('settings', () => {
     ]);
     expect(settings.capacity).toEqual({
       kind: 'new',
+      mode: 'owned',
+      maxInstancesTotal: 200,
       instanceTypes: ['t3.medium'],
       minCapacity: 0,
       maxCapacity: 10,

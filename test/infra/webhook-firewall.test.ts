@@ -1,7 +1,9 @@
 // The WAF in front of the webhook: rules, IP sets, the stage it protects, and the hourly refresh
-// of GitHub's hook ranges with its permissions; per source setting (github.com, a list, GHES).
+// of GitHub's hook ranges with its permissions; per source setting (github.com, a list, GHES), and
+// on github.com in every shape of the stack.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { GITHUB_HOOK_RANGES_SNAPSHOT } from '../../shared/firewall/hook-ranges-snapshot';
+import { STACK_VARIANTS, synthesizeVariant } from '../support/stack-variants';
 import {
   environmentOf,
   hasFunction,
@@ -18,10 +20,10 @@ const ipSets = (json: TemplateJson) =>
       .map(([id, r]) => [r.Properties.IPAddressVersion as string, { id, addresses: r.Properties.Addresses }]),
   );
 
-describe('webhook firewall on github.com (the default)', () => {
+describe.each(STACK_VARIANTS)('webhook firewall on github.com, with %s', (_, context) => {
   let json: TemplateJson;
   beforeAll(async () => {
-    ({ json } = await synthesize());
+    ({ json } = await synthesizeVariant(context));
   }, 120_000);
 
   it('associates a regional web ACL with the REST API stage', () => {
@@ -142,11 +144,22 @@ describe('webhook firewall on GitHub Enterprise Server without a list', () => {
 });
 
 describe('redelivery sweep default', () => {
-  it('is deployed for JIT credentials with no hook named, and not for token registration without a hook', async () => {
-    const jit = (await synthesize()).json;
-    expect(hasFunction(jit, 'Redeliver')).toBe(true);
-    expect(environmentOf(jit, 'Redeliver').GITHUB_HOOK).toBeUndefined();
-    const token = (await synthesize({ registration: 'token' })).json;
-    expect(hasFunction(token, 'Redeliver')).toBe(false);
-  }, 120_000);
+  // The sweep needs GitHub credentials of the functions' own: JIT's, or a GitHub App's for its hook.
+  it.each(STACK_VARIANTS)(
+    'with %s: every 5 minutes, unless token registration names no hook',
+    async (_, context) => {
+      const { json } = await synthesizeVariant(context);
+      const appHook = context.githubHook === 'app';
+      expect(hasFunction(json, 'Redeliver')).toBe(context.registration !== 'token' || appHook);
+      if (!hasFunction(json, 'Redeliver')) return;
+      expect(environmentOf(json, 'Redeliver').GITHUB_HOOK).toBe(appHook ? 'app' : undefined);
+      const rule = Object.values(json.Resources).find(
+        (r) =>
+          r.Type === 'AWS::Events::Rule' &&
+          JSON.stringify(r.Properties.Targets).includes('RedeliverFunction'),
+      );
+      expect(rule?.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    },
+    120_000,
+  );
 });

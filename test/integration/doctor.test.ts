@@ -13,12 +13,15 @@ import type { DoctorReport } from '../../shared/doctor/doctor-report';
 import type { CheckName } from '../../shared/doctor/finding';
 import { createGitHubDoctor } from '../../shared/doctor/github-doctor';
 import { runDoctor } from '../../shared/doctor/run-doctor';
+import { createRunnerReleases } from '../../shared/image/github-releases';
 import type { StandIn } from '../support/aws-stand-in';
 import { type StandInStack, startCloudFormationStandIn } from '../support/cloudformation-stand-in';
 import { type StandInAlarm, startCloudWatchStandIn } from '../support/cloudwatch-stand-in';
 import { startEcrStandIn } from '../support/ecr-stand-in';
 import { type EcsResources, startEcsResourcesStandIn } from '../support/ecs-resources-stand-in';
 import { type GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
+import { type StandInBuild, startCodeBuildStandIn } from '../support/image-build-stand-ins';
+import { runnerRelease } from '../support/runner-releases';
 import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
 import { type StandInSubscription, startSnsStandIn } from '../support/sns-stand-in';
 
@@ -28,7 +31,9 @@ const WEBHOOK_SECRET_ARN = `${ARN}:github-runners-webhook-secret-AbCdEf`;
 const GITHUB_AUTH_ARN = `${ARN}:github-runners-github-auth-GhIjKl`;
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:runner-alarms';
 const REPOSITORY = 'github-actions-self-hosted-runner-debian';
-const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${REPOSITORY}:latest`;
+const IMAGE = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${REPOSITORY}:2.339.0-x64-8`;
+const PROJECT = 'RunnerImageBuildX8664-AbCdEf';
+const DAY = 86_400_000;
 const FAMILY = 'github-actions-self-hosted-runner-debian-task';
 
 const stack: StandInStack = {
@@ -57,6 +62,8 @@ function healthy() {
       WebhookUrl: 'https://abc.execute-api.us-east-1.amazonaws.com/webhook',
       // Deployed with runnerScope=org: the checks below are an organisation's.
       RunnerScope: 'org',
+      ImageBuildProjects: PROJECT,
+      ImageReleaseFunction: 'GitHubRunners-ImageReleaseFunction-AbCdEf',
     },
     tags: { Env: 'sandpit' },
     resources: [
@@ -85,7 +92,10 @@ function healthy() {
   ecsResources.taskDefinitions = [{ family: FAMILY, revision: 3, status: 'ACTIVE', image: IMAGE }];
   ecsResources.capacityProviders = [{ name: 'runners-capacity', status: 'ACTIVE' }];
   repositories.clear();
-  repositories.set(REPOSITORY, ['latest', 'v1']);
+  repositories.set(REPOSITORY, ['2.339.0-x64-8', '2.338.0-x64-7']);
+  // The image has GitHub's latest runner release, built by a build that succeeded.
+  releases(['2.339.0', 2], ['2.338.0', 40]);
+  codeBuild.builds.splice(0, codeBuild.builds.length, build('SUCCEEDED', 2));
   alarms.length = 0;
   for (const name of [
     'GitHubRunners-WebhookErrors',
@@ -107,6 +117,34 @@ function healthy() {
 }
 
 let github: GitHubStandIn;
+let codeBuild: StandIn & { builds: StandInBuild[] };
+
+/** actions/runner's releases, newest first: each a version published some days ago. */
+function releases(...versions: Array<[string, number]>) {
+  github.releases.splice(
+    0,
+    github.releases.length,
+    ...versions.map(([version, daysAgo]) =>
+      runnerRelease({
+        version,
+        publishedAt: new Date(Date.now() - daysAgo * DAY).toISOString(),
+        downloadUrl: `https://github.com/actions/runner/releases/download/v${version}/actions-runner-linux-{arch}-${version}.tar.gz`,
+        checksums: { x64: 'a'.repeat(64), arm64: 'b'.repeat(64) },
+      }),
+    ),
+  );
+}
+
+/** A build of the image project that ended `daysAgo`. */
+const build = (status: StandInBuild['status'], daysAgo: number, number = 8): StandInBuild => ({
+  id: `${PROJECT}:0000000${number}-0000-4000-8000-000000000000`,
+  project: PROJECT,
+  number,
+  environment: {},
+  status,
+  startedAt: Date.now() - daysAgo * DAY - 600_000,
+  endedAt: Date.now() - daysAgo * DAY,
+});
 let nextDelivery = 1;
 const standIns: StandIn[] = [];
 
@@ -130,6 +168,7 @@ const endpoints: Record<string, string> = {};
 
 beforeAll(async () => {
   github = await startGitHubStandIn({ token: TOKEN });
+  codeBuild = await startCodeBuildStandIn([PROJECT]);
   const [cloudFormation, secretsManager, ecs, ecr, cloudWatch, sns] = await Promise.all([
     startCloudFormationStandIn([stack]),
     startSecretsManagerStandIn(secrets),
@@ -138,7 +177,7 @@ beforeAll(async () => {
     startCloudWatchStandIn(alarms),
     startSnsStandIn(topics),
   ]);
-  standIns.push(cloudFormation, secretsManager, ecs, ecr, cloudWatch, sns);
+  standIns.push(cloudFormation, secretsManager, ecs, ecr, cloudWatch, sns, codeBuild);
   Object.assign(endpoints, {
     AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
@@ -146,6 +185,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_ECR: ecr.url,
     AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.url,
     AWS_ENDPOINT_URL_SNS: sns.url,
+    AWS_ENDPOINT_URL_CODEBUILD: codeBuild.url,
   });
   Object.assign(process.env, endpoints);
 });
@@ -159,9 +199,13 @@ afterEach(() => expect(github.violations).toEqual([]));
 const flags = { org: 'octo-org', 'hook-id': '77' };
 
 function doctorWith(given: Record<string, string | boolean>): Promise<DoctorReport> {
-  const options = parseDoctorOptions(given, { GITHUB_API_URL: github.url });
+  const options = parseDoctorOptions(
+    { 'releases-api-url': github.url, ...given },
+    { GITHUB_API_URL: github.url },
+  );
   return runDoctor(options, {
     aws: createAwsDoctor(),
+    releases: createRunnerReleases(options.releasesApiUrl),
     github: (credentials, value) => createGitHubDoctor(options.apiUrl, credentials, value),
   });
 }
@@ -244,6 +288,65 @@ describe('npm run doctor against a deployment', () => {
     const report = await doctor();
     expect(problems(report)).toEqual(['runner-image']);
     expect(finding(report, 'runner-image')?.fix).toContain(`docker push ${IMAGE}`);
+  });
+
+  it("fails when the image's runner is past GitHub's 30 days to install a newer release", async () => {
+    releases(['2.340.0', 35], ['2.339.0', 70]);
+    const report = await doctor();
+    expect(problems(report)).toEqual(['runner-version']);
+    expect(finding(report, 'runner-version')?.summary).toMatch(
+      /runner 2\.339\.0, older than GitHub allows: runner 2\.340\.0 came out on .* every job stays queued/,
+    );
+    expect(finding(report, 'runner-version')?.fix).toContain(
+      `aws lambda invoke --function-name GitHubRunners-ImageReleaseFunction-AbCdEf`,
+    );
+  });
+
+  it('warns within 7 days of that date', async () => {
+    releases(['2.340.0', 25], ['2.339.0', 70]);
+    const report = await doctor();
+    expect(problems(report)).toEqual([]);
+    expect(finding(report, 'runner-version')).toMatchObject({
+      status: 'warning',
+      summary: expect.stringMatching(/GitHub stops queuing jobs to it on \d{4}-\d\d-\d\d, in 5 days/),
+    });
+  });
+
+  it('counts the 30 days from the first release newer than the image, not the latest', async () => {
+    releases(['2.341.0', 1], ['2.340.0', 31], ['2.339.0', 70]);
+    expect(problems(await doctor())).toEqual(['runner-version']);
+  });
+
+  it("reads the runner of the family's latest revision: the one the rollout registered after the deploy", async () => {
+    const older = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${REPOSITORY}:2.338.0-x64-7`;
+    ecsResources.taskDefinitions = [
+      { family: FAMILY, revision: 3, status: 'ACTIVE', image: older },
+      { family: FAMILY, revision: 4, status: 'ACTIVE', image: IMAGE },
+    ];
+    const report = await doctor();
+    expect(finding(report, 'runner-version')).toMatchObject({
+      status: 'ok',
+      summary: "the image has runner 2.339.0, GitHub's latest release",
+    });
+  });
+
+  it('says when the last image build ran and that it succeeded', async () => {
+    const report = await doctor();
+    expect(finding(report, 'image-build')).toMatchObject({
+      status: 'ok',
+      summary: expect.stringMatching(new RegExp(`^${PROJECT}: succeeded, \\d{4}-`)),
+    });
+  });
+
+  it('warns when the last image build failed, naming it, the tasks keeping the last good image', async () => {
+    codeBuild.builds.push(build('FAILED', 0, 9));
+    const report = await doctor();
+    expect(problems(report)).toEqual([]);
+    expect(finding(report, 'image-build')).toMatchObject({
+      status: 'warning',
+      summary: expect.stringContaining(`${PROJECT}: failed,`),
+      fix: expect.stringContaining(`--ids ${PROJECT}:00000009`),
+    });
   });
 
   it('finds the task definition deregistered', async () => {
@@ -387,7 +490,7 @@ describe('npm run doctor, the command', () => {
     await run(process.execPath, ['esbuild.config.mjs', '--only', 'doctor']);
   });
   const cli = (...args: string[]) =>
-    run(process.execPath, ['dist/doctor/index.mjs', ...args], {
+    run(process.execPath, ['dist/doctor/index.mjs', '--releases-api-url', github.url, ...args], {
       env: { ...process.env, ...endpoints, GITHUB_API_URL: github.url },
     }).catch((error: { code: number; stdout: string; stderr: string }) => error);
 

@@ -1,18 +1,21 @@
 /**
- * JIT registration and the job-still-queued check, end to end: the webhook handler with the real
- * Octokit against a GitHub stand-in checked by GitHub's OpenAPI description, and the real ECS
- * client against the ECS stand-in.
+ * Registration (JIT and token) and the job-still-queued check, end to end: the webhook handler with
+ * the real Octokit against a GitHub stand-in checked by GitHub's OpenAPI description, and the real
+ * ECS and S3 clients against stand-ins; what no task may hold, in every shape of the functions.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseConfig } from '../../shared/config';
 import { createWebhookDependencies } from '../../shared/dependencies';
+import { RUNNER_CREDENTIAL_ENV } from '../../shared/ecs/runner-config-store';
 import { decide } from '../../shared/runner/decide';
 import { parseWorkflowJob } from '../../shared/runner/workflow-job';
 import { createWebhookHandler } from '../../shared/webhook/handle-webhook';
 import { type JobVariation, jobOfOurs } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import type { Fault } from '../support/aws-stand-in';
+import { capturedOutput } from '../support/captured-output';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
 import { type GitHubStandIn, rateLimited, startGitHubStandIn } from '../support/github-stand-in';
 import { RUNNER_CONFIG_BUCKET, type S3Server, startS3Server } from '../support/s3-server';
@@ -208,6 +211,24 @@ describe('JIT registration', () => {
         visibility: 'selected',
         selected_repository_ids: [payload.repository.id],
         allows_public_repositories: false,
+      },
+    ]);
+  });
+
+  it('creates a group that admits public repositories only with RUNNER_GROUP_PUBLIC=true', async () => {
+    const payload = queuedJob({ org: 'public-org', repoName: 'api' });
+    const response = await handler({
+      RUNNER_GROUP_CREATE: 'true',
+      RUNNER_GROUP_TEMPLATE: '<detail_org>-<target_env>-<detail_repo_name>',
+      RUNNER_GROUP_PUBLIC: 'true',
+    })(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(groupCreations('public-org').map((r) => r.body)).toEqual([
+      {
+        name: 'public-org-sandpit-api',
+        visibility: 'selected',
+        selected_repository_ids: [payload.repository.id],
+        allows_public_repositories: true,
       },
     ]);
   });
@@ -432,6 +453,124 @@ describe('token registration (RUNNER_REGISTRATION=token)', () => {
     expect(response.statusCode).toBe(503);
     expect(body(response).message).toContain('check the credentials and the GitHub App permissions');
     expect(tasksOf(payload)).toHaveLength(0);
+  });
+});
+
+const APP_WEBHOOK = { GITHUB_AUTH_SECRET_ARN: APP_ARN, GITHUB_HOOK: 'app', ALLOWED_ORGS: 'octo-org' };
+/** The functions in each shape the stack deploys them: registration, scope, GitHub App or token. */
+const FUNCTION_VARIANTS = [
+  ['JIT registration, repository runners', 'jit', { RUNNER_SCOPE: 'repo' }],
+  ['JIT registration, organisation runners', 'jit', {}],
+  ['token registration, repository runners', 'token', { RUNNER_REGISTRATION: 'token', RUNNER_SCOPE: 'repo' }],
+  ['token registration, organisation runners', 'token', { RUNNER_REGISTRATION: 'token' }],
+  ["a GitHub App's webhook, JIT registration", 'jit', APP_WEBHOOK],
+  ["a GitHub App's webhook, token registration", 'token', { ...APP_WEBHOOK, RUNNER_REGISTRATION: 'token' }],
+] as const;
+/** What no task, request to ECS, config object or log line may hold: the functions' own credentials. */
+const LONG_LIVED = [TOKEN, /ghs_[0-9a-f]{36}/, APP_KEY.split('\n')[1] ?? 'PRIVATE KEY', 'RUNNER_ADMIN_TOKEN'];
+
+describe.each(FUNCTION_VARIANTS)('with %s', (_, kind, env) => {
+  const repoName = 'api';
+  const scope = 'RUNNER_SCOPE' in env ? `repo:octo-org/${repoName}` : 'org:octo-org';
+  let handle: ReturnType<typeof handler>;
+  let payload: ReturnType<typeof jobOfOurs>;
+  let response: Awaited<ReturnType<ReturnType<typeof handler>>>;
+  let log: string;
+  let key: string;
+  let credential: string;
+
+  beforeAll(async () => {
+    const logger = new Logger({ serviceName: 'variant', logLevel: 'DEBUG' });
+    handle = createWebhookHandler(createWebhookDependencies({ env: jitEnv(env), overrides: { logger } }));
+    payload = queuedJob({ repoName });
+    const request = await signedRequest(payload);
+    ({ result: response, output: log } = await capturedOutput(() => handle(request)));
+    key = configKeyOf(overrideOf(payload)?.environmentFiles);
+    const object = (await s3.objects()).get(key) ?? '';
+    credential = new RegExp(`^${RUNNER_CREDENTIAL_ENV[kind]}=(\\S+)\\n$`).exec(object)?.[1] ?? '';
+  });
+
+  it("answers 202 to a public repository's job, naming the opt-in, and registers, mints and starts nothing", async () => {
+    const job = queuedJob({ repoName: 'site', visibility: 'public' });
+    const before = github.requests.length;
+    const request = await signedRequest(job);
+    const { result: refused } = await capturedOutput(() => handle(request));
+    expect(refused.statusCode).toBe(202);
+    expect(body(refused).message).toContain('is public');
+    expect(body(refused).message).toContain('PUBLIC_REPOSITORIES_ALLOWED=octo-org/site');
+    expect(tasksOf(job)).toEqual([]);
+    expect(github.requests.slice(before).map((r) => r.operation)).toEqual([]);
+  });
+
+  it(`hands the task one short-lived ${kind === 'jit' ? 'JIT config' : 'registration token'} of the job's scope, in an S3 file under 128 random bits`, () => {
+    expect(response.statusCode).toBe(200);
+    expect(key).toMatch(RANDOM_KEY);
+    expect(key).not.toContain(String(jobId(payload)));
+    expect(overrideOf(payload)?.environmentFiles).toEqual([
+      { type: 's3', value: `arn:aws:s3:::${RUNNER_CONFIG_BUCKET}/${key}` },
+    ]);
+    if (kind === 'jit') {
+      expect(credential.length).toBeGreaterThan(3000);
+      expect(runnerNamed(String(body(response).runnerName))?.scope).toBe(scope);
+    } else {
+      const minted = github.registrationTokens.get(credential);
+      expect(minted?.scope).toBe(scope);
+      expect(Date.parse(minted?.expiresAt ?? '') - Date.now()).toBeLessThanOrEqual(3_600_000);
+    }
+  });
+
+  it("keeps the functions' credentials out of ECS, S3 and the log, and the runner's out of ECS and the log", async () => {
+    const ecsTraffic = JSON.stringify(ecs.calls) + JSON.stringify(ecs.tasks);
+    const object = (await s3.objects()).get(key) ?? '';
+    for (const secret of LONG_LIVED) {
+      for (const text of [ecsTraffic, object, log]) {
+        if (typeof secret === 'string') expect(text).not.toContain(secret);
+        else expect(text).not.toMatch(secret);
+      }
+    }
+    expect(credential).not.toBe('');
+    expect(ecsTraffic).not.toContain(credential.slice(0, 64));
+    expect(log).not.toContain(credential.slice(0, 64));
+  });
+
+  it('answers with the runner name and job id, and keeps the task ARN in the log', () => {
+    const [task] = tasksOf(payload);
+    expect(body(response)).toMatchObject({ runnerName: expect.any(String), jobId: jobId(payload) });
+    expect(response.body).not.toMatch(/arn:aws|123456789012|taskArn/);
+    expect(log).toContain(task?.taskArn ?? 'no task');
+  });
+});
+
+describe('a dry run (DRY_RUN=true)', () => {
+  const dryRun = (env: Record<string, string> = {}) => {
+    const printed: string[] = [];
+    const handle = createWebhookHandler(
+      createWebhookDependencies({
+        env: jitEnv({ DRY_RUN: 'true', ...env }),
+        print: (line) => printed.push(line),
+      }),
+    );
+    return { handle, printed };
+  };
+
+  it('registers no runner at GitHub and starts no task: it prints the registration', async () => {
+    const { handle, printed } = dryRun();
+    const payload = queuedJob();
+    const jits = ops('/generate-jitconfig').length;
+    expect((await handle(await signedRequest(payload))).statusCode).toBe(200);
+    expect(ops('/generate-jitconfig').length).toBe(jits);
+    expect(printed.join('\n')).toContain('[dry run] GitHub generate-jitconfig');
+    expect(tasksOf(payload)).toEqual([]);
+  });
+
+  it('registers a real runner at GitHub with DRY_RUN_REGISTER=true, and still starts no task', async () => {
+    const { handle } = dryRun({ DRY_RUN_REGISTER: 'true' });
+    const payload = queuedJob();
+    const response = await handle(await signedRequest(payload));
+    expect(response.statusCode).toBe(200);
+    expect(ops('/generate-jitconfig').at(-1)?.body.name).toBe(body(response).runnerName);
+    expect(runnerNamed(String(body(response).runnerName))).toBeDefined();
+    expect(tasksOf(payload)).toEqual([]);
   });
 });
 

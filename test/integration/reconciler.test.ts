@@ -224,6 +224,20 @@ describe('scenario: ECS loses tasks', () => {
     expect(liveTasksOf(payload)).toHaveLength(1);
   });
 
+  it('records a runner GitHub refused for its release (exit 78) as such, and counts it once', async () => {
+    const payload = queuedJob();
+    await webhook()(await signedRequest(payload));
+    const [first] = tasksOf(payload);
+    // ECS's own words for a task whose one container exited; the exit code says why.
+    ecs.stopTask(first?.taskArn ?? '', 'Essential container in task exited', 78);
+    const summary = await reconcile();
+    expect(summary.versionRefused).toBe(1);
+    const record = await createDynamoDbJobLedger(table).get(idOf(payload));
+    expect(record?.lastStop).toContain('GitHub refused the runner release (exit 78)');
+    // The next round sees the same stopped task again: it is not counted twice.
+    expect((await reconcile(60_000)).versionRefused).toBe(0);
+  });
+
   it('alarms after the bounded failed attempts and backs off, but never abandons a job GitHub calls queued', async () => {
     // What dies: every task, by itself, before its job starts (an image it cannot pull).
     // End state: three attempts, one alarm, then no task for the longest backoff; then one more try.
@@ -263,6 +277,24 @@ describe('scenario: ECS loses tasks', () => {
     expect(github.runners.has(runner?.id ?? -1)).toBe(true);
     expect(github.requests.filter((r) => r.operation.startsWith('DELETE'))).toHaveLength(deletesBefore);
   });
+});
+
+describe('scenario: a runner config waits in S3', () => {
+  it.each(['jit', 'token'])(
+    'is deleted by the first round that sees its task running (%s registration)',
+    async (registration) => {
+      const extra = { RUNNER_REGISTRATION: registration };
+      const payload = queuedJob();
+      await webhook(0, extra)(await signedRequest(payload));
+      const [task] = tasksOf(payload);
+      const key = /runner-config\/[0-9a-f]{32}\.env/.exec(JSON.stringify(task?.overrides))?.[0] ?? '';
+      expect((await s3.objects()).has(key)).toBe(true);
+      await reconcile(0, extra);
+      expect(task?.lastStatus).toBe('RUNNING');
+      expect((await s3.objects()).has(key)).toBe(false);
+      expect(liveTasksOf(payload)).toEqual([task]);
+    },
+  );
 });
 
 describe('scenario: the ledger answers late', () => {

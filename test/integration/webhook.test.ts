@@ -12,6 +12,7 @@ import { createWebhookHandler, type WebhookHandler } from '../../shared/webhook/
 import { githubHostedQueued, jobOfOurs, realPing } from '../fixtures/payloads';
 import { signedRequest, TEST_SECRET } from '../fixtures/requests';
 import type { Fault } from '../support/aws-stand-in';
+import { capturedOutput } from '../support/captured-output';
 import { type EcsStandIn, startEcsStandIn } from '../support/ecs-stand-in';
 import { type RegistrationStandIns, startRegistrationStandIns } from '../support/registration-stand-ins';
 import { startSecretsManagerStandIn } from '../support/secrets-manager-stand-in';
@@ -362,6 +363,27 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
     expect(runTasks().filter((call) => call.input.cluster === 'no-such-cluster')).toHaveLength(1);
   });
 
+  it('answers 500 with a generic body to an error it does not know, and keeps the detail in the log', async () => {
+    const detail = 'AccessDeniedException: arn:aws:iam::123456789012:role/ops is not authorized';
+    const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+    const broken = handlerWith(
+      {},
+      {
+        secrets: {
+          get: async () => {
+            throw new Error(detail);
+          },
+        },
+        overrides: { logger },
+      },
+    );
+    const request = await signedRequest(freshJob());
+    const { result, output } = await capturedOutput(() => broken(request));
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toMatch(/arn:aws|123456789012|AccessDenied/);
+    expect(output).toContain(detail);
+  });
+
   it('accepts the previous secret stored beside the new one during a rotation', async () => {
     const rotating = handlerWith({ WEBHOOK_SECRET_ARN: ROTATING_ARN });
     expect((await rotating(await signedRequest(realPing(), { event: 'ping' }))).statusCode).toBe(200);
@@ -370,22 +392,13 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
   });
 
   it('logs the decision with delivery and job ids, and never the body, signature or secret', async () => {
-    const lines: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
     const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
     const payload = freshJob();
     const request = await signedRequest(payload, { delivery: 'delivery-under-test' });
-    try {
-      await handlerWith({}, { overrides: { logger } })(request);
-    } finally {
-      process.stdout.write = write;
-    }
-    const log = lines.join('');
-    const entry = lines
+    const { output: log } = await capturedOutput(() => handlerWith({}, { overrides: { logger } })(request));
+    const entry = log
+      .trim()
+      .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((l) => l.decision === 'launch');
     expect(entry).toMatchObject({
@@ -402,21 +415,16 @@ describe('webhook handler against ECS and Secrets Manager stand-ins', () => {
   });
 
   it('publishes JobsServed as CloudWatch EMF, one line per delivery', async () => {
-    const lines: string[] = [];
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const metrics = new Metrics({ namespace: 'GitHubRunners', serviceName: 'test' });
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      await handlerWith({}, { overrides: { metrics } })(await signedRequest(freshJob()));
-    } finally {
-      process.stdout.write = write;
-    }
-    const emf = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => '_aws' in l);
+    const request = await signedRequest(freshJob());
+    const { output } = await capturedOutput(() => handlerWith({}, { overrides: { metrics } })(request));
+    const emf = output
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => '_aws' in l);
     expect(emf).toEqual([expect.objectContaining({ JobsServed: 1 })]);
   });
 });

@@ -118,6 +118,101 @@ export function expectedStatements(json: TemplateJson) {
         ],
       },
     }),
+    /** Owned capacity: the instance ledger and its `free` index; no delete, no scan. */
+    useInstanceLedger: () => {
+      const table = { 'Fn::GetAtt': [idOf(json, 'AWS::DynamoDB::Table', 'Instances'), 'Arn'] };
+      return {
+        Sid: 'UseInstanceLedger',
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+        ],
+        Resource: [
+          table,
+          { 'Fn::Join': ['', [table, '/index/free']] },
+          { 'Fn::Join': ['', [table, '/index/open-instances']] },
+        ],
+      };
+    },
+    /** Owned capacity: the webhook's, the launcher's and the reconciler's ask for an instance. */
+    askForInstances: () => ({
+      Sid: 'AskForInstances',
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'CapacityEvents'), 'Arn'] },
+    }),
+    /** Owned capacity: the capacity function hands each waiting job's launch to the launcher's queue. */
+    handLaunchesToTheLauncher: () => ({
+      Sid: 'HandLaunchesToTheLauncher',
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'Overflow'), 'Arn'] },
+    }),
+    /** Owned capacity: Lambda's event source reads the capacity queue for the function. */
+    readCapacityQueue: () => ({
+      Effect: 'Allow',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      Resource: { 'Fn::GetAtt': [idOf(json, 'AWS::SQS::Queue', 'CapacityEvents'), 'Arn'] },
+    }),
+    /** Reading the groups: no resource-level permission exists for Auto Scaling's Describe calls. */
+    describeAutoScalingGroups: (...actions: string[]) => ({
+      Sid: 'DescribeAutoScalingGroups',
+      Effect: 'Allow',
+      Action: actions.length === 1 ? actions[0] : actions,
+      Resource: '*',
+    }),
+    /** Owned capacity: the capacity function's own, on the stack's Auto Scaling groups only (by name). */
+    setOwnedGroupsCapacity: (groupIds: readonly string[]) => {
+      const groupArn = (id: string) =>
+        arn(
+          `:autoscaling:${SEED.region}:`,
+          { Ref: 'AWS::AccountId' },
+          ':autoScalingGroup:*:autoScalingGroupName/',
+          { Ref: id },
+        );
+      return {
+        Sid: 'SetOwnedGroupsCapacity',
+        Effect: 'Allow',
+        Action: [
+          'autoscaling:SetDesiredCapacity',
+          'autoscaling:TerminateInstanceInAutoScalingGroup',
+          'autoscaling:SuspendProcesses',
+        ],
+        Resource: groupIds.length === 1 ? groupArn(groupIds[0] as string) : groupIds.map(groupArn),
+      };
+    },
+    /** Owned capacity: the cluster's container instances (their ARNs exist only once they register). */
+    containerInstanceStatements: () => [
+      {
+        Sid: 'ListContainerInstances',
+        Effect: 'Allow',
+        Action: 'ecs:ListContainerInstances',
+        Resource: cluster,
+      },
+      {
+        Sid: 'DescribeContainerInstances',
+        Effect: 'Allow',
+        Action: 'ecs:DescribeContainerInstances',
+        Resource: arn(
+          `:ecs:${SEED.region}:`,
+          { Ref: 'AWS::AccountId' },
+          ':container-instance/',
+          { Ref: only(json, 'AWS::ECS::Cluster').id },
+          '/*',
+        ),
+        Condition: onCluster,
+      },
+    ],
     /** Reading the functions' GitHub credentials: `GitHubAuth`, or the seed's `RegistrationToken` secret. */
     readGitHubCredentials: (secretPath = 'GitHubAuth') => ({
       Sid: 'ReadGitHubCredentials',

@@ -37,6 +37,8 @@ export const OPERATIONS = [
   ['POST', '/app/installations/{installation_id}/access_tokens', 'api.github.com'],
   ['GET', '/meta', 'api.github.com'],
   ['POST', '/app-manifests/{code}/conversions', 'api.github.com'],
+  ['GET', '/repos/{owner}/{repo}/releases/latest', 'api.github.com'],
+  ['GET', '/repos/{owner}/{repo}/releases', 'api.github.com'],
 ] as const;
 
 export interface OperationSpec {

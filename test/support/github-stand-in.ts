@@ -102,6 +102,8 @@ export interface GitHubStandIn {
   readonly manifestApps: StandInApp[];
   /** The `hooks` list `GET /meta` answers with (GitHub's webhook source ranges); tests replace it. */
   hookRanges: string[];
+  /** actions/runner's releases, newest first (public: answered without credentials). */
+  releases: Array<Record<string, unknown>>;
   /** Answers an operation (`POST /orgs/{org}/actions/runners/generate-jitconfig`) differently. */
   fault: ((request: GitHubRequest) => GitHubAnswer | undefined) | undefined;
   close(): Promise<void>;
@@ -242,6 +244,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     notInstalled: new Set(),
     manifestApps: [],
     hookRanges: ['192.30.252.0/22', '185.199.108.0/22', '140.82.112.0/20', '2606:50c0::/32'],
+    releases: [],
     fault: undefined,
   };
 
@@ -265,6 +268,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       }),
     };
   };
+
+  const releasesOf = (r: GitHubRequest) =>
+    r.params.owner === 'actions' && r.params.repo === 'runner' ? state.releases : [];
 
   const deliveryAnswer = (id: string): GitHubAnswer => {
     const delivery = state.deliveries.find((d) => String(d.id) === id);
@@ -423,6 +429,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       status: 200,
       body: { verifiable_password_authentication: false, hooks: state.hookRanges, web: [], api: [] },
     }),
+    // GitHub's latest release: the newest that is neither a draft nor a prerelease.
+    'GET /repos/{owner}/{repo}/releases/latest': (r) => {
+      const latest = releasesOf(r).find((release) => release.draft !== true && release.prerelease !== true);
+      return latest ? { status: 200, body: latest } : { status: 404, body: { message: 'Not Found' } };
+    },
+    'GET /repos/{owner}/{repo}/releases': (r, path) => page(releasesOf(r), r.query, path),
     // The manifest flow's last step: the code (once, within the hour) for the App, its key and webhook secret.
     'POST /app-manifests/{code}/conversions': (r) => {
       const app = state.manifestApps.find((candidate) => candidate.code === r.params.code);
@@ -645,9 +657,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     }
     const authorization = request.headers.authorization ?? '';
     const isApp = parsed.pathname.startsWith('/app/') || parsed.pathname.endsWith('/installation');
-    // GET /meta is public: GitHub answers it without credentials; a manifest code is its own credential.
+    // GET /meta and a public repository's releases are public: GitHub answers them without credentials;
+    // a manifest code is its own credential.
     const authorized =
-      parsed.pathname === '/meta' || parsed.pathname.startsWith('/app-manifests/')
+      parsed.pathname === '/meta' ||
+      parsed.pathname.startsWith('/app-manifests/') ||
+      /^\/repos\/[^/]+\/[^/]+\/releases(\/latest)?$/.test(parsed.pathname)
         ? true
         : isApp
           ? /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i.test(authorization) || authorization === `token ${token}`

@@ -28,7 +28,8 @@ export const ENTRYPOINT = 'infra/runner-image/entrypoint.sh';
  * environment, writes the JIT config's files into the runner folder, and writes
  * `_diag/Worker_*.log` when it takes a job. What it does then is set by STUB_RUN: `job` (after
  * STUB_JOB_AFTER seconds, a job of STUB_JOB_SECONDS that records its environment and the version
- * of the Docker engine it reaches, then exits STUB_JOB_EXIT) or `idle` (listens until stopped).
+ * of the Docker engine it reaches, then exits STUB_JOB_EXIT), `idle` (listens until stopped) or `refused` (GitHub refuses its version: config.sh
+ * fails to register, the listener says so and exits 0, both in the real runner's words).
  */
 export const STUB_RELEASE: Record<string, string> = {
   'config.sh': `#!/bin/bash
@@ -107,6 +108,12 @@ configure)
     echo "--url and --token are required"
     exit 1
   fi
+  if [[ \${STUB_RUN:-} == refused ]]; then
+    # GitHub's refusal to register a release below its minimum, as config.sh prints it.
+    echo "Your runner version is out of date and can no longer register with GitHub."
+    echo "The minimum runner version required to register with GitHub Actions is now 2.329.0."
+    exit 1
+  fi
   answer=$(registration "$url" "$token" "$(jq -n --arg url "$url" --arg name "\${name:-$HOSTNAME}" \\
     '{url: $url, runner_event: "register", name: $name}')") || {
     echo "Http response code: Unauthorized from 'POST $(api_of "$url")/actions/runner-registration'"
@@ -143,6 +150,12 @@ run)
   trap 'echo "Runner.Listener stopped" >> "$calls"; echo "Exiting..."; exit 0' INT TERM
   echo "√ Connected to GitHub"
   echo "Listening for Jobs"
+  if [[ \${STUB_RUN:-idle} == refused ]]; then
+    # GitHub's refusal of a runner release it no longer allows, as the listener prints it, and exits 0.
+    echo "An error occured: Runner version v\${STUB_VERSION:-2.330.0} is deprecated and cannot receive messages."
+    echo "Runner listener exit with terminated error, stop the service, no retry needed."
+    exit 0
+  fi
   if [[ \${STUB_RUN:-idle} == job ]]; then
     sleep "\${STUB_JOB_AFTER:-0.2}" &
     wait $!

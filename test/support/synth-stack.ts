@@ -26,8 +26,11 @@ export const DEPLOYED_FUNCTIONS = [
   'webhook',
   'launcher',
   'reconciler',
+  'capacity',
   'redeliver',
   'hook-ranges',
+  'image-release',
+  'image-rollout',
   'setup',
 ] as const;
 

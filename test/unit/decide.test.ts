@@ -214,11 +214,26 @@ describe('decide', () => {
     expect(decideFor({ org: '.hidden' }).kind).toBe('refuse');
   });
 
-  it('ignores a job of a public repository, naming the setting that would serve it', () => {
-    expect(decideFor({ visibility: 'public', repoName: 'site' })).toEqual({
+  it.each([
+    ['organisation', {}],
+    ['repository', { RUNNER_SCOPE: 'repo' }],
+    ['enterprise', { RUNNER_SCOPE: 'enterprise', RUNNER_ENTERPRISE: 'octo-corp' }],
+  ])(
+    'ignores a job of a public repository with %s runners, naming the setting that would serve it',
+    (_, env) => {
+      expect(decideFor({ visibility: 'public', repoName: 'site' }, env)).toEqual({
+        kind: 'ignore',
+        reason:
+          'repository "octo-org/site" is public: its jobs, fork pull requests included, get no self-hosted runner unless PUBLIC_REPOSITORIES_ALLOWED=octo-org/site (or "publicRepositories": true on profile "default")',
+      });
+    },
+  );
+
+  it('ignores a job of a public repository that ALLOWED_ORGS and ALLOWED_REPOS list', () => {
+    const env = { ALLOWED_ORGS: 'octo-org', ALLOWED_REPOS: 'octo-org/site' };
+    expect(decideFor({ visibility: 'public', repoName: 'site' }, env)).toEqual({
       kind: 'ignore',
-      reason:
-        'repository "octo-org/site" is public: its jobs, fork pull requests included, get no self-hosted runner unless PUBLIC_REPOSITORIES_ALLOWED=octo-org/site (or "publicRepositories": true on profile "default")',
+      reason: expect.stringContaining('is public'),
     });
   });
 
@@ -229,13 +244,14 @@ describe('decide', () => {
     });
   });
 
-  it('serves a public repository listed in PUBLIC_REPOSITORIES_ALLOWED', () => {
+  it('serves a public or internal repository listed in PUBLIC_REPOSITORIES_ALLOWED', () => {
     const env = { PUBLIC_REPOSITORIES_ALLOWED: 'octo-org/other,Octo-Org/Site' };
     expect(decideFor({ visibility: 'public', repoName: 'site' }, env).kind).toBe('ours');
+    expect(decideFor({ visibility: 'internal', repoName: 'site' }, env).kind).toBe('ours');
     expect(decideFor({ visibility: 'public', repoName: 'docs' }, env).kind).toBe('ignore');
   });
 
-  it('serves a public repository on a profile that admits public repositories, and only there', () => {
+  it('serves a public or internal repository on a profile that admits public repositories, and only there', () => {
     const label = '<detail_org>-<target_env>-<wf_job_run_id>-<wf_job_run_attempt>';
     const profiles = JSON.stringify([
       { name: 'default', labels: [label] },
@@ -245,6 +261,11 @@ describe('decide', () => {
     const job = (labels: string[]) =>
       decideFor({ visibility: 'public', runId: 5, labels }, { RUNNER_PROFILES: profiles });
     expect(planOf(job([run, 'untrusted'])).target.profile).toBe('untrusted');
+    const internal = decideFor(
+      { visibility: 'internal', runId: 5, labels: [run, 'untrusted'] },
+      { RUNNER_PROFILES: profiles },
+    );
+    expect(planOf(internal).target.profile).toBe('untrusted');
     expect(job([run])).toEqual({
       kind: 'ignore',
       reason: expect.stringContaining('"publicRepositories": true on profile "default"'),

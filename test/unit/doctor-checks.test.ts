@@ -443,6 +443,8 @@ describe('diagnose', () => {
         installation: undefined,
       },
       image: { image: undefined, state: undefined },
+      runnerVersion: { image: undefined, releases: undefined, now: 0, rebuild: '' },
+      imageBuild: { projects: undefined, builds: undefined },
       ecs: { cluster: undefined, taskDefinition: undefined, capacityProvider: undefined },
       alarms: { alarms: undefined, subscriptions: new Map() },
     };
