@@ -66,7 +66,9 @@ const credentialSecrets = (json: TemplateJson) =>
   Object.entries(json.Resources)
     .filter(([, resource]) => resource.Type === 'AWS::SecretsManager::Secret')
     .map(([id]) => id)
-    .filter((id) => id !== idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret'));
+    .filter((id) => id !== idOf(json, 'AWS::SecretsManager::Secret', 'WebhookSecret'))
+    // The setup page's one-time key: the deployer reads it to open the page, and it is no GitHub credential.
+    .filter((id) => !id.startsWith('SetupSecret'));
 
 const OPERATOR = 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_*';
 

@@ -133,9 +133,12 @@ describe('the default stack: one owned group', () => {
     ).toEqual([
       'CapacityFunction',
       'HookRangesFunction',
+      'ImageReleaseFunction',
+      'ImageRolloutFunction',
       'LauncherFunction',
       'ReconcilerFunction',
       'RedeliverFunction',
+      'SetupFunction',
       'WebhookFunction',
     ]);
   });
@@ -483,7 +486,14 @@ describe('capacityMode=managed: ECS managed scaling, as before', () => {
       resources(json, 'AWS::Events::Rule')
         .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
         .sort(),
-    ).toEqual(['HookRangesSchedule', 'ReconcilerSchedule', 'RedeliverSchedule']);
+    ).toEqual([
+      'HookRangesSchedule',
+      'ImageBuildSucceeded',
+      'ImageRebuildSchedule',
+      'ImageReleaseCheckSchedule',
+      'ReconcilerSchedule',
+      'RedeliverSchedule',
+    ]);
     for (const id of ['Webhook', 'Launcher', 'Reconciler']) {
       expect(
         Object.keys(environmentOf(json, id)).filter((name) => /^(CAPACITY_|INSTANCES_)/.test(name)),

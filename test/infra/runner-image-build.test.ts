@@ -207,7 +207,7 @@ describe('the default stack (one x86_64 profile)', () => {
     });
     const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(JSON.parse(String(variables.IMAGE_FAMILIES))).toEqual([
-      { architecture: 'x86_64', family: SEED.taskFamily, container: SEED.containerName },
+      { architecture: 'x86_64', family: 'githubrunners-runner', container: SEED.containerName },
     ]);
   });
 
@@ -220,7 +220,7 @@ describe('the default stack (one x86_64 profile)', () => {
           { Ref: 'AWS::Partition' },
           ':ecs:us-east-1:',
           { Ref: 'AWS::AccountId' },
-          `:task-definition/${SEED.taskFamily}:*`,
+          `:task-definition/githubrunners-runner:*`,
         ],
       ],
     };
