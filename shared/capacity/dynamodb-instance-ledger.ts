@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { boundedRequestHandler } from '../call-timeout';
+import { callOptions, lazyDocumentClient, putVersioned } from '../dynamodb/versioned-table';
 import type { InstanceLedger } from './instance-ledger';
 import type { InstanceRecord } from './instance-record';
 
@@ -23,28 +21,13 @@ export const INSTANCES_TABLE_SCHEMA = {
 /** A gone instance's record is kept this long (for status and the figures). */
 const GONE_TTL_SECONDS = 24 * 60 * 60;
 
-type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib-dynamodb') };
-
 /**
  * The DynamoDB adapter of {@link InstanceLedger}: one item per instance, written whole under a
  * condition on `version`; `freeGroup` is set only while the instance is `ready`, so the index holds
  * only free instances. The SDK loads on first use (endpoint: `AWS_ENDPOINT_URL_DYNAMODB`).
  */
 export function createDynamoDbInstanceLedger(table: string, groups?: readonly string[]): InstanceLedger {
-  let loaded: Promise<Loaded> | undefined;
-  const load = () => {
-    loaded ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]).then(
-      ([dynamodb, lib]) => ({
-        client: lib.DynamoDBDocumentClient.from(
-          new dynamodb.DynamoDBClient({ maxAttempts: 2, requestHandler: boundedRequestHandler }),
-          { marshallOptions: { removeUndefinedValues: true } },
-        ),
-        lib,
-      }),
-    );
-    return loaded;
-  };
-  const options = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
+  const load = lazyDocumentClient();
   const fromItem = (item: Record<string, unknown>): InstanceRecord => {
     const { freeGroup: _, openGroup: ___, expiresAt: __, ...record } = item;
     return record as unknown as InstanceRecord;
@@ -54,40 +37,24 @@ export function createDynamoDbInstanceLedger(table: string, groups?: readonly st
       const { client, lib } = await load();
       const { Item } = await client.send(
         new lib.GetCommand({ TableName: table, Key: { instanceId }, ConsistentRead: true }),
-        options(signal),
+        callOptions(signal),
       );
       return Item && fromItem(Item);
     },
     async put(next, expectedVersion, signal) {
-      const { client, lib } = await load();
-      const written: InstanceRecord = { ...next, version: (expectedVersion ?? 0) + 1, writeId: randomUUID() };
-      try {
-        await client.send(
-          new lib.PutCommand({
-            TableName: table,
-            Item: {
-              ...written,
-              ...(written.open && written.state === 'ready' && { freeGroup: written.group }),
-              ...(written.open && { openGroup: written.group }),
-              ...(!written.open && { expiresAt: Math.floor(written.updatedAt / 1000) + GONE_TTL_SECONDS }),
-            },
-            ...(expectedVersion === undefined
-              ? { ConditionExpression: 'attribute_not_exists(instanceId)' }
-              : {
-                  ConditionExpression: '#version = :version',
-                  ExpressionAttributeNames: { '#version': 'version' },
-                  ExpressionAttributeValues: { ':version': expectedVersion },
-                }),
-          }),
-          options(signal),
-        );
-        return written;
-      } catch (error) {
-        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-        // A retried write that landed before (its answer lost) meets its own condition: the write id tells.
-        const stored = await ledger.get(next.instanceId, signal);
-        return stored?.writeId === written.writeId ? stored : undefined;
-      }
+      return putVersioned(await load(), {
+        table,
+        key: INSTANCES_TABLE_SCHEMA.partitionKey,
+        next,
+        expectedVersion,
+        extra: (written) => ({
+          ...(written.open && written.state === 'ready' && { freeGroup: written.group }),
+          ...(written.open && { openGroup: written.group }),
+          ...(!written.open && { expiresAt: Math.floor(written.updatedAt / 1000) + GONE_TTL_SECONDS }),
+        }),
+        reread: () => ledger.get(next.instanceId, signal),
+        signal,
+      });
     },
     async listOpen(group, signal) {
       const { client, lib } = await load();
@@ -107,7 +74,7 @@ export function createDynamoDbInstanceLedger(table: string, groups?: readonly st
                 ExpressionAttributeValues: { ':group': name },
                 ExclusiveStartKey: startKey,
               }),
-              options(signal),
+              callOptions(signal),
             );
             for (const item of page.Items ?? []) records.push(fromItem(item));
             startKey = page.LastEvaluatedKey;
@@ -125,7 +92,7 @@ export function createDynamoDbInstanceLedger(table: string, groups?: readonly st
             ExclusiveStartKey: startKey,
             ConsistentRead: true,
           }),
-          options(signal),
+          callOptions(signal),
         );
         for (const item of page.Items ?? []) records.push(fromItem(item));
         startKey = page.LastEvaluatedKey;
@@ -142,7 +109,7 @@ export function createDynamoDbInstanceLedger(table: string, groups?: readonly st
           ExpressionAttributeValues: { ':group': group },
           Limit: limit,
         }),
-        options(signal),
+        callOptions(signal),
       );
       return (Items ?? []).map(fromItem);
     },

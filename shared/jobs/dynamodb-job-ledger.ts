@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { boundedRequestHandler } from '../call-timeout';
+import { callOptions, lazyDocumentClient, putVersioned } from '../dynamodb/versioned-table';
 import type { JobLedger } from './job-ledger';
 import { expiresAt, type JobRecord } from './job-record';
 
@@ -26,8 +24,6 @@ export const OPEN_SHARDS = 8;
 const shardOf = (jobId: number) => `open-${jobId % OPEN_SHARDS}`;
 const SHARDS = ['open', ...Array.from({ length: OPEN_SHARDS }, (_, i) => `open-${i}`)];
 
-type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib-dynamodb') };
-
 /**
  * The DynamoDB adapter of {@link JobLedger}: one item per job (partition key `jobId`), written
  * whole under a condition on `version`; `openShard` is set only while the record is open, so the
@@ -35,22 +31,7 @@ type Loaded = { client: DynamoDBDocumentClient; lib: typeof import('@aws-sdk/lib
  * endpoint comes only from the SDK's settings (`AWS_ENDPOINT_URL_DYNAMODB`).
  */
 export function createDynamoDbJobLedger(table: string): JobLedger {
-  let loaded: Promise<Loaded> | undefined;
-  const load = () => {
-    loaded ??= Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]).then(
-      ([dynamodb, lib]) => ({
-        client: lib.DynamoDBDocumentClient.from(
-          new dynamodb.DynamoDBClient({ maxAttempts: 2, requestHandler: boundedRequestHandler }),
-          {
-            marshallOptions: { removeUndefinedValues: true },
-          },
-        ),
-        lib,
-      }),
-    );
-    return loaded;
-  };
-  const options = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
+  const load = lazyDocumentClient();
   const fromItem = (item: Record<string, unknown>): JobRecord => {
     const { openShard: _, expiresAt: __, ...record } = item;
     return record as unknown as JobRecord;
@@ -60,40 +41,22 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
       const { client, lib } = await load();
       const { Item } = await client.send(
         new lib.GetCommand({ TableName: table, Key: { jobId }, ConsistentRead: true }),
-        options(signal),
+        callOptions(signal),
       );
       return Item && fromItem(Item);
     },
     async put(next, expectedVersion, signal) {
-      const { client, lib } = await load();
-      const written: JobRecord = { ...next, version: (expectedVersion ?? 0) + 1, writeId: randomUUID() };
-      try {
-        await client.send(
-          new lib.PutCommand({
-            TableName: table,
-            // Only a closed record expires: a job may run for days, and its record protects its runner.
-            Item: {
-              ...written,
-              ...(written.open ? { openShard: shardOf(written.jobId) } : { expiresAt: expiresAt(written) }),
-            },
-            ...(expectedVersion === undefined
-              ? { ConditionExpression: 'attribute_not_exists(jobId)' }
-              : {
-                  ConditionExpression: '#version = :version',
-                  ExpressionAttributeNames: { '#version': 'version' },
-                  ExpressionAttributeValues: { ':version': expectedVersion },
-                }),
-          }),
-          options(signal),
-        );
-        return written;
-      } catch (error) {
-        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-        // The SDK's retry of a write that landed (its answer lost) fails its own condition: a
-        // consistent read tells our write from another writer's by the write id.
-        const stored = await ledger.get(next.jobId, signal);
-        return stored?.writeId === written.writeId ? stored : undefined;
-      }
+      return putVersioned(await load(), {
+        table,
+        key: JOBS_TABLE_SCHEMA.partitionKey,
+        next,
+        expectedVersion,
+        // Only a closed record expires: a job may run for days, and its record protects its runner.
+        extra: (written) =>
+          written.open ? { openShard: shardOf(written.jobId) } : { expiresAt: expiresAt(written) },
+        reread: () => ledger.get(next.jobId, signal),
+        signal,
+      });
     },
     async listOpen(signal) {
       const { client, lib } = await load();
@@ -109,7 +72,7 @@ export function createDynamoDbJobLedger(table: string): JobLedger {
               ExpressionAttributeValues: { ':open': shard },
               ExclusiveStartKey: startKey,
             }),
-            options(signal),
+            callOptions(signal),
           );
           for (const item of page.Items ?? []) records.push(fromItem(item));
           startKey = page.LastEvaluatedKey;
