@@ -1,33 +1,12 @@
-import { createCapacity } from '../../shared/capacity/capacity';
 import { type CapacityEvent, parseCapacityEvent } from '../../shared/capacity/capacity-events';
-import { createEcsContainerInstances } from '../../shared/capacity/container-instances';
-import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
-import { handOffToLauncher, launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
+import { createCapacityFromDependencies } from '../../shared/capacity/capacity-function';
 import { createDependencies } from '../../shared/dependencies';
-import { lazyEcsApi } from '../../shared/ecs/ecs-api';
 
 // Built at cold start: a wrong environment fails here, with every problem in one message.
 const deps = createDependencies({
   env: { POWERTOOLS_SERVICE_NAME: 'github-runners-capacity', ...process.env },
 });
-const { claims, instances, overflow } = deps;
-const settings = deps.config.capacity;
-if (settings === undefined || claims === undefined || instances === undefined)
-  throw new Error('the capacity function needs CAPACITY_GROUPS (owned capacity)');
-const capacity = createCapacity({
-  ...deps,
-  settings,
-  claims,
-  instances,
-  groups: createAutoScalingGroups(),
-  containerInstances: createEcsContainerInstances(deps.config.ecs.cluster, lazyEcsApi()),
-  jobs: deps.ledger,
-  maxAttempts: deps.config.reconcile.maxAttempts,
-  // A waiting job's launch (GitHub's registration, RunTask) goes to the launcher, which runs many
-  // at once: this function, one at a time, goes on to the next event.
-  launch: (record) =>
-    overflow === undefined ? launchWaitingJob(deps, record) : handOffToLauncher(overflow, record, deps.now),
-});
+const capacity = createCapacityFromDependencies(deps);
 
 /** The records of an SQS batch (the capacity queue), or undefined for a direct invocation. */
 const sqsBodies = (event: unknown): string[] | undefined => {

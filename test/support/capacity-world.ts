@@ -16,15 +16,12 @@
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { instanceWantedEvent } from '../../shared/capacity/ask-capacity';
 import type { CapacitySummary } from '../../shared/capacity/capacity';
-import { createCapacity } from '../../shared/capacity/capacity';
 import { type CapacityEvent, parseCapacityEvent } from '../../shared/capacity/capacity-events';
-import { createEcsContainerInstances } from '../../shared/capacity/container-instances';
+import { createCapacityFromDependencies } from '../../shared/capacity/capacity-function';
 import { createDynamoDbInstanceLedger } from '../../shared/capacity/dynamodb-instance-ledger';
 import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
 import type { InstanceRecord } from '../../shared/capacity/instance-record';
-import { launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
-import { lazyEcsApi } from '../../shared/ecs/ecs-api';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
 import type { JobRecord } from '../../shared/jobs/job-record';
 import { createReconciler } from '../../shared/reconcile/reconciler';
@@ -213,21 +210,8 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
     now,
     askCapacity,
   });
-  const { claims, instances } = deps;
-  const settings = deps.config.capacity;
-  if (settings === undefined || claims === undefined || instances === undefined)
-    throw new Error('the capacity world needs CAPACITY_GROUPS');
-  const capacity = createCapacity({
-    ...deps,
-    settings,
-    claims,
-    instances,
-    groups: createAutoScalingGroups(),
-    containerInstances: createEcsContainerInstances(deps.config.ecs.cluster, lazyEcsApi()),
-    jobs: deps.ledger,
-    maxAttempts: deps.config.reconcile.maxAttempts,
-    launch: (record) => launchWaitingJob(deps, record),
-  });
+  // The world has no launcher queue: the capacity function launches waiting jobs itself.
+  const capacity = createCapacityFromDependencies(deps);
   const handle = async (event: BusEvent) => {
     const parsed = parseCapacityEvent(event);
     if (parsed === undefined) return undefined;
