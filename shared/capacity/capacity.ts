@@ -4,7 +4,7 @@ import { parseStartedBy } from '../ecs/run-task-input';
 import type { RunnerTasks } from '../ecs/runner-tasks';
 import { errorMessage } from '../errors';
 import { commit, type JobLedger } from '../jobs/job-ledger';
-import type { JobRecord } from '../jobs/job-record';
+import { isClaimable, type JobRecord } from '../jobs/job-record';
 import type { LaunchResult } from '../launch/launch-job';
 import type { CapacityEvent } from './capacity-events';
 import { type CapacityGroupSettings, type CapacitySettings, hotPoolAt } from './capacity-groups';
@@ -65,10 +65,7 @@ export interface CapacitySummary {
 
 /** Whether a job wants an instance now: it waits for a runner, holds none, and is due. */
 const wantsInstance = (record: JobRecord, now: number) =>
-  record.open &&
-  record.instanceId === undefined &&
-  ((record.state === 'queued' && (record.retryAt ?? 0) <= now) ||
-    (record.state === 'launching' && (record.leaseUntil ?? 0) <= now));
+  record.open && record.instanceId === undefined && isClaimable(record, now);
 
 /**
  * The capacity function: the one writer of the owned groups' desired counts (reserved concurrency
