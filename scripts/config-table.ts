@@ -601,6 +601,10 @@ export const NOT_SETTINGS: ReadonlySet<string> = new Set([
   'UND_ERR_SOCKET',
   'RUNNER_CONFIG_ARGS',
   'RUNNER_JIT_CONFIG',
+  // The standby runner container's (shared/ecs/run-task-input.ts STANDBY_ENV), set by the capacity function.
+  'RUNNER_STANDBY_URL',
+  'RUNNER_STANDBY_DELETE_URL',
+  'RUNNER_STANDBY_UNTIL',
   'RUNNER_REGISTRATION_TOKEN',
   'RUNNER_LABELS',
   'RUNNER_ADMIN_TOKEN',

@@ -4,6 +4,7 @@ import { type Capacity, createCapacity } from './capacity';
 import { createEcsContainerInstances } from './container-instances';
 import { createAutoScalingGroups } from './instance-groups';
 import { handOffToLauncher, launchWaitingJob } from './launch-waiting-job';
+import { createStandbyRunners } from './standby-runners';
 
 /**
  * The capacity function's core as deployed, from the functions' dependencies: Auto Scaling and
@@ -25,6 +26,16 @@ export function createCapacityFromDependencies(deps: Dependencies): Capacity {
     containerInstances: createEcsContainerInstances(deps.config.ecs.cluster, lazyEcsApi()),
     jobs: deps.ledger,
     maxAttempts: deps.config.reconcile.maxAttempts,
+    // Hot pools' free instances run a standby runner (JIT registration needs the bucket for it).
+    standby:
+      deps.configStore === undefined
+        ? undefined
+        : createStandbyRunners({
+            config: deps.config,
+            launcher: deps.launcher,
+            configStore: deps.configStore,
+            now: deps.now,
+          }),
     // A waiting job's launch (GitHub's registration, RunTask) goes to the launcher, which runs many
     // at once: the capacity function, one at a time, goes on to the next event.
     launch: (record) =>

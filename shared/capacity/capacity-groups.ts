@@ -29,6 +29,11 @@ export interface CapacityGroupSettings {
   readonly hot: number;
   /** When set, the hot pool is kept only in these hours. */
   readonly hotSchedule?: HotSchedule | undefined;
+  /**
+   * Whether the hot pool's free instances run a standby runner (JIT registration only; default
+   * true): a job then writes its config instead of starting a task.
+   */
+  readonly standby: boolean;
   /** Stopped instances in the Auto Scaling warm pool (the group's own; the capacity function only counts them). */
   readonly warm: number;
   /**
@@ -141,6 +146,8 @@ export function parseCapacitySettings(
     const schedule = entry.hotSchedule;
     if (schedule !== undefined && typeof schedule !== 'string')
       throw new Error(`${where}.hotSchedule must be text such as "Mon-Fri 07:00-19:00"`);
+    const standby = entry.standby ?? true;
+    if (typeof standby !== 'boolean') throw new Error(`${where}.standby must be true or false`);
     const onInterruption = entry.onInterruption;
     if (onInterruption !== undefined && typeof onInterruption !== 'string')
       throw new Error(`${where}.onInterruption must name a group`);
@@ -152,6 +159,7 @@ export function parseCapacitySettings(
       maxInstances: count('maxInstances', 1),
       hot: count('hot', 0, 0),
       hotSchedule: schedule === undefined ? undefined : parseHotSchedule(schedule),
+      standby,
       warm: count('warm', 0, 0),
       reuseIdleMinutes: reuse as number | undefined,
       spot: entry.spot === true,

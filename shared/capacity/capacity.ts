@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { parseStartedBy } from '../ecs/run-task-input';
+import { parseStandbyStartedBy, parseStartedBy } from '../ecs/run-task-input';
 import type { RunnerTasks } from '../ecs/runner-tasks';
 import { errorMessage } from '../errors';
 import { commit, type JobLedger } from '../jobs/job-ledger';
@@ -13,7 +13,15 @@ import type { ContainerInstances } from './container-instances';
 import type { InstanceClaims } from './instance-claims';
 import type { GroupView, InstanceGroups } from './instance-groups';
 import { commitInstance, type InstanceLedger } from './instance-ledger';
-import type { InstanceEvent, InstanceRecord } from './instance-record';
+import { type InstanceEvent, type InstanceRecord, standbyStarting } from './instance-record';
+import {
+  STANDBY_LIFETIME_MS,
+  STANDBY_READ_TIMEOUT_MS,
+  STANDBY_START_TIMEOUT_MS,
+  STANDBY_STARTS_PER_INSTANCE,
+  STANDBY_STOP_GRACE_MS,
+  type StandbyRunners,
+} from './standby-runners';
 
 /** Metric names of owned capacity (CloudWatch EMF, the stack's namespace). */
 export const CAPACITY_METRIC = {
@@ -46,6 +54,8 @@ export interface CapacityDependencies {
   /** ECS's container instances: registrations whose event was lost are learnt from them. */
   readonly containerInstances?: ContainerInstances | undefined;
   readonly claims: InstanceClaims;
+  /** Standby runners on the free instances of hot pools (JIT registration); none: jobs start their tasks. */
+  readonly standby?: StandbyRunners | undefined;
   /** Launches a queued job from its record (the launch path, with its plan made again from the record). */
   readonly launch: (record: JobRecord) => Promise<LaunchResult>;
   readonly maxAttempts: number;
@@ -199,12 +209,147 @@ export function createCapacity(deps: CapacityDependencies) {
       }
       const free = (await instances.listOpen(group.name)).filter((r) => r.state === 'ready').length;
       if (free > 0 && waiting > 0) await serve(group, open, free, summary);
+      await keepStandbys(group, open, summary);
       logger.info('capacity converged', {
         group: name,
         ...plan.counts,
         desired: plan.desired ?? view.desired,
       });
     }
+  }
+
+  /**
+   * Standby runners of a hot group: one on each free pristine instance (a job that claims it writes
+   * its config instead of starting a task); an expired one forgotten, one whose RunTask never
+   * answered ends its instance, and one that has not read its job's config in time is stopped and
+   * its job launched again.
+   */
+  async function keepStandbys(
+    group: CapacityGroupSettings,
+    open: readonly JobRecord[],
+    summary: CapacitySummary,
+  ) {
+    const standby = deps.standby;
+    if (standby === undefined || !standby.servesGroup(group)) return;
+    const records = await instances.listOpen(group.name);
+    const byJob = new Map(open.map((record) => [record.jobId, record]));
+    const starts: InstanceRecord[] = [];
+    for (const record of records) {
+      const current = record.standby;
+      if (record.state === 'ready' && current !== undefined) {
+        if (standbyStarting(record) && now() - current.startedAt > STANDBY_START_TIMEOUT_MS) {
+          await retireAndTerminate(record.instanceId, 'its standby task never answered', summary);
+        } else if (current.taskArn !== undefined && now() > current.until + STANDBY_STOP_GRACE_MS) {
+          // It stopped by itself at `until` (its stop event may be lost): a new one is started.
+          await deps.tasks.stop(current.taskArn, 'standby past its time').catch(() => undefined);
+          const ended = await applyInstance(
+            record.instanceId,
+            { type: 'standby-ended', configKey: current.configKey, reason: 'past its time', failed: false },
+            record,
+          );
+          if (ended.written && ended.record) starts.push(ended.record);
+        }
+        continue;
+      }
+      if (
+        record.state === 'ready' &&
+        record.jobs === 0 &&
+        (record.standbyFailures ?? 0) < STANDBY_STARTS_PER_INSTANCE
+      )
+        starts.push(record);
+      if (
+        record.state === 'claimed' &&
+        current?.taskArn !== undefined &&
+        record.taskArn === current.taskArn
+      ) {
+        const job = record.claim === undefined ? undefined : byJob.get(record.claim.jobId);
+        if (
+          job?.standby === true &&
+          job.state === 'task-started' &&
+          job.configKey !== undefined &&
+          now() - (job.taskStartedAt ?? now()) > STANDBY_READ_TIMEOUT_MS &&
+          (await standby.unread(job.configKey).catch(() => false))
+        ) {
+          await deps.tasks
+            .stop(current.taskArn, 'the standby did not read its config')
+            .catch(() => undefined);
+          await relaunchUnstarted(job, 'its standby did not read its config', summary);
+        }
+      }
+    }
+    for (let i = 0; i < starts.length; i += LAUNCH_CONCURRENCY) {
+      await Promise.all(
+        starts
+          .slice(i, i + LAUNCH_CONCURRENCY)
+          .map((record) => startStandby(standby, group, record, summary)),
+      );
+    }
+  }
+
+  async function startStandby(
+    standby: StandbyRunners,
+    group: CapacityGroupSettings,
+    record: InstanceRecord,
+    summary: CapacitySummary,
+  ) {
+    const configKey = standby.newConfigKey();
+    const starting = await applyInstance(
+      record.instanceId,
+      { type: 'standby-starting', configKey, until: now() + STANDBY_LIFETIME_MS },
+      record,
+    );
+    if (!starting.written || starting.record?.standby === undefined) return;
+    const { until } = starting.record.standby;
+    const result = await standby.start(group, starting.record, configKey, until, now() + 20_000);
+    if (result.kind === 'started') {
+      const started = await applyInstance(record.instanceId, {
+        type: 'standby-started',
+        configKey,
+        taskArn: result.taskArn,
+      });
+      if (!started.written) {
+        // The instance moved on (retired, gone) while the task started: nothing may run on it.
+        await deps.tasks.stop(result.taskArn, 'its instance moved on').catch(() => undefined);
+        return;
+      }
+      summary.notes.push(`${record.instanceId}: standby ${result.taskArn}`);
+    } else if (result.kind === 'refused') {
+      await applyInstance(record.instanceId, {
+        type: 'standby-ended',
+        configKey,
+        reason: result.reason,
+        failed: true,
+      });
+      summary.notes.push(`${record.instanceId}: no standby: ${result.reason}`);
+    } else {
+      // A task may run on it that no record names: never claimed, ended.
+      await retireAndTerminate(
+        record.instanceId,
+        `its standby's RunTask had no answer: ${result.reason}`,
+        summary,
+      );
+    }
+  }
+
+  /** A job whose task stopped (or was stopped) before its runner could take the job: a new attempt now. */
+  async function relaunchUnstarted(job: JobRecord, reason: string, summary: CapacitySummary) {
+    const ended = await commit(
+      jobs,
+      job.jobId,
+      {
+        type: 'attempt-ended',
+        attempt: job.attempt,
+        reason,
+        relaunch: true,
+        failed: true,
+        maxAttempts: deps.maxAttempts,
+      },
+      { now, known: job },
+    );
+    if (!ended.written || ended.record === undefined) return;
+    const result = await deps.launch(ended.record);
+    if (result.kind === 'started' && !result.existing) summary.launched++;
+    summary.notes.push(`job ${job.jobId}: ${reason}, ${result.kind}`);
   }
 
   /**
@@ -274,6 +419,11 @@ export function createCapacity(deps: CapacityDependencies) {
   async function instanceOfTask(
     event: Extract<CapacityEvent, { kind: 'task' }>,
   ): Promise<InstanceRecord | undefined> {
+    const standbyOn = parseStandbyStartedBy(event.startedBy);
+    if (standbyOn !== undefined) {
+      const record = await instances.get(standbyOn);
+      if (record?.open) return record;
+    }
     const started = parseStartedBy(event.startedBy);
     if (started !== undefined) {
       const job = await jobs.get(started.jobId);
@@ -292,29 +442,34 @@ export function createCapacity(deps: CapacityDependencies) {
     );
   }
 
-  /** A task stopped before it ever ran: its job (not started, by its own record) gets a new attempt now. */
-  async function replaceLostTask(event: Extract<CapacityEvent, { kind: 'task' }>, summary: CapacitySummary) {
+  /**
+   * A task stopped before its runner could take the job: its job (not started, by its own record)
+   * gets a new attempt now. A task of our own that never ran; or a standby whose config is still
+   * unread (its container deletes it as it starts the runner).
+   */
+  async function replaceLostTask(
+    event: Extract<CapacityEvent, { kind: 'task' }>,
+    record: InstanceRecord,
+    summary: CapacitySummary,
+  ) {
     const started = parseStartedBy(event.startedBy);
-    if (started === undefined || event.startedAt !== undefined) return;
-    const job = await jobs.get(started.jobId);
+    const standbyOn = parseStandbyStartedBy(event.startedBy);
+    const jobId = started?.jobId ?? (standbyOn !== undefined ? record.claim?.jobId : undefined);
+    if (jobId === undefined) return;
+    const job = await jobs.get(jobId);
     if (job === undefined || job.state !== 'task-started' || job.taskArn !== event.taskArn) return;
-    const ended = await commit(
-      jobs,
-      job.jobId,
-      {
-        type: 'attempt-ended',
-        attempt: job.attempt,
-        reason: `its task stopped before it ran: ${event.stoppedReason ?? 'no reason given'}`,
-        relaunch: true,
-        failed: true,
-        maxAttempts: deps.maxAttempts,
-      },
-      { now, known: job },
+    if (standbyOn !== undefined) {
+      const unread =
+        job.standby === true &&
+        job.configKey !== undefined &&
+        (await deps.standby?.unread(job.configKey).catch(() => false));
+      if (!unread) return;
+    } else if (event.startedAt !== undefined) return;
+    await relaunchUnstarted(
+      job,
+      `its task stopped before it ran: ${event.stoppedReason ?? 'no reason given'}`,
+      summary,
     );
-    if (!ended.written || ended.record === undefined) return;
-    const result = await deps.launch(ended.record);
-    if (result.kind === 'started' && !result.existing) summary.launched++;
-    summary.notes.push(`job ${job.jobId}: task lost before it ran, ${result.kind}`);
   }
 
   async function handle(event: CapacityEvent): Promise<CapacitySummary> {
@@ -377,6 +532,7 @@ export function createCapacity(deps: CapacityDependencies) {
             const open = await jobs.listOpen();
             const free = (await instances.listOpen(groupName)).filter((r) => r.state === 'ready').length;
             await serve(target, open, free, summary);
+            await keepStandbys(target, open, summary);
           }
         } else if (event.status !== 'ACTIVE' || !event.agentConnected) {
           // Draining, deregistered, or its agent gone: no job is placed on it; a free one is ended.
@@ -401,6 +557,27 @@ export function createCapacity(deps: CapacityDependencies) {
           // A job took an instance of the hot pool (its launcher asks for none): refilled now, not at the next tick.
           if (group !== undefined && hotPoolAt(group, now()) > 0) await converge([group.name], summary);
         }
+        if (
+          event.lastStatus === 'STOPPED' &&
+          record.state === 'ready' &&
+          record.standby?.taskArn === event.taskArn &&
+          record.standby !== undefined
+        ) {
+          // A standby no job took: it stopped at its time, or failed before it. A new one starts.
+          const failed = now() < record.standby.until - 5_000;
+          await applyInstance(
+            record.instanceId,
+            {
+              type: 'standby-ended',
+              configKey: record.standby.configKey,
+              reason: event.stoppedReason ?? 'its task stopped',
+              failed,
+            },
+            record,
+          );
+          if (group !== undefined) await keepStandbys(group, [], summary);
+          break;
+        }
         if (event.lastStatus === 'STOPPED') {
           const reuse = group?.reuseIdleMinutes !== undefined;
           const stopped = await applyInstance(
@@ -409,7 +586,7 @@ export function createCapacity(deps: CapacityDependencies) {
             record,
           );
           if (stopped.record?.state === 'retiring') await terminate(stopped.record, summary);
-          await replaceLostTask(event, summary);
+          await replaceLostTask(event, record, summary);
           if (reuse && group !== undefined) {
             const open = await jobs.listOpen();
             await serve(group, open, 1, summary);

@@ -23,6 +23,8 @@ export interface InstanceClaims {
     holder: ClaimHolder,
     signal?: AbortSignal,
   ): Promise<InstanceRecord | undefined>;
+  /** The instance's record (a retry of an attempt looks for the standby its claim took). */
+  get(instanceId: string, signal?: AbortSignal): Promise<InstanceRecord | undefined>;
   /** The holder's task runs on the instance (recorded so a stop can tell which instance it ended). */
   placed(instanceId: string, jobId: number, taskArn: string): Promise<void>;
   /** Gives back an instance no task ran on (the holder lost its lease, or needs none). */
@@ -75,6 +77,7 @@ export function createInstanceClaims(deps: {
       }
       return undefined;
     },
+    get: (instanceId, signal) => ledger.get(instanceId, signal),
     async placed(instanceId, jobId, taskArn) {
       await commitInstance(ledger, instanceId, { type: 'task-placed', jobId, taskArn }, { now }).catch(
         (error: unknown) =>

@@ -8,12 +8,29 @@
  * A claim is the only way to a task: a job's task is pinned to the instance it claimed, and a claim
  * is a conditional write from `ready`, so two jobs never hold one instance. In pristine mode an
  * instance whose task ran never returns to `ready`; with `reuse` it does, counted in `jobs`.
+ *
+ * A `ready` instance of a hot pool may hold a standby: a runner task started before any job, its
+ * dockerd up, waiting for the config object a claim writes (docs/capacity.md). While its RunTask is
+ * in flight the instance is not free (a claim then would place a second task); once it runs, the
+ * claim carries it to the job, which writes its config instead of starting a task.
  */
 
 export type InstanceState = 'launching' | 'ready' | 'claimed' | 'retiring';
 
 /** Where an instance came from: a new launch, or a resume from the group's warm pool. */
 export type InstanceOrigin = 'launch' | 'warm-pool';
+
+/** A runner task started on a free instance before any job: it waits for `configKey` until `until`. */
+export interface Standby {
+  /** The object its container polls (through a presigned URL) for a job's runner config. */
+  readonly configKey: string;
+  /** Epoch ms its presigned URLs stop working: it stops by itself then. */
+  readonly until: number;
+  /** Epoch ms the RunTask was decided (in flight until `taskArn` is known). */
+  readonly startedAt: number;
+  /** Undefined while its RunTask is in flight. */
+  readonly taskArn?: string | undefined;
+}
 
 /** Which job holds an instance: the attempt and the RunTask token (placement) it is pinned by. */
 export interface InstanceClaim {
@@ -42,6 +59,10 @@ export interface InstanceRecord {
   readonly taskArn?: string | undefined;
   /** Jobs whose task ran on it (1 at most in pristine mode). */
   readonly jobs: number;
+  /** The standby runner task waiting on it for a job (hot pools). */
+  readonly standby?: Standby | undefined;
+  /** Standbys on it that stopped before their time (bounded: one that keeps failing is not started again). */
+  readonly standbyFailures?: number | undefined;
   /** Why it is retiring. */
   readonly retireReason?: string | undefined;
   /** Epoch ms: TerminateInstanceInAutoScalingGroup was last sent for it. */
@@ -68,6 +89,22 @@ export type InstanceEvent =
     }
   /** The holder gives it back before any task ran on it (ECS placed none, the job needs none). */
   | { readonly type: 'released'; readonly jobId: number; readonly attempt: number; readonly reason: string }
+  /** A standby's RunTask is about to be sent (the instance is not free until it answers). */
+  | {
+      readonly type: 'standby-starting';
+      readonly configKey: string;
+      readonly until: number;
+    }
+  /** ECS started the standby task. */
+  | { readonly type: 'standby-started'; readonly configKey: string; readonly taskArn: string }
+  /** The standby is no more (its RunTask failed, or its task stopped with no job): free without one. */
+  | {
+      readonly type: 'standby-ended';
+      readonly configKey: string;
+      readonly reason: string;
+      /** It stopped before its time (or never started). */
+      readonly failed: boolean;
+    }
   /** ECS placed the holder's task on it. */
   | { readonly type: 'task-placed'; readonly jobId: number; readonly taskArn: string }
   /** The task on it stopped. `reuse`: the instance takes the next job; else it retires. */
@@ -82,7 +119,25 @@ export type InstanceTransition =
   | { readonly next: InstanceRecord; readonly note: string }
   | { readonly next: undefined; readonly note: string };
 
-/** Whether a job may claim the instance now. */
+/** Whether a standby's RunTask is in flight on the instance (no claim may place a task beside it). */
+export const standbyStarting = (record: InstanceRecord): boolean =>
+  record.standby !== undefined && record.standby.taskArn === undefined;
+
+/**
+ * A claim takes an instance with a standby only this long before the standby stops by itself (its
+ * container reads a config within a second of the write); nearer, the claim waits for the stop.
+ */
+export const STANDBY_MARGIN_MS = 30_000;
+
+/** Why a claim may not take the instance because of its standby now; undefined: it may. */
+const standbyBars = (record: InstanceRecord, now: number): string | undefined => {
+  if (standbyStarting(record)) return "its standby's RunTask is in flight";
+  if (record.standby !== undefined && now > record.standby.until - STANDBY_MARGIN_MS)
+    return 'its standby is about to stop';
+  return undefined;
+};
+
+/** Whether a job may claim the instance now (a standby aside: the claim itself checks that). */
 export const isFree = (record: InstanceRecord, reuse: boolean): boolean =>
   record.open && record.state === 'ready' && (record.jobs === 0 || reuse);
 
@@ -149,9 +204,36 @@ export function instanceTransition(
   if (!record.open) return refuse('the instance is gone');
 
   switch (event.type) {
-    case 'claimed':
+    case 'standby-starting':
+      if (record.state !== 'ready' || record.jobs > 0)
+        return refuse(`not a free pristine instance: ${record.state}`);
+      if (record.standby !== undefined) return refuse('it has a standby');
+      return to(
+        record,
+        { standby: { configKey: event.configKey, until: event.until, startedAt: now } },
+        'standby starting',
+      );
+    case 'standby-started':
+      if (record.standby?.configKey !== event.configKey) return refuse('another standby, or none');
+      if (record.standby.taskArn !== undefined) return refuse('already recorded');
+      return to(record, { standby: { ...record.standby, taskArn: event.taskArn } }, 'standby started');
+    case 'standby-ended':
+      if (record.standby?.configKey !== event.configKey) return refuse('another standby, or none');
+      // A claimed instance's standby is its job's task now: its stop is the task's stop.
+      if (record.state !== 'ready') return refuse(`the standby is a job's task: ${record.state}`);
+      return to(
+        record,
+        {
+          standby: undefined,
+          ...(event.failed && { standbyFailures: (record.standbyFailures ?? 0) + 1 }),
+        },
+        `standby ended: ${event.reason}`,
+      );
+    case 'claimed': {
       if (!isFree(record, event.reuse))
         return refuse(record.state === 'ready' ? 'it ran a job before' : `not free: ${record.state}`);
+      const barred = standbyBars(record, now);
+      if (barred !== undefined) return refuse(barred);
       return to(
         record,
         {
@@ -161,6 +243,7 @@ export function instanceTransition(
         },
         `claimed by job ${event.jobId}`,
       );
+    }
     case 'released':
       if (
         record.state !== 'claimed' ||

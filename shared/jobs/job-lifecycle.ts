@@ -42,7 +42,13 @@ export type JobEvent =
   /** ECS answered `failures[]` under the attempt's token: no task; the next try takes the next token. */
   | { readonly type: 'placement-failed'; readonly lease: Lease; readonly reason: string }
   /** ECS accepted a task of the attempt (or a look-up found it: live, with the attempt's tag). */
-  | { readonly type: 'task-started'; readonly lease: Lease; readonly taskArn: string }
+  | {
+      readonly type: 'task-started';
+      readonly lease: Lease;
+      readonly taskArn: string;
+      /** The task is the claimed instance's standby, started before the job: it reads its own config. */
+      readonly standby?: boolean;
+    }
   /**
    * A RunTask of the attempt may have started a task no look-up shows yet (ConflictException with
    * nothing found): the attempt keeps its registration and its token until the task is found or
@@ -120,6 +126,7 @@ const FRESH_ATTEMPT = {
   placement: 0,
   instanceId: undefined,
   instancePath: undefined,
+  standby: undefined,
 } as const;
 
 /**
@@ -190,6 +197,7 @@ export function transition(record: JobRecord | undefined, event: JobEvent, now: 
           state: 'task-started',
           taskArn: event.taskArn,
           taskStartedAt: now,
+          standby: event.standby === true ? true : undefined,
           taskUnknownSince: undefined,
           leaseUntil: undefined,
           lastError: undefined,

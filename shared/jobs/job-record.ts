@@ -81,6 +81,11 @@ export interface JobRecord {
   readonly retryAt?: number | undefined;
   /** With owned capacity: the instance the current attempt's task is pinned to (claimed in the instance ledger). */
   readonly instanceId?: string | undefined;
+  /**
+   * The attempt's task is its instance's standby, started before the job: its container reads (and
+   * deletes) the config itself, so nobody else deletes it once the task runs.
+   */
+  readonly standby?: boolean | undefined;
   /** How the attempt got its instance: one already waiting (hot), a warm pool resume, or a new launch. */
   readonly instancePath?: 'hot' | 'warm' | 'cold' | undefined;
   /** Epoch ms: the job had started when its Spot instance was interrupted (it is re-run once if it fails). */

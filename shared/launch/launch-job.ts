@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type InstanceClaims, pathOf } from '../capacity/instance-claims';
+import type { Standby } from '../capacity/instance-record';
 import type { Config } from '../config';
 import type { LaunchOutcome, RunnerLauncher } from '../ecs/launcher';
 import type { InstancePin } from '../ecs/run-task-input';
@@ -142,6 +143,11 @@ export async function launchJob(
   // The instance the attempt's task is pinned to (owned capacity), and whether a RunTask named it.
   let pin: InstancePin | undefined;
   let pinSent = false;
+  // The claimed instance's standby runner (JIT registration): the job writes its config for it
+  // instead of starting a task (docs/capacity.md).
+  let standby: Standby | undefined;
+  const standbyOf = (instance: { readonly standby?: Standby | undefined }) =>
+    config.registration === 'jit' && instance.standby?.taskArn !== undefined ? instance.standby : undefined;
   const holder = () => ({ jobId: plan.jobId, attempt: attempt.attempt, placement: attempt.placement ?? 0 });
   const unpin = async (reason: string) => {
     if (pin !== undefined && !pinSent) await deps.claims?.release(pin.instanceId, holder(), reason);
@@ -156,8 +162,13 @@ export async function launchJob(
     );
     return { kind: 'failed', reason, setup: fix !== undefined, fix: fix ?? SETUP_FIX.retry };
   };
-  const started = async (taskArn: string, existing: boolean): Promise<LaunchResult> => {
-    const recorded = await advance({ type: 'task-started', lease, taskArn }).catch((error: unknown) => {
+  const started = async (taskArn: string, existing: boolean, standby = false): Promise<LaunchResult> => {
+    const recorded = await advance({
+      type: 'task-started',
+      lease,
+      taskArn,
+      ...(standby && { standby }),
+    }).catch((error: unknown) => {
       // The task exists; the lease runs out and the next try of this attempt finds it by its token.
       logger.warn('task started but not recorded', { taskArn, reason: errorMessage(error) });
       return false;
@@ -220,6 +231,10 @@ export async function launchJob(
       pin = { instanceId: attempt.instanceId, capacityProvider: group.capacityProvider };
       // A try of the attempt after a lost answer: the RunTask may have named this instance.
       pinSent = true;
+      const held = await deps.claims.get(attempt.instanceId, signal()).catch(() => undefined);
+      const heldStandby = held?.claim?.jobId === plan.jobId && held ? standbyOf(held) : undefined;
+      if (heldStandby && (attempt.configKey === undefined || attempt.configKey === heldStandby.configKey))
+        standby = heldStandby;
       return undefined;
     }
     const instance = await deps.claims.claim(group, holder(), signal()).catch((error: unknown) => {
@@ -234,6 +249,7 @@ export async function launchJob(
     }
     pin = { instanceId: instance.instanceId, capacityProvider: group.capacityProvider };
     pinSent = false;
+    standby = standbyOf(instance);
     const recorded = await advance({
       type: 'instance-claimed',
       lease,
@@ -255,7 +271,7 @@ export async function launchJob(
   }
   // The attempt's object keeps its name for every try of the attempt: the RunTask request, and so
   // its clientToken's answer, stay the same.
-  const configKey = attempt.configKey ?? runnerConfigKey();
+  const configKey = standby?.configKey ?? attempt.configKey ?? runnerConfigKey();
   if (config.registration === 'token') {
     // A fresh token on every try (it lives an hour); the task reads it once, at its start.
     let token: string;
@@ -286,6 +302,8 @@ export async function launchJob(
       await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
       return release(stored.failure, stored.fix);
     }
+    // The standby may read it from now on: its instance is this job's, never given back.
+    if (standby !== undefined) pinSent = true;
     const recorded = await advance({
       type: 'registered',
       lease,
@@ -298,6 +316,14 @@ export async function launchJob(
       await store.delete(configKey).catch(() => undefined);
       return { kind: 'skipped', reason: 'another launcher took the attempt over' };
     }
+  }
+  if (standby?.taskArn !== undefined && pin !== undefined) {
+    // The standby's container reads the config just written and starts the runner: no RunTask.
+    await deps.claims?.placed(pin.instanceId, plan.jobId, standby.taskArn);
+    const result = await started(standby.taskArn, false, true);
+    // No task starts, so no ECS event tells the capacity function a hot instance was taken: we do.
+    if (group !== undefined) await deps.claims?.want(group);
+    return result;
   }
   const registration: Registration = { kind: config.registration, environmentFileArn: store.arn(configKey) };
 

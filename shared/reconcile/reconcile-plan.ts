@@ -296,11 +296,16 @@ export function planJob(view: JobView, context: PlanContext): JobPlan {
         return plan(`the task is ${task.lastStatus}`, [], stuck);
       }
       if (record.taskRunningAt === undefined) {
+        // A standby ran before its job claimed it, and reads (then deletes) the config itself: the
+        // config may still wait for its read, and the runner's start is the claim's.
+        const startedAt = record.standby
+          ? Math.max(task.startedAt ?? now, record.taskStartedAt ?? now)
+          : (task.startedAt ?? now);
         return plan(
           'the task runs',
           [
-            { kind: 'delete-config' },
-            commit({ type: 'task-running', attempt: record.attempt, startedAt: task.startedAt ?? now }),
+            ...(record.standby ? [] : [{ kind: 'delete-config' } as const]),
+            commit({ type: 'task-running', attempt: record.attempt, startedAt }),
           ],
           stuck,
         );

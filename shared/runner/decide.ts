@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import { RUNNER_ENV } from '../defaults';
 import { runnerCoversJob } from './label-coverage';
 import { fitRunnerName } from './runner-name';
-import type { RunnerPlan, RunnerScopeRef } from './runner-plan';
+import type { EcsTarget, RunnerPlan, RunnerScopeRef } from './runner-plan';
 import type { RunnerProfile } from './runner-profiles';
 import { renderTemplate, SAFE_VALUE, type TemplateValues } from './template';
 import type { WorkflowJobEvent } from './workflow-job';
@@ -121,20 +121,25 @@ export function decide(config: Config, event: WorkflowJobEvent): Decision {
       scopeRef,
       scopeEnv,
       idleTimeoutSeconds: config.runnerIdleTimeoutSeconds,
-      target: {
-        profile: profile.name,
-        cluster: config.ecs.cluster,
-        taskDefinition: profile.taskDefinition,
-        containerName: profile.containerName,
-        capacityProviderStrategy: profile.capacityProviderStrategy,
-        cpu: profile.cpu,
-        memory: profile.memory,
-        distinctInstance: profile.distinctInstance,
-        subnets: config.ecs.subnets,
-        securityGroups: config.ecs.securityGroups,
-        assignPublicIp: config.ecs.assignPublicIp,
-      },
+      target: ecsTargetOf(config, profile),
     },
+  };
+}
+
+/** Where and how a profile's runner tasks run: its task definition on the stack's cluster and network. */
+export function ecsTargetOf(config: Pick<Config, 'ecs'>, profile: RunnerProfile): EcsTarget {
+  return {
+    profile: profile.name,
+    cluster: config.ecs.cluster,
+    taskDefinition: profile.taskDefinition,
+    containerName: profile.containerName,
+    capacityProviderStrategy: profile.capacityProviderStrategy,
+    cpu: profile.cpu,
+    memory: profile.memory,
+    distinctInstance: profile.distinctInstance,
+    subnets: config.ecs.subnets,
+    securityGroups: config.ecs.securityGroups,
+    assignPublicIp: config.ecs.assignPublicIp,
   };
 }
 

@@ -147,8 +147,8 @@ describe('claims', () => {
     // What dies: the agent of the free pool instance; its `ECS Container Instance State Change` is
     // lost, so the ledger still says ready. When: before a job comes. End state: ECS answers the
     // pinned RunTask `AGENT`; the instance is retired and terminated; the job's one task runs on a
-    // new instance.
-    const w = await world({ groups: [{ name: 'default', maxInstances: 10, hot: 1 }] });
+    // new instance. (No standby: a standby's container would outlive its agent and take the job.)
+    const w = await world({ groups: [{ name: 'default', maxInstances: 10, hot: 1, standby: false }] });
     await w.minute();
     await w.advance(MINUTE);
     const [pool] = (await w.instances()).filter((r) => r.state === 'ready');

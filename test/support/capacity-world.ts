@@ -22,6 +22,7 @@ import { createDynamoDbInstanceLedger } from '../../shared/capacity/dynamodb-ins
 import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
 import type { InstanceRecord } from '../../shared/capacity/instance-record';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
+import { parseStandbyStartedBy, STANDBY_ENV } from '../../shared/ecs/run-task-input';
 import { createDynamoDbJobLedger } from '../../shared/jobs/dynamodb-job-ledger';
 import type { JobRecord } from '../../shared/jobs/job-record';
 import { createReconciler } from '../../shared/reconcile/reconciler';
@@ -51,6 +52,8 @@ export interface WorldGroup {
   readonly onInterruption?: string;
   readonly reuseIdleMinutes?: number;
   readonly profiles?: readonly string[];
+  /** Standby runners on the hot pool's instances (default: on). */
+  readonly standby?: boolean;
 }
 
 export interface CapacityWorldOptions {
@@ -104,6 +107,8 @@ export interface CapacityWorld {
   instances(group?: string): Promise<InstanceRecord[]>;
   tasksOf(payload: Payload): EcsTask[];
   liveTasksOf(payload: Payload): EcsTask[];
+  /** Every standby task ever started. */
+  standbyTasks(): EcsTask[];
   /** The EC2 instance a task was placed on. */
   instanceOfTask(task: EcsTask | undefined): string | undefined;
   /** GitHub gives the job to its runner (in progress, the runner busy), and says so in a delivery. */
@@ -123,8 +128,17 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
   let target: (event: BusEvent) => Promise<unknown> = async () => undefined;
   const bus = createEventBus({ now, target: (event) => target(event) });
 
-  const runnerOf = (task: EcsTask) =>
-    [...github.runners.values()].find((runner) => runner.name === taskTag(task, 'gha:runner-name'));
+  // The standby tasks' containers (infra/runner-image/entrypoint.sh): what each read, by task.
+  const standbys = new Map<string, { readonly runnerName: string; readonly jobId: number | undefined }>();
+  const runnerOf = (task: EcsTask) => {
+    const name = taskTag(task, 'gha:runner-name') ?? standbys.get(task.taskArn)?.runnerName;
+    return [...github.runners.values()].find((runner) => runner.name === name);
+  };
+  /** The tasks of a job: started for it, or a standby that read its config. */
+  const tasksOfJobOrStandby = (jobId: number) => [
+    ...tasksOfJob(ecs.tasks, jobId),
+    ...ecs.tasks.filter((task) => standbys.get(task.taskArn)?.jobId === jobId),
+  ];
   const ecs = await startEcsStandIn({
     now,
     events: (event) => {
@@ -143,8 +157,12 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
       }
       if (event['detail-type'] === 'ECS Task State Change' && event.detail.lastStatus === 'RUNNING') {
         const arn = event.detail.containerInstanceArn;
+        // A standby that read no config ran no job: the instance is still pristine.
         const before = ecs.tasks.filter(
-          (t) => t.containerInstanceArn === arn && t.taskArn !== event.detail.taskArn,
+          (t) =>
+            t.containerInstanceArn === arn &&
+            t.taskArn !== event.detail.taskArn &&
+            (parseStandbyStartedBy(t.startedBy) === undefined || standbys.has(t.taskArn)),
         );
         if (arn !== undefined && before.length > 0)
           violations.push(`task ${String(event.detail.taskArn)} placed on a used instance (${String(arn)})`);
@@ -193,6 +211,7 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
         spot: group.spot ?? false,
         ...(group.onInterruption !== undefined && { onInterruption: group.onInterruption }),
         ...(group.reuseIdleMinutes !== undefined && { reuseIdleMinutes: group.reuseIdleMinutes }),
+        ...(group.standby !== undefined && { standby: group.standby }),
       })),
     ),
     ...(options.ceiling !== undefined && { CAPACITY_MAX_INSTANCES: String(options.ceiling) }),
@@ -224,12 +243,78 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
 
   const jobs = createDynamoDbJobLedger(jobsTable);
   const instanceLedger = createDynamoDbInstanceLedger(instancesTable);
+  /**
+   * Each running standby container polls its presigned URL (a real GET to the S3 server): a config
+   * there is read, deleted through the DELETE URL, and its runner started; past its time it exits.
+   */
+  const environmentFiles = new Map<string, string>();
+  const readObject = async (arn: string) => {
+    const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({ endpoint: options.s3Url, forcePathStyle: true });
+    const key = arn.replace(/^arn:[^:]+:s3:::[^/]+\//, '');
+    const object = await client.send(new GetObjectCommand({ Bucket: RUNNER_CONFIG_BUCKET, Key: key }));
+    const body = (await object.Body?.transformToString()) ?? '';
+    client.destroy();
+    return body;
+  };
+  const pollStandbys = async () => {
+    let changed = false;
+    for (const task of ecs.tasks) {
+      const instanceId = parseStandbyStartedBy(task.startedBy);
+      if (instanceId === undefined || task.lastStatus !== 'RUNNING' || standbys.has(task.taskArn)) continue;
+      const container = (
+        task.overrides as {
+          containerOverrides?: {
+            environment?: { name: string; value: string }[];
+            environmentFiles?: { value: string }[];
+          }[];
+        }
+      )?.containerOverrides?.[0];
+      const env = new Map((container?.environment ?? []).map(({ name, value }) => [name, value]));
+      // The agent reads the task's environment file with the execution role, as it starts the container.
+      const file = container?.environmentFiles?.[0]?.value;
+      if (file !== undefined) {
+        let body = environmentFiles.get(file);
+        if (body === undefined) {
+          body = await readObject(file);
+          environmentFiles.set(file, body);
+        }
+        for (const line of body.split('\n')) {
+          const at = line.indexOf('=');
+          if (at > 0) env.set(line.slice(0, at), line.slice(at + 1));
+        }
+      }
+      const url = env.get(STANDBY_ENV.url);
+      const deleteUrl = env.get(STANDBY_ENV.deleteUrl);
+      if (url === undefined || deleteUrl === undefined) continue;
+      if (now() / 1000 >= Number(env.get(STANDBY_ENV.until))) {
+        ecs.stopTask(task.taskArn, 'Essential container in task exited', 0);
+        changed = true;
+        continue;
+      }
+      const answer = await fetch(url);
+      if (answer.status !== 200) continue;
+      const line = (await answer.text()).split('\n').find((l) => l.startsWith('RUNNER_JIT_CONFIG='));
+      if (line === undefined)
+        throw new Error(`standby ${task.taskArn} read a config without RUNNER_JIT_CONFIG`);
+      const deleted = await fetch(deleteUrl, { method: 'DELETE' });
+      if (deleted.status !== 204)
+        throw new Error(`standby ${task.taskArn}: DELETE answered ${deleted.status}`);
+      const files = JSON.parse(Buffer.from(line.slice('RUNNER_JIT_CONFIG='.length), 'base64').toString());
+      const runner = JSON.parse(Buffer.from(files['.runner'], 'base64').toString()) as { AgentName: string };
+      const holder = (await instanceLedger.get(instanceId))?.claim?.jobId;
+      standbys.set(task.taskArn, { runnerName: runner.AgentName, jobId: holder });
+      changed = true;
+    }
+    return changed;
+  };
   const settle = async () => {
     for (let round = 0; round < 1000; round++) {
       asg.step();
       const before = bus.delivered.length;
       await bus.drain();
-      if (bus.delivered.length === before) return;
+      const polled = await pollStandbys();
+      if (bus.delivered.length === before && !polled) return;
     }
     throw new Error('the world did not settle in 1000 rounds');
   };
@@ -254,7 +339,7 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
       ),
     );
   const liveTaskOf = (payload: Payload) => {
-    const [task, ...more] = liveOnly(tasksOfJob(ecs.tasks, jobIdOf(payload)));
+    const [task, ...more] = liveOnly(tasksOfJobOrStandby(jobIdOf(payload)));
     if (task === undefined || more.length > 0)
       throw new Error(`job ${jobIdOf(payload)} has ${more.length + (task ? 1 : 0)} live tasks`);
     return task;
@@ -294,8 +379,9 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
     job: (payload) => jobs.get(jobIdOf(payload)),
     instance: (instanceId) => instanceLedger.get(instanceId),
     instances: (group) => instanceLedger.listOpen(group),
-    tasksOf: (payload) => tasksOfJob(ecs.tasks, jobIdOf(payload)),
-    liveTasksOf: (payload) => liveOnly(tasksOfJob(ecs.tasks, jobIdOf(payload))),
+    tasksOf: (payload) => tasksOfJobOrStandby(jobIdOf(payload)),
+    liveTasksOf: (payload) => liveOnly(tasksOfJobOrStandby(jobIdOf(payload))),
+    standbyTasks: () => ecs.tasks.filter((task) => parseStandbyStartedBy(task.startedBy) !== undefined),
     instanceOfTask: (task) =>
       ecs.containerInstances.find((ci) => ci.containerInstanceArn === task?.containerInstanceArn)
         ?.ec2InstanceId,

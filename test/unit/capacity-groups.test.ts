@@ -23,6 +23,7 @@ describe('CAPACITY_GROUPS', () => {
           hot: 0,
           hotSchedule: undefined,
           warm: 0,
+          standby: true,
           reuseIdleMinutes: undefined,
           spot: false,
           onInterruption: undefined,
@@ -64,6 +65,7 @@ describe('the hot pool schedule', () => {
     hot: 3,
     hotSchedule: parseHotSchedule(schedule),
     warm: 0,
+    standby: true,
     spot: false,
   });
 

@@ -13,6 +13,7 @@ const GROUP: CapacityGroupSettings = {
   maxInstances: 100,
   hot: 0,
   warm: 0,
+  standby: true,
   spot: false,
 };
 
