@@ -204,6 +204,7 @@ export class CapacityFunction extends ScheduledSweep {
         props.ledger.useStatement(),
         access.instances.useStatement(),
         configs.writeStatement(),
+        configs.presignReadStatement(),
         readSecretStatement('ReadGitHubCredentials', props.credentials.secretArn),
         new iam.PolicyStatement({
           sid: 'HandLaunchesToTheLauncher',

@@ -60,6 +60,18 @@ export class RunnerConfigBucket extends SystemPart {
     });
   }
 
+  /**
+   * What the capacity function needs to presign a standby's read of its config (a presigned URL
+   * acts with its signer's permissions) and to see whether the standby has read it (HeadObject).
+   */
+  presignReadStatement(): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      sid: 'PresignStandbyConfigReads',
+      actions: ['s3:GetObject'],
+      resources: [this.configsArn],
+    });
+  }
+
   /** What the ECS agent needs for `environmentFiles` (AWS: s3:GetObject and s3:GetBucketLocation). */
   readStatements(): iam.PolicyStatement[] {
     return [

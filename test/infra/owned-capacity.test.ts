@@ -257,7 +257,7 @@ describe('the default stack: one owned group', () => {
     });
   });
 
-  it("lets the capacity function set, terminate in and suspend only the stack's group, describe groups and warm pools, launch and watch runner tasks and container instances of the cluster, use both ledgers, write configs and read the GitHub credentials; nothing else", () => {
+  it("lets the capacity function set, terminate in and suspend only the stack's group, describe groups and warm pools, launch and watch runner tasks and container instances of the cluster, use both ledgers, write configs (and presign a standby's read of its own) and read the GitHub credentials; nothing else", () => {
     expect(statementsOf(json, 'Capacity')).toEqual([
       expected.logsStatement('Capacity'),
       expected.setOwnedGroupsCapacity([only(json, 'AWS::AutoScaling::AutoScalingGroup').id]),
@@ -272,6 +272,7 @@ describe('the default stack: one owned group', () => {
       expected.useJobLedger(),
       expected.useInstanceLedger(),
       expected.writeRunnerConfigs(),
+      expected.presignStandbyConfigReads(),
       expected.readGitHubCredentials(),
       expected.handLaunchesToTheLauncher(),
       expected.readCapacityQueue(),

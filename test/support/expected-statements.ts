@@ -118,6 +118,18 @@ export function expectedStatements(json: TemplateJson) {
         ],
       },
     }),
+    /** Owned capacity: the capacity function presigns a standby's read of its config, and sees it read. */
+    presignStandbyConfigReads: () => ({
+      Sid: 'PresignStandbyConfigReads',
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: {
+        'Fn::Join': [
+          '',
+          [{ 'Fn::GetAtt': [idOf(json, 'AWS::S3::Bucket', 'RunnerConfigs'), 'Arn'] }, '/runner-config/*'],
+        ],
+      },
+    }),
     /** Owned capacity: the instance ledger and its `free` index; no delete, no scan. */
     useInstanceLedger: () => {
       const table = { 'Fn::GetAtt': [idOf(json, 'AWS::DynamoDB::Table', 'Instances'), 'Arn'] };
