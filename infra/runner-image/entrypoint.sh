@@ -16,9 +16,18 @@
 #   DOCKERD_LOG (default /var/log/dockerd.log), DOCKERD_ARGS (one string of extra dockerd flags,
 #   e.g. "--bridge=none --iptables=false" when the container shares the host's network namespace),
 #   RUNNER_HOME (where config.sh and run.sh are; default /actions-runner).
-# Exit codes: the runner's own after its job; 0 on SIGTERM or an idle timeout; 1 when it cannot
-#   start; 78 when GitHub refuses the runner's version (below), which the reconciler reports as
-#   RunnerVersionRefused: the image must be rebuilt with a current runner release.
+# Standby (hot pools: the task starts before any job exists, so that a job claiming the instance
+#   waits only for the runner's connection to GitHub; docs/runner-image.md#standby-hot-pools):
+#   RUNNER_STANDBY_URL and RUNNER_STANDBY_DELETE_URL, presigned S3 GET and DELETE URLs of a config
+#   object the function writes when a job claims the instance (an environment file as above, with
+#   a RUNNER_JIT_CONFIG line: standby serves JIT registration only); capabilities, so never printed
+#   and taken out of the environment as the credentials are. RUNNER_STANDBY_UNTIL (epoch seconds:
+#   with no config by then, the task ends), RUNNER_STANDBY_POLL (seconds between GETs; default 0.5).
+#   The task starts dockerd and warms the runner, then polls; the object is deleted once read.
+# Exit codes: the runner's own after its job; 0 on SIGTERM, an idle timeout or a standby that no
+#   job claimed by RUNNER_STANDBY_UNTIL; 1 when it cannot start; 78 when GitHub refuses the
+#   runner's version (below), which the reconciler reports as RunnerVersionRefused: the image must
+#   be rebuilt with a current runner release.
 set -Eeuo pipefail
 
 RUNNER_HOME=${RUNNER_HOME:-/actions-runner}
@@ -44,17 +53,24 @@ readonly VERSION_REFUSED='Runner version v?[0-9.]+ is deprecated and cannot rece
 # Read once and taken out of the environment, which every process started from here on would inherit.
 jit_config=${RUNNER_JIT_CONFIG:-}
 registration_token=${RUNNER_REGISTRATION_TOKEN:-}
-unset RUNNER_JIT_CONFIG RUNNER_REGISTRATION_TOKEN
+# A standby's presigned URLs are capabilities too: whoever has one reads (or deletes) its job's config.
+standby_url=${RUNNER_STANDBY_URL:-}
+standby_delete_url=${RUNNER_STANDBY_DELETE_URL:-}
+unset RUNNER_JIT_CONFIG RUNNER_REGISTRATION_TOKEN RUNNER_STANDBY_URL RUNNER_STANDBY_DELETE_URL
+RUNNER_STANDBY_POLL=${RUNNER_STANDBY_POLL:-0.5}
 # run.sh then forwards our SIGTERM to the listener as SIGINT (its graceful stop) and exits with the
 # listener's code; without it, run.sh dies alone and leaves the listener running.
 export RUNNER_MANUALLY_TRAP_SIG=1
 
 runner_pid=
 dockerd_pid=
+standby_dir=
+request_pid=
 
 log() { printf '%s entrypoint: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 die() {
   log "error: $*"
+  stop_standby
   stop_runner
   stop_dockerd
   exit 1
@@ -76,6 +92,41 @@ stop_dockerd() {
     wait "$dockerd_pid" 2>/dev/null || true
   fi
   dockerd_pid=
+}
+
+# Ends a standby's request in flight and removes what it fetched (the config, once it has come).
+stop_standby() {
+  if [[ -n $request_pid ]] && kill -0 "$request_pid" 2>/dev/null; then
+    kill -TERM "$request_pid" 2>/dev/null || true
+    wait "$request_pid" 2>/dev/null || true
+  fi
+  request_pid=
+  if [[ -n $standby_dir ]]; then
+    rm -rf "$standby_dir"
+  fi
+  standby_dir=
+}
+
+# One request to a standby's presigned URL ($1; curl's options follow). curl reads the URL from
+# its standard input (--config -), not from its command line, which every process can read in
+# /proc/PID/cmdline; --globoff, so that no bracket or brace in it is a curl range. In the
+# background, so that a trapped SIGTERM ends the wait at once. Sets `http` to the answer's status
+# (000: none) and `failure` to what went wrong, if anything, cut before the URL's query (its
+# signature); returns curl's exit code.
+standby_request() {
+  local url=$1 code=0
+  shift
+  printf 'url = "%s"\n' "$url" |
+    (umask 077 && exec curl -fsS --globoff --max-time 5 --config - --write-out '%{http_code}' "$@") \
+      >"$standby_dir/http" 2>"$standby_dir/error" &
+  request_pid=$!
+  wait "$request_pid" || code=$?
+  request_pid=
+  http=$(<"$standby_dir/http")
+  failure=
+  read -r failure <"$standby_dir/error" || true
+  failure=${failure%%\?*}
+  return "$code"
 }
 
 # Starts run.sh in the background with job control on: without it, bash starts a background
@@ -106,6 +157,7 @@ exit_if_version_refused() {
 # shellcheck disable=SC2317 # called from the traps below
 on_signal() {
   log "$1: cleaning up"
+  stop_standby
   stop_runner
   stop_dockerd
   exit 0
@@ -114,9 +166,31 @@ on_signal() {
 for number in RUNNER_IDLE_TIMEOUT DOCKERD_TIMEOUT; do
   [[ ${!number} =~ ^[0-9]+$ ]] || die "$number must be a number of seconds (got \"${!number}\")"
 done
+# A fraction: GNU sleep takes one. Not 0, which would be a loop of GETs as fast as S3 answers.
+[[ $RUNNER_STANDBY_POLL =~ ^[0-9]*\.?[0-9]+$ && $RUNNER_STANDBY_POLL =~ [1-9] ]] ||
+  die "RUNNER_STANDBY_POLL must be a number of seconds above 0, such as 0.5 (got \"$RUNNER_STANDBY_POLL\")"
 
-[[ -n $jit_config || -n $registration_token ]] ||
+if [[ -n $standby_url ]]; then
+  [[ -z $registration_token ]] ||
+    die 'RUNNER_STANDBY_URL with RUNNER_REGISTRATION_TOKEN: a standby serves JIT registration only (its config object holds a RUNNER_JIT_CONFIG)'
+  [[ -z $jit_config ]] ||
+    die 'RUNNER_STANDBY_URL with RUNNER_JIT_CONFIG: a standby gets its JIT config from its URL, set one or the other'
+  [[ -n $standby_delete_url ]] ||
+    die 'set RUNNER_STANDBY_DELETE_URL with RUNNER_STANDBY_URL: a standby deletes its config object once read'
+  # The URLs go into curl's config as quoted strings, where a quote or a backslash would mean
+  # something else; a presigned URL has neither. Not printed: they carry a signature.
+  url_pattern='^https?://[^[:space:]"\]+$'
+  for url in "$standby_url" "$standby_delete_url"; do
+    [[ $url =~ $url_pattern ]] ||
+      die 'RUNNER_STANDBY_URL and RUNNER_STANDBY_DELETE_URL must be http(s) URLs without blanks, quotes or backslashes (not printed: they carry a signature)'
+  done
+  unset url
+  [[ ${RUNNER_STANDBY_UNTIL:-} =~ ^[0-9]+$ ]] ||
+    die "RUNNER_STANDBY_UNTIL must be a time in epoch seconds (got \"${RUNNER_STANDBY_UNTIL:-}\")"
+  standby_until=$(date -u -d "@$RUNNER_STANDBY_UNTIL" +%Y-%m-%dT%H:%M:%SZ)
+elif [[ -z $jit_config && -z $registration_token ]]; then
   die 'set RUNNER_REGISTRATION_TOKEN (or RUNNER_JIT_CONFIG): the function hands the task one in its environment file'
+fi
 
 # The runner URL of the scope.
 if [[ -n ${REPOSITORY:-} ]]; then
@@ -126,7 +200,7 @@ elif [[ -n ${ENTERPRISE:-} ]]; then
   runner_url="$GITHUB_SERVER_URL/enterprises/$ENTERPRISE"
 elif [[ -n ${ORGANIZATION:-} ]]; then
   runner_url="$GITHUB_SERVER_URL/$ORGANIZATION"
-elif [[ -z $jit_config ]]; then
+elif [[ -z $jit_config && -z $standby_url ]]; then
   die 'set REPOSITORY, ENTERPRISE or ORGANIZATION (or RUNNER_JIT_CONFIG)'
 fi
 
@@ -149,6 +223,57 @@ done
 log 'dockerd is ready'
 
 cd "$RUNNER_HOME"
+if [[ -n $standby_url ]]; then
+  # What a job would otherwise wait for: the runner's .NET runtime and assemblies read from disk
+  # (a pristine instance has none of them in its page cache). --version loads them and exits.
+  log 'standby: warming the runner'
+  ./bin/Runner.Listener --version >&"$output_fd" 2>&1 ||
+    log 'standby: the runner did not print its version; going on (its first start reads its files from disk)'
+
+  standby_dir=$(mktemp -d)
+  config_file=$standby_dir/config
+  log "standby: waiting for a job's config (until $standby_until)"
+  waiting_since=$SECONDS
+  last_http=
+  while :; do
+    if ((EPOCHSECONDS >= RUNNER_STANDBY_UNTIL)); then
+      # The presigned URLs stop working about now: the capacity function starts a fresh standby.
+      log "no job claimed this standby runner by $standby_until: stopping"
+      stop_standby
+      stop_dockerd
+      exit 0
+    fi
+    standby_request "$standby_url" --output "$config_file" && [[ $http == 200 ]] && break
+    # 403 and 404 mean "not yet": the URL's signer has no s3:ListBucket, so S3 answers 403 for an
+    # object that does not exist. Anything else is told once a run, and retried until the deadline.
+    if [[ $http != 403 && $http != 404 && $http != "$last_http" ]]; then
+      log "standby: the config's GET answered ${failure:-HTTP $http}; retrying until $standby_until"
+    fi
+    last_http=$http
+    sleep "$RUNNER_STANDBY_POLL" &
+    wait $! || true
+  done
+  log "standby: config received after $((SECONDS - waiting_since))s"
+
+  # The object is data: its one line is read, never sourced.
+  while IFS= read -r line || [[ -n $line ]]; do
+    if [[ $line == RUNNER_JIT_CONFIG=* ]]; then
+      jit_config=${line#RUNNER_JIT_CONFIG=}
+      jit_config=${jit_config%$'\r'}
+      break
+    fi
+  done <"$config_file"
+  unset line
+  rm -f "$config_file"
+  # Deleted at once, so that the credential lives only in this container's memory. Not fatal: the
+  # bucket's lifecycle rule expires what is left within a day.
+  standby_request "$standby_delete_url" --request DELETE --output /dev/null ||
+    log "standby: could not delete the config object (${failure:-HTTP $http}); the bucket's lifecycle rule expires it"
+  stop_standby
+  unset standby_url standby_delete_url
+  [[ -n $jit_config ]] ||
+    die 'the config object has no RUNNER_JIT_CONFIG line, or an empty one (a standby serves JIT registration only)'
+fi
 if [[ -n $jit_config ]]; then
   log 'starting the runner from its just-in-time configuration'
   # The runner reads its inputs from ACTIONS_RUNNER_INPUT_* and deletes them from its own

@@ -9,6 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DEFAULT_IMAGE_TAG } from '../../infra/settings';
+import { startPresignedObjectStandIn } from '../support/presigned-object-stand-in';
 import {
   type FileServer,
   type GitHubApiStandIn,
@@ -267,6 +268,41 @@ it('exits 78 when GitHub refuses the runner release, the runner having exited 0'
   expect(logs).toContain('Runner version v2.330.0 is deprecated and cannot receive messages.');
   expect(logs).toContain('GitHub refuses this runner release');
   expect(logs).toContain('stopping dockerd');
+});
+
+it('as a standby, takes the JIT config a job writes at its presigned URL, deletes it and ends with the job', async () => {
+  const object = await startPresignedObjectStandIn();
+  try {
+    const task = await start({
+      // The stand-in is on the host's loopback (as for token registration, below).
+      network: 'host',
+      env: {
+        RUNNER_STANDBY_URL: object.getUrl,
+        RUNNER_STANDBY_DELETE_URL: object.deleteUrl,
+        RUNNER_STANDBY_UNTIL: String(Math.floor(Date.now() / 1000) + 300),
+        DOCKERD_ARGS: '--bridge=none --iptables=false',
+        STUB_RUN: 'job',
+      },
+    });
+    await untilLogged(task, "standby: waiting for a job's config");
+    object.put(
+      `RUNNER_JIT_CONFIG=${jitConfigFor('octo-image-runner-6', 'https://github.com/foo-organisation')}\n`,
+    );
+    expect(await task.wait()).toBe(0);
+    const logs = await task.logs();
+    expect(logs).toContain('standby: config received after');
+    expect(logs).toContain('the runner took a job');
+    expect(object.requests.slice(-2).map((request) => `${request.method} ${request.status}`)).toEqual([
+      'GET 200',
+      'DELETE 204',
+    ]);
+    for (const signature of object.signatures) expect(logs).not.toContain(signature);
+    expect(await task.read('/actions-runner/stub-job-env.txt')).not.toMatch(
+      /RUNNER_STANDBY_(DELETE_)?URL|JIT/,
+    );
+  } finally {
+    await object.close();
+  }
 });
 
 describe('a task with RUNNER_REGISTRATION_TOKEN (token registration)', () => {

@@ -3,10 +3,15 @@
  * a loopback stand-in for GitHub's runners API. The image itself is tested in test/image/.
  */
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RUNNER_HEALTH_CHECK } from '../../infra/seed-documents';
+import {
+  type PresignedObjectStandIn,
+  startPresignedObjectStandIn,
+} from '../support/presigned-object-stand-in';
 import {
   createRunnerStubs,
   ENTRYPOINT,
@@ -44,6 +49,12 @@ async function entrypointEnv(extra: Record<string, string>): Promise<[RunnerStub
       ...extra,
     },
   ];
+}
+
+/** The command lines of every process of the machine. */
+async function commandLines(): Promise<string[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
+  return Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
 }
 
 describe('registration with RUNNER_REGISTRATION_TOKEN (token mode)', () => {
@@ -164,14 +175,262 @@ describe('with RUNNER_JIT_CONFIG', () => {
     const [, env] = await entrypointEnv({ RUNNER_JIT_CONFIG: jitConfig, STUB_RUN: 'idle' });
     const run = startEntrypoint(env);
     await until(async () => run.output().includes('Listening for Jobs'));
-    const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
-    const commandLines = await Promise.all(
-      pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')),
-    );
+    const lines = await commandLines();
     run.child.kill('SIGTERM');
     await run.exited;
-    expect(commandLines.some((line) => line.includes('Runner.Listener'))).toBe(true);
-    expect(commandLines.filter((line) => line.includes(jitConfig))).toEqual([]);
+    expect(lines.some((line) => line.includes('Runner.Listener'))).toBe(true);
+    expect(lines.filter((line) => line.includes(jitConfig))).toEqual([]);
+  });
+});
+
+describe('a standby (hot pools): started before its job, with presigned URLs of its config object', () => {
+  const jitConfig = jitConfigFor('octo-standby-runner-1', 'https://github.com/foo-organisation');
+  const objects: PresignedObjectStandIn[] = [];
+  afterAll(() => Promise.all(objects.map((object) => object.close())));
+
+  const startObject = async (...options: Parameters<typeof startPresignedObjectStandIn>) => {
+    const object = await startPresignedObjectStandIn(...options);
+    objects.push(object);
+    return object;
+  };
+
+  /** The entry point's environment for a standby on `object`, with its own TMPDIR to look into. */
+  async function standbyEnv(
+    object: PresignedObjectStandIn,
+    extra: Record<string, string> = {},
+  ): Promise<[RunnerStubs, Record<string, string>]> {
+    const [stubs, env] = await entrypointEnv({
+      RUNNER_STANDBY_URL: object.getUrl,
+      RUNNER_STANDBY_DELETE_URL: object.deleteUrl,
+      RUNNER_STANDBY_UNTIL: String(Math.floor(Date.now() / 1000) + 60),
+      RUNNER_STANDBY_POLL: '0.2',
+      ...extra,
+    });
+    await mkdir(join(stubs.dir, 'tmp'));
+    return [stubs, { ...env, TMPDIR: join(stubs.dir, 'tmp') }];
+  }
+
+  /** The directories in a run's TMPDIR (where the standby keeps what it fetched), with their modes and files. */
+  async function privateDirs(stubs: RunnerStubs) {
+    const tmp = join(stubs.dir, 'tmp');
+    const dirs = [];
+    for (const entry of await readdir(tmp, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const path = join(tmp, entry.name);
+      dirs.push({ mode: (await stat(path)).mode & 0o777, files: await readdir(path).catch(() => []) });
+    }
+    return dirs;
+  }
+
+  const began = (calls: string[], prefix: string) => calls.some((line) => line.startsWith(prefix));
+
+  describe('claimed by a job 2 s after it started', () => {
+    let object: PresignedObjectStandIn;
+    let stubs: RunnerStubs;
+    let code: number | null;
+    let output: string;
+    const seen: Array<{
+      method: string;
+      signedLines: string[];
+      dirs: Awaited<ReturnType<typeof privateDirs>>;
+    }> = [];
+
+    beforeAll(async () => {
+      object = await startObject({
+        // While each request is in flight: the command lines with a signature, what the private folder holds.
+        beforeAnswer: async (request) => {
+          const lines = await commandLines();
+          seen.push({
+            method: request.method ?? '',
+            signedLines: lines.filter((line) =>
+              object.signatures.some((signature) => line.includes(signature)),
+            ),
+            dirs: await privateDirs(stubs),
+          });
+        },
+      });
+      let env: Record<string, string>;
+      // The idle timeout is shorter than the standby's wait: it counts from the runner's start.
+      [stubs, env] = await standbyEnv(object, {
+        RUNNER_IDLE_TIMEOUT: '2',
+        STUB_JOB_AFTER: '0.5',
+        STUB_JOB_SECONDS: '2',
+      });
+      const run = startEntrypoint(env);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      object.put(`RUNNER_JIT_CONFIG=${jitConfig}\n`);
+      code = await run.exited;
+      output = run.output();
+    }, 20_000);
+
+    it('waits for its config, answered 403 AccessDenied until the job writes it', () => {
+      expect(output).toContain("standby: waiting for a job's config");
+      const gets = object.requests.filter((request) => request.method === 'GET');
+      expect(gets.length).toBeGreaterThan(3);
+      expect(gets.slice(0, -1).map((request) => request.status)).toEqual(gets.slice(0, -1).map(() => 403));
+      expect(gets.at(-1)?.status).toBe(200);
+      expect(output).toMatch(/standby: config received after [1-3]s/);
+    });
+
+    it('starts dockerd and warms the runner before it waits, and starts the runner from the JIT config it received', async () => {
+      const calls = await stubs.calls();
+      const at = (prefix: string) => calls.findIndex((line) => line.startsWith(prefix));
+      expect(at('dockerd started')).toBe(0);
+      expect(at('Runner.Listener --version')).toBeGreaterThan(at('dockerd started'));
+      expect(calls.filter((line) => line.startsWith('run.sh'))).toEqual(['run.sh ']);
+      expect(at('run.sh')).toBeGreaterThan(at('Runner.Listener --version'));
+      expect((await stubs.runnerFile()).AgentName).toBe('octo-standby-runner-1');
+      expect(began(calls, 'config.sh')).toBe(false);
+    });
+
+    it('deletes the object right after the GET that fetched it, and its own copy before that', () => {
+      expect(object.requests.slice(-2)).toEqual([
+        { method: 'GET', path: expect.stringMatching(/\/runner-config\/[0-9a-f]{32}\.env$/), status: 200 },
+        { method: 'DELETE', path: expect.stringMatching(/\/runner-config\/[0-9a-f]{32}\.env$/), status: 204 },
+      ]);
+      expect(object.body()).toBeUndefined();
+      const atDelete = seen.find((request) => request.method === 'DELETE');
+      expect(atDelete?.dirs).toEqual([{ mode: 0o700, files: expect.not.arrayContaining(['config']) }]);
+    });
+
+    it('keeps what it fetches in a folder of its own, which it removes', async () => {
+      const atGets = seen.filter((request) => request.method === 'GET');
+      expect(atGets.map((request) => request.dirs.map((dir) => dir.mode))).toEqual(atGets.map(() => [0o700]));
+      expect(await privateDirs(stubs)).toEqual([]);
+    });
+
+    it('puts its URLs on no command line and in no environment of dockerd or the job', async () => {
+      expect(seen.length).toBe(object.requests.length);
+      expect(seen.flatMap((request) => request.signedLines)).toEqual([]);
+      for (const env of [await stubs.dockerdEnv(), await stubs.jobEnv()]) {
+        expect(env).not.toMatch(/RUNNER_STANDBY_(DELETE_)?URL|X-Amz-/);
+        for (const signature of object.signatures) expect(env).not.toContain(signature);
+        expect(env).not.toContain(jitConfig);
+      }
+    });
+
+    it('never prints its URLs, their signatures or the config', () => {
+      expect(output).not.toContain('X-Amz-');
+      for (const signature of object.signatures) expect(output).not.toContain(signature);
+      expect(output).not.toContain(jitConfig);
+    });
+
+    it("counts the idle timeout from the runner's start, and exits with the job's exit code", () => {
+      expect(output).toContain('the runner took a job');
+      expect(output).not.toContain('no job within');
+      expect(code).toBe(3);
+    });
+  });
+
+  it('stops dockerd and exits 0 when no job claims it by RUNNER_STANDBY_UNTIL', async () => {
+    const object = await startObject();
+    const [stubs, env] = await standbyEnv(object, {
+      RUNNER_STANDBY_UNTIL: String(Math.floor(Date.now() / 1000) + 3),
+    });
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toMatch(/no job claimed this standby runner by \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    const calls = await stubs.calls();
+    expect(calls.at(-1)).toBe('dockerd stopped');
+    expect(began(calls, 'run.sh')).toBe(false);
+    expect(object.requests.length).toBeGreaterThan(3);
+    expect(object.requests.every((request) => request.method === 'GET' && request.status === 403)).toBe(true);
+    expect(await privateDirs(stubs)).toEqual([]);
+  });
+
+  it('on SIGTERM while it waits stops dockerd and exits 0', async () => {
+    const object = await startObject();
+    const [stubs, env] = await standbyEnv(object);
+    const run = startEntrypoint(env);
+    await until(async () => object.requests.length >= 2);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('SIGTERM: cleaning up');
+    const calls = await stubs.calls();
+    expect(calls.at(-1)).toBe('dockerd stopped');
+    expect(began(calls, 'run.sh')).toBe(false);
+    expect(await privateDirs(stubs)).toEqual([]);
+  });
+
+  it.each([
+    ['no RUNNER_JIT_CONFIG line', 'FOO=bar\n'],
+    ['an empty one', 'RUNNER_JIT_CONFIG=\n'],
+    ['a registration token instead', `RUNNER_REGISTRATION_TOKEN=${REGISTRATION_TOKEN}\n`],
+  ])('fails, having deleted the object and stopped dockerd, when its config has %s', async (_, body) => {
+    const object = await startObject();
+    object.put(body);
+    const [stubs, env] = await standbyEnv(object);
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('the config object has no RUNNER_JIT_CONFIG line, or an empty one');
+    expect(run.output()).not.toContain(REGISTRATION_TOKEN);
+    expect(object.requests.map((request) => request.method)).toEqual(['GET', 'DELETE']);
+    const calls = await stubs.calls();
+    expect(calls.at(-1)).toBe('dockerd stopped');
+    expect(began(calls, 'run.sh')).toBe(false);
+  });
+
+  it('refuses RUNNER_REGISTRATION_TOKEN: a standby serves JIT registration only', async () => {
+    const object = await startObject();
+    const [stubs, env] = await standbyEnv(object, { RUNNER_REGISTRATION_TOKEN: REGISTRATION_TOKEN });
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('a standby serves JIT registration only');
+    expect(run.output()).not.toContain(REGISTRATION_TOKEN);
+    expect(object.requests).toEqual([]);
+    expect(await stubs.calls()).toEqual([]);
+  });
+
+  it('retries the GETs S3 fails (500) and starts once one answers', async () => {
+    const object = await startObject();
+    object.put(`RUNNER_JIT_CONFIG=${jitConfig}\n`);
+    object.failNextGets(2, 500);
+    const [stubs, env] = await standbyEnv(object);
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(3);
+    expect(object.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
+      'GET 500',
+      'GET 500',
+      'GET 200',
+      'DELETE 204',
+    ]);
+    expect((await stubs.runnerFile()).AgentName).toBe('octo-standby-runner-1');
+    // Told once a run of the same answer, without the URL.
+    expect(run.output().match(/standby: the config's GET answered .*500; retrying until/g)).toHaveLength(1);
+    expect(run.output()).not.toContain('X-Amz-');
+  });
+
+  it('goes on when the DELETE fails: the bucket lifecycle rule expires the object', async () => {
+    const object = await startObject();
+    object.put(`RUNNER_JIT_CONFIG=${jitConfig}\n`);
+    const [stubs, env] = await standbyEnv(object, { RUNNER_STANDBY_DELETE_URL: `${object.getUrl}&x=1` });
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(3);
+    expect(object.requests.map((request) => `${request.method} ${request.status}`)).toEqual([
+      'GET 200',
+      'DELETE 403',
+    ]);
+    expect(run.output()).toContain('standby: could not delete the config object');
+    expect(run.output()).not.toContain('X-Amz-');
+    expect((await stubs.runnerFile()).AgentName).toBe('octo-standby-runner-1');
+  });
+
+  it.each([
+    [
+      { RUNNER_STANDBY_POLL: 'abc' },
+      'RUNNER_STANDBY_POLL must be a number of seconds above 0, such as 0.5 (got "abc")',
+    ],
+    [{ RUNNER_STANDBY_POLL: '0' }, 'RUNNER_STANDBY_POLL must be a number of seconds above 0'],
+    [{ RUNNER_STANDBY_UNTIL: 'soon' }, 'RUNNER_STANDBY_UNTIL must be a time in epoch seconds (got "soon")'],
+    [{ RUNNER_STANDBY_DELETE_URL: '' }, 'set RUNNER_STANDBY_DELETE_URL with RUNNER_STANDBY_URL'],
+  ])('fails before it starts anything with %j', async (settings, message) => {
+    const object = await startObject();
+    const [stubs, env] = await standbyEnv(object, settings);
+    const run = startEntrypoint(env);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain(message);
+    expect(await stubs.calls()).toEqual([]);
+    expect(object.requests).toEqual([]);
   });
 });
 

@@ -23,13 +23,14 @@ export const ENTRYPOINT = 'infra/runner-image/entrypoint.sh';
  * The stub runner release, in the layout of GitHub's `actions-runner-linux-*.tar.gz`. As in the
  * real release, `config.sh` refuses root without RUNNER_ALLOW_RUNASROOT and hands over to the
  * listener; `run.sh` forwards SIGTERM to the listener as SIGINT and exits with its code only with
- * RUNNER_MANUALLY_TRAP_SIG (without it, it dies alone and always exits 0); the listener reads its
- * inputs from `--name value` or ACTIONS_RUNNER_INPUT_NAME and removes the latter from its
- * environment, writes the JIT config's files into the runner folder, and writes
- * `_diag/Worker_*.log` when it takes a job. What it does then is set by STUB_RUN: `job` (after
- * STUB_JOB_AFTER seconds, a job of STUB_JOB_SECONDS that records its environment and the version
- * of the Docker engine it reaches, then exits STUB_JOB_EXIT), `idle` (listens until stopped) or `refused` (GitHub refuses its version: config.sh
- * fails to register, the listener says so and exits 0, both in the real runner's words).
+ * RUNNER_MANUALLY_TRAP_SIG (without it, it dies alone and always exits 0); the listener prints its
+ * version for `--version`, reads its inputs from `--name value` or ACTIONS_RUNNER_INPUT_NAME and
+ * removes the latter from its environment, writes the JIT config's files into the runner folder,
+ * and writes `_diag/Worker_*.log` when it takes a job. What it does then is set by STUB_RUN: `job`
+ * (after STUB_JOB_AFTER seconds, a job of STUB_JOB_SECONDS that records its environment and the
+ * version of the Docker engine it reaches, then exits STUB_JOB_EXIT), `idle` (listens until
+ * stopped) or `refused` (GitHub refuses its version: config.sh fails to register, the listener says
+ * so and exits 0, both in the real runner's words).
  */
 export const STUB_RELEASE: Record<string, string> = {
   'config.sh': `#!/bin/bash
@@ -103,6 +104,11 @@ registration() {
 }
 
 case $command in
+--version)
+  # What the real listener prints (its release's version), loading its .NET files on the way.
+  echo "Runner.Listener --version" >> "$calls"
+  echo "\${STUB_VERSION:-2.330.0}"
+  ;;
 configure)
   if [[ -z $url || -z $token ]]; then
     echo "--url and --token are required"
@@ -184,6 +190,7 @@ esac`,
 const STUB_DOCKER: Record<string, string> = {
   'bin/dockerd': `#!/usr/bin/env bash
 echo "dockerd started $*" >> "$CALLS"
+env > "$STUB_DIR/dockerd-env.txt"
 touch "$STUB_DIR/docker-ready"
 sleep 60 &
 trap 'kill $!; echo "dockerd stopped" >> "$CALLS"; exit 0' TERM
@@ -263,6 +270,8 @@ export interface RunnerStubs {
   readonly calls: () => Promise<string[]>;
   /** The environment of the stub's job. */
   readonly jobEnv: () => Promise<string>;
+  /** The environment dockerd started with. */
+  readonly dockerdEnv: () => Promise<string>;
   /** The runner's `.runner` file: what it registered as, or what its JIT config said. */
   readonly runnerFile: () => Promise<Record<string, string>>;
   readonly env: Record<string, string>;
@@ -280,6 +289,7 @@ export async function createRunnerStubs(): Promise<RunnerStubs> {
     runnerHome,
     calls: async () => (await readFile(callsFile, 'utf8')).split('\n').filter((line) => line !== ''),
     jobEnv: () => readFile(join(runnerHome, 'stub-job-env.txt'), 'utf8'),
+    dockerdEnv: () => readFile(join(dir, 'dockerd-env.txt'), 'utf8'),
     runnerFile: async () =>
       JSON.parse(await readFile(join(runnerHome, '.runner'), 'utf8')) as Record<string, string>,
     env: {
