@@ -1,7 +1,7 @@
 // One bundler for the whole project: every deployable function and every CLI becomes
 // dist/<name>/index.mjs (ESM, minified, source maps). `--only a,b` builds just those.
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -63,10 +63,13 @@ for (const name of names) {
   const entry = entries[name];
   if (!entry) throw new Error(`unknown build target "${name}"; known: ${Object.keys(entries).join(', ')}`);
   const outdir = `dist/${name}`;
-  await rm(outdir, { recursive: true, force: true });
+  // Built beside it, then swapped in: a test or a synth reading dist/<name> meanwhile (a second
+  // build runs when `npm pack` builds the package) never finds it half-written.
+  const building = `dist/.${name}-${process.pid}`;
+  await rm(building, { recursive: true, force: true });
   const result = await build({
     entryPoints: { index: entry },
-    outdir,
+    outdir: building,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     // Code splitting keeps the AWS SDK in chunks loaded on first use, out of the cold-start import.
@@ -94,8 +97,11 @@ for (const name of names) {
     (file) => file.endsWith('.mjs') && readFileSync(file, 'utf8').includes('Dynamic require of'),
   );
   if (shimmed.length > 0) {
+    await rm(building, { recursive: true, force: true });
     throw new Error(
       `${name}: a bundled dependency calls require() (${shimmed.join(', ')}); import it, or mark it external`,
     );
   }
+  await rm(outdir, { recursive: true, force: true });
+  await rename(building, outdir);
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,9 +7,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import { SECRET_MAX_AGE_SECONDS } from '../shared/secrets/webhook-secrets';
+import { packageFile } from './package-files';
 
-/** The project's esbuild output (`npm run build`): one folder per function. */
-const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url));
+/** The project's esbuild output (`npm run build`; in the package, its deployable functions): one folder per function. */
+const DEFAULT_DIST_DIR = packageFile('dist');
 
 export interface BundledFunctionProps {
   /** The esbuild target (an `entries` key of esbuild.config.mjs): the code is `dist/<name>/`. */

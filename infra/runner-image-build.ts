@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { CfnOutput, CustomResource, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -17,12 +16,13 @@ import { acknowledge, wildcardResource } from './acknowledge';
 import type { AlarmDefinition } from './alarms';
 import { BundledFunction, type FunctionPlacement } from './bundled-function';
 import { checkEnvironment } from './check-environment';
+import { packageFile } from './package-files';
 import type { Architecture } from './runner-profiles';
 import { DEFAULT_IMAGE_TAG, type ImageBuildSettings } from './settings';
 import { SystemPart } from './system-part';
 
 /** The image's source: infra/runner-image, uploaded as an S3 asset at deploy (no connection to GitHub). */
-const SOURCE_DIR = fileURLToPath(new URL('./runner-image', import.meta.url));
+const SOURCE_DIR = packageFile('infra/runner-image');
 
 /** How often GitHub's latest runner release is looked for: at least daily (GitHub allows 30 days). */
 export const RELEASE_CHECK_RATE = Duration.days(1);

@@ -4,6 +4,7 @@ import type { RunnerRegistration } from '../shared/config';
 import { SEED, SEED_TASK, TEMPLATE_DEFAULTS } from '../shared/defaults';
 import { didYouMean } from '../shared/nearest-name';
 import { createSettingsReader } from '../shared/settings-reader';
+import { packageFile } from './package-files';
 import {
   defaultNamePrefix,
   NAME_DEFAULTS,
@@ -194,7 +195,7 @@ const REGISTRATIONS: readonly RunnerRegistration[] = ['jit', 'token'];
  * version is pushed under a new tag (`2.338.0-2`) and deployed with `imageTag`.
  */
 export const DEFAULT_IMAGE_TAG = (() => {
-  const dockerfile = readFileSync(new URL('./runner-image/Dockerfile', import.meta.url), 'utf8');
+  const dockerfile = readFileSync(packageFile('infra/runner-image/Dockerfile'), 'utf8');
   const version = /^ARG RUNNER_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
   if (version === undefined) throw new Error('infra/runner-image/Dockerfile has no ARG RUNNER_VERSION=');
   return version;
@@ -217,8 +218,11 @@ const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/** Every context key the app reads, for `-c key=value` or `cdk.json`; README's table lists the same. */
-export const CONTEXT_KEYS: readonly ContextKey[] = [
+/**
+ * Every setting, for `-c key=value`, `cdk.json`, the settings file or the construct's props;
+ * docs/infrastructure.md's table lists the same.
+ */
+export const CONTEXT_KEYS = [
   { key: 'stackName', default: 'GitHubRunners', meaning: 'CloudFormation stack name' },
   {
     key: 'account',
@@ -409,10 +413,10 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
     default: '`runners.config.json` (`RUNNERS_CONFIG` in the environment)',
     meaning: 'a JSON object of these settings; `-c` values win over it',
   },
-  ...Object.entries(WEBHOOK_PASS_THROUGH).map(([key, variable]) => ({
+  ...(Object.keys(WEBHOOK_PASS_THROUGH) as (keyof typeof WEBHOOK_PASS_THROUGH)[]).map((key) => ({
     key,
     default: '(the webhook default)',
-    meaning: `the webhook's \`${variable}\``,
+    meaning: `the webhook's \`${WEBHOOK_PASS_THROUGH[key]}\``,
   })),
   {
     key: 'registration',
@@ -468,7 +472,26 @@ export const CONTEXT_KEYS: readonly ContextKey[] = [
   },
   { key: 'redeliverSince', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_SINCE`" },
   { key: 'redeliverMax', default: '(the sweep default)', meaning: "the sweep's `REDELIVER_MAX`" },
-];
+] as const satisfies readonly ContextKey[];
+
+/** A setting's name: a key of {@link CONTEXT_KEYS}. */
+export type SettingKey = (typeof CONTEXT_KEYS)[number]['key'];
+
+/**
+ * A setting's value as the settings file holds it (JSON: `"maxCapacity": 10`, `"instanceTypes":
+ * ["t3.large"]`), or as text the way `-c` gives it (`"10"`, `"t3.large,t3.xlarge"`): the parser
+ * takes both. Unset (undefined) is the default.
+ */
+export type SettingValue =
+  | string
+  | number
+  | boolean
+  | readonly unknown[]
+  | { readonly [key: string]: unknown }
+  | undefined;
+
+/** Settings by name, as the settings file holds them. */
+export type Settings = { readonly [K in SettingKey]?: SettingValue };
 
 /**
  * Context keys that are CDK's, not ours: feature flags (`@aws-cdk/core:…`), the CLI's own
@@ -483,7 +506,7 @@ const isCdkContextKey = (key: string) =>
  * where the key came from ("context key", "runners.config.json:"); CDK's own context keys pass.
  */
 export function unknownSettings(keys: Iterable<string>, source: string): string[] {
-  const known = CONTEXT_KEYS.map((entry) => entry.key);
+  const known: readonly string[] = CONTEXT_KEYS.map((entry) => entry.key);
   const problems: string[] = [];
   for (const key of keys) {
     // `//` keys are comments (the settings file's, or a copy of it passed as context).
@@ -497,8 +520,12 @@ export function unknownSettings(keys: Iterable<string>, source: string): string[
 
 /** The problems in the context, all at once: the operator fixes them in one go. */
 export class SettingsError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid CDK context:\n  - ${problems.join('\n  - ')}`);
+  /** `of` says whose settings they are ("EcsGitHubRunners settings"). */
+  constructor(
+    readonly problems: readonly string[],
+    of = 'CDK context',
+  ) {
+    super(`invalid ${of}:\n  - ${problems.join('\n  - ')}`);
     this.name = 'SettingsError';
   }
 }
@@ -513,7 +540,7 @@ export function readSettings(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): InfraSettings {
   const problems: string[] = [];
-  const known = new Set(CONTEXT_KEYS.map((entry) => entry.key));
+  const known = new Set<string>(CONTEXT_KEYS.map((entry) => entry.key));
 
   const reader = createSettingsReader((key) => {
     if (!known.has(key)) throw new Error(`context key "${key}" is missing from CONTEXT_KEYS`);

@@ -37,6 +37,8 @@ export class SetupPage extends SystemPart {
   readonly fn: BundledFunction;
   readonly api: apigw.RestApi;
   readonly url: string;
+  /** A shell command that prints the one-time setup link (the `SetupLinkCommand` output). */
+  readonly linkCommand: string;
 
   constructor(scope: Construct, id: string, props: SetupPageProps) {
     super(scope, id);
@@ -154,9 +156,10 @@ export class SetupPage extends SystemPart {
       new CfnOutput(this, outputId, { value, description });
     output('SetupUrl', this.url, 'The setup page (it opens with the link SetupLinkCommand prints)');
     output('SetupSecretArn', this.setupSecret.secretArn, "The setup page's one-time secret");
+    this.linkCommand = `echo "${this.url}?key=$(aws secretsmanager get-secret-value --region ${region} --secret-id ${this.setupSecret.secretArn} --query SecretString --output text | sed -E 's/.*"key":"([^"]*)".*/\\1/')"`;
     output(
       'SetupLinkCommand',
-      `echo "${this.url}?key=$(aws secretsmanager get-secret-value --region ${region} --secret-id ${this.setupSecret.secretArn} --query SecretString --output text | sed -E 's/.*"key":"([^"]*)".*/\\1/')"`,
+      this.linkCommand,
       'Prints the one-time setup link (open it once: it works until setup completes)',
     );
     output(
