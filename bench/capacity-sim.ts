@@ -31,6 +31,13 @@ export const CAPACITY_SCENARIOS: readonly CapacityScenario[] = [
   { name: 'hot pool 10 (working hours)', capacity: 'owned', hot: 10, hotSchedule: HOURS },
   { name: 'hot 10 + warm 100', capacity: 'owned', hot: 10, hotSchedule: HOURS, warm: 100 },
   {
+    name: 'what-if: hot pool 10 without standby runners',
+    capacity: 'owned',
+    hot: 10,
+    hotSchedule: HOURS,
+    standby: false,
+  },
+  {
     name: 'first design: cold, async invoke, inline launches',
     capacity: 'owned',
     capacityFunction: ASYNC_INLINE,

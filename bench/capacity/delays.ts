@@ -110,10 +110,20 @@ export const DELAYS = {
     'a task placed on an instance with the image cached → its container RUNNING',
     'assumed: the agent creates and starts the container (https://docs.aws.amazon.com/AmazonECS/latest/bestpracticesguide/task.html), no published duration',
   ),
-  runnerStart: delay(
-    [4, 9],
-    "container RUNNING → the task's dockerd ready and the runner connected to GitHub",
-    'runner start and job assignment "can add ~8–10 s" reported for GitHub Actions (https://news.ycombinator.com/item?id=40455208); docs/infrastructure.md estimates 5–10 s',
+  dockerdStart: delay(
+    [1, 3],
+    "container RUNNING → the task's own dockerd answers (docker-in-docker on the task's scratch volume)",
+    'assumed: dockerd starts in seconds on a volume with no images; with the next row, the ~8–10 s of runner start reported for GitHub Actions (https://news.ycombinator.com/item?id=40455208); docs/infrastructure.md estimates 5–10 s',
+  ),
+  runnerConnect: delay(
+    [3, 6],
+    'the runner started from its JIT config → connected to GitHub, waiting for its job',
+    'assumed: the listener (.NET) starts and opens its session; with the row above, the ~8–10 s reported for runner start and job assignment (https://news.ycombinator.com/item?id=40455208)',
+  ),
+  standbyPoll: delay(
+    [0, 0.5],
+    "a job's config written → the standby's next GET of it (it polls every 0.5 s) and the DELETE",
+    'the entry point polls every RUNNER_STANDBY_POLL = 0.5 s (infra/runner-image/entrypoint.sh); an S3 GET of a small object: tens of ms, assumed',
   ),
   jobAssignment: delay(
     [0.5, 2],

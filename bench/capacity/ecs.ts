@@ -10,7 +10,7 @@
 import type { Tag } from '@aws-sdk/client-ecs';
 import type { CapacityEvent } from '../../shared/capacity/capacity-events';
 import type { LaunchOutcome, RunnerLauncher } from '../../shared/ecs/launcher';
-import { parseStartedBy, type RunTaskRequest } from '../../shared/ecs/run-task-input';
+import { parseStartedBy, type RunTaskRequest, STANDBY_ENV } from '../../shared/ecs/run-task-input';
 import { type RunnerTasks, type TaskFacts, toTaskFacts } from '../../shared/ecs/runner-tasks';
 import { type DelayName, draw } from './delays';
 import type { SimInstance } from './ec2';
@@ -26,6 +26,8 @@ export interface SimTask {
   readonly attempt: number;
   /** The S3 object of the runner's credential (the task's environment file). */
   readonly environmentFileArn: string;
+  /** A standby's time (epoch ms, from `RUNNER_STANDBY_UNTIL`): it stops by itself then. */
+  readonly standbyUntil: number | undefined;
   readonly createdAt: number;
   readonly tags: readonly Tag[];
   status: TaskStatus;
@@ -63,6 +65,8 @@ export interface Ecs {
   deregister(instance: SimInstance): void;
   /** The runner in the task exited (its job done, or its idle timeout): the task stops. */
   runnerExited(task: SimTask, reason: string): void;
+  /** A standby task stopped with no job: its instance is still pristine. */
+  standbyUnserved(task: SimTask): void;
   /** Tasks waiting in PROVISIONING (managed mode). */
   provisioning(): readonly SimTask[];
 }
@@ -178,12 +182,16 @@ export function createEcs(deps: {
       const environmentFileArn =
         request.input.overrides?.containerOverrides?.[0]?.environmentFiles?.[0]?.value ?? '';
       const started = parseStartedBy(request.input.startedBy);
+      const until = request.input.overrides?.containerOverrides?.[0]?.environment?.find(
+        (variable) => variable.name === STANDBY_ENV.until,
+      )?.value;
       const task: SimTask = {
         arn: `${CLUSTER_ARN}:task/runners/${(++taskCounter).toString(16).padStart(32, '0')}`,
         startedBy: request.input.startedBy ?? '',
         jobId: started?.jobId ?? request.jobId,
         attempt: started?.attempt ?? request.attempt,
         environmentFileArn,
+        standbyUntil: until === undefined ? undefined : Number(until) * 1000,
         createdAt: clock.now(),
         tags: request.input.tags ?? [],
         status: 'PROVISIONING',
@@ -290,6 +298,10 @@ export function createEcs(deps: {
     },
     runnerExited(task, reason) {
       clock.after(wait('taskStop'), () => stopTask(task, reason));
+    },
+    standbyUnserved(task) {
+      const ci = task.instance === undefined ? undefined : everRegistered.get(task.instance.id);
+      if (ci !== undefined && ci.tasksRun > 0) ci.tasksRun--;
     },
     provisioning: () => waiting,
   };

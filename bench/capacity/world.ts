@@ -10,7 +10,9 @@ import type { CapacityEvent } from '../../shared/capacity/capacity-events';
 import { createInstanceClaims, type InstancePath } from '../../shared/capacity/instance-claims';
 import { createMemoryInstanceLedger } from '../../shared/capacity/instance-ledger';
 import { launchWaitingJob } from '../../shared/capacity/launch-waiting-job';
+import { createStandbyRunners } from '../../shared/capacity/standby-runners';
 import { type Config, parseConfig } from '../../shared/config';
+import { parseStandbyStartedBy, STANDBY_ENV } from '../../shared/ecs/run-task-input';
 import type { RunnerConfigStore, RunnerCredential } from '../../shared/ecs/runner-config-store';
 import { createMemoryJobLedger } from '../../shared/jobs/job-ledger';
 import type { LaunchDependencies } from '../../shared/launch/launch-job';
@@ -36,6 +38,8 @@ export interface CapacityScenario {
   /** The hot pool's hours (`Mon-Fri 07:00-19:00`); absent: all day. */
   readonly hotSchedule?: string;
   readonly warm?: number;
+  /** What-if: no standby runners on the hot pool (each job starts its task, as before them). */
+  readonly standby?: boolean;
   /**
    * What-if (not the design): the capacity function fed by an SQS FIFO queue instead of Lambda's
    * asynchronous invocations, and its launches of waiting jobs handed to a concurrent launcher.
@@ -130,19 +134,37 @@ function environment(scenario: CapacityScenario): Record<string, string> {
   };
 }
 
-/** The runner configs bucket, in memory: the task reads its credential from it. */
-function createMemoryConfigStore(): RunnerConfigStore & { read(arn: string): RunnerCredential | undefined } {
+/** The runner configs bucket, in memory: the task reads its credential (a standby its URLs) from it. */
+function createMemoryConfigStore(): RunnerConfigStore & {
+  read(arn: string): RunnerCredential | undefined;
+  readKey(key: string): RunnerCredential | undefined;
+  variables(arn: string): Readonly<Record<string, string>> | undefined;
+} {
   const objects = new Map<string, RunnerCredential>();
+  const files = new Map<string, Readonly<Record<string, string>>>();
   const prefix = 'arn:aws:s3:::simulated-runner-config/';
   return {
     async put(key, credential) {
       objects.set(key, credential);
     },
+    async putEnvironment(key, variables) {
+      files.set(key, variables);
+    },
     arn: (key) => `${prefix}${key}`,
     async delete(key) {
       objects.delete(key);
+      files.delete(key);
+    },
+    async exists(key) {
+      return objects.has(key);
+    },
+    // A URL that names its object: the simulated standby reads the object by it.
+    async presign(key) {
+      return { get: `sim:${key}`, delete: `sim:${key}` };
     },
     read: (arn) => objects.get(arn.slice(prefix.length)),
+    readKey: (key) => objects.get(key),
+    variables: (arn) => files.get(arn.slice(prefix.length)),
   };
 }
 
@@ -184,11 +206,20 @@ export async function runWorld(options: {
       await clock.sleep(wait('s3Put'));
       await store.put(key, credential);
     },
+    putEnvironment: async (key, variables) => {
+      await clock.sleep(wait('s3Put'));
+      await store.putEnvironment(key, variables);
+    },
     arn: store.arn,
     delete: async (key) => {
       await clock.sleep(wait('s3Put'));
       await store.delete(key);
     },
+    exists: async (key) => {
+      await clock.sleep(wait('s3Put'));
+      return store.exists(key);
+    },
+    presign: store.presign,
   };
 
   let capacityFn: ReturnType<typeof createCapacityFunction> | undefined;
@@ -198,6 +229,10 @@ export async function runWorld(options: {
   const tasksOfJob = new Map<number, number>();
   const taskOfRunner = new Map<string, SimTask>();
   const runnerOfTask = new Map<string, SimRunner>();
+  /** The job whose config a standby read. */
+  const standbyJob = new Map<string, number>();
+  /** When a standby read its job's config: the job took the instance then. */
+  const standbyReadAt = new Map<string, number>();
 
   const github = createGitHub({ clock, random, deliver: (event) => void webhook(event) });
   const ecs = createEcs({
@@ -211,10 +246,7 @@ export async function runWorld(options: {
       if (runner !== undefined) github.disconnect(runner);
     },
     onRunning: (task) => {
-      pathOfTask.set(task.arn, owned ? jobs.records.get(task.jobId)?.instancePath : 'managed');
-      const credential = store.read(task.environmentFileArn);
-      // The runner starts with the task's dockerd and connects to GitHub.
-      clock.after(wait('runnerStart'), () => {
+      const connect = (credential: RunnerCredential | undefined) => {
         const runner =
           credential === undefined
             ? undefined
@@ -224,7 +256,39 @@ export async function runWorld(options: {
           taskOfRunner.set(runner.name, task);
           runnerOfTask.set(task.arn, runner);
         }
-      });
+      };
+      const standbyOn = parseStandbyStartedBy(task.startedBy);
+      if (standbyOn === undefined) {
+        pathOfTask.set(task.arn, owned ? jobs.records.get(task.jobId)?.instancePath : 'managed');
+        const credential = store.read(task.environmentFileArn);
+        // The runner starts with the task's dockerd and connects to GitHub.
+        clock.after(wait('dockerdStart') + wait('runnerConnect'), () => connect(credential));
+        return;
+      }
+      // A standby (infra/runner-image/entrypoint.sh): dockerd, then a GET of its config every 0.5 s.
+      const urls = store.variables(task.environmentFileArn);
+      const key = urls?.[STANDBY_ENV.url]?.replace(/^sim:/, '');
+      const until = task.standbyUntil ?? 0;
+      const poll = () => {
+        if (task.status === 'STOPPED' || task.desiredStatus === 'STOPPED') return;
+        const credential = key === undefined ? undefined : store.readKey(key);
+        if (credential === undefined) {
+          if (now() >= until) {
+            ecs.standbyUnserved(task);
+            ecs.runnerExited(task, 'no job claimed this standby runner');
+          } else clock.after(500, poll);
+          return;
+        }
+        void store.delete(key ?? '');
+        const jobId = instances.records.get(standbyOn)?.claim?.jobId;
+        standbyReadAt.set(task.arn, now());
+        if (jobId !== undefined) {
+          standbyJob.set(task.arn, jobId);
+          pathOfTask.set(task.arn, jobs.records.get(jobId)?.instancePath);
+        }
+        clock.after(wait('runnerConnect'), () => connect(credential));
+      };
+      clock.after(wait('dockerdStart'), poll);
     },
   });
   const autoScaling = createAutoScaling({
@@ -317,6 +381,10 @@ export async function runWorld(options: {
             }
           : (record) => launchWaitingJob(launchDeps, record),
       maxAttempts: config.reconcile.maxAttempts,
+      standby:
+        scenario.standby === false
+          ? undefined
+          : createStandbyRunners({ config, launcher: ecs.launcher, configStore, now }),
       metrics,
       logger,
       now,
@@ -371,7 +439,10 @@ export async function runWorld(options: {
   const events = await clock.run(end);
   autoScaling.settle();
 
-  for (const task of ecs.tasks.values()) tasksOfJob.set(task.jobId, (tasksOfJob.get(task.jobId) ?? 0) + 1);
+  for (const task of ecs.tasks.values()) {
+    const jobId = standbyJob.get(task.arn) ?? task.jobId;
+    tasksOfJob.set(jobId, (tasksOfJob.get(jobId) ?? 0) + 1);
+  }
   const jobOutcomes: JobOutcome[] = [...github.jobs.values()].map((job) => {
     const task = job.runnerName === undefined ? undefined : taskOfRunner.get(job.runnerName);
     return {
@@ -393,8 +464,12 @@ export async function runWorld(options: {
     const inService = instance.inServiceSince;
     const bootMs =
       inService === undefined ? 0 : ci === undefined ? instance.runningMs : ci.registeredAt - inService;
-    const first = ci?.tasks[0];
+    // The first task that ran a job: a standby that read a config, or a job's own task.
+    const first = ci?.tasks.find(
+      (task) => parseStandbyStartedBy(task.startedBy) === undefined || standbyReadAt.has(task.arn),
+    );
     const firstPath = first === undefined ? undefined : pathOfTask.get(first.arn);
+    const takenAt = first === undefined ? undefined : (standbyReadAt.get(first.arn) ?? first.placedAt);
     const poolWaitMs =
       ci === undefined
         ? 0
@@ -403,7 +478,7 @@ export async function runWorld(options: {
             ? Math.max(0, instance.runningMs - bootMs)
             : 0
           : firstPath === 'hot' && owned
-            ? (first.placedAt ?? ci.registeredAt) - ci.registeredAt
+            ? (takenAt ?? ci.registeredAt) - ci.registeredAt
             : 0;
     return {
       id: instance.id,
