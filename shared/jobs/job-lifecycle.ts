@@ -223,7 +223,11 @@ export function transition(record: JobRecord | undefined, event: JobEvent, now: 
       );
     case 'task-running':
       if (!ofAttempt(event.attempt) || record.taskRunningAt !== undefined) return refuse('not this attempt');
-      return to({ taskRunningAt: event.startedAt, configKey: undefined }, 'task running');
+      // A standby's config is its container's to read and delete: its name is kept, to see that it did.
+      return to(
+        { taskRunningAt: event.startedAt, configKey: record.standby ? record.configKey : undefined },
+        'task running',
+      );
     case 'attempt-ended': {
       if (!ofAttempt(event.attempt)) return refuse('the attempt is over already');
       const ended: Partial<JobRecord> = {

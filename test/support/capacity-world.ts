@@ -109,6 +109,10 @@ export interface CapacityWorld {
   liveTasksOf(payload: Payload): EcsTask[];
   /** Every standby task ever started. */
   standbyTasks(): EcsTask[];
+  /** The standbys running now never read their config (their URLs stopped working, say). */
+  deafenStandbys(): void;
+  /** Whether the runner config bucket holds the object. */
+  configExists(key: string): Promise<boolean>;
   /** The EC2 instance a task was placed on. */
   instanceOfTask(task: EcsTask | undefined): string | undefined;
   /** GitHub gives the job to its runner (in progress, the runner busy), and says so in a delivery. */
@@ -257,11 +261,13 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
     client.destroy();
     return body;
   };
+  const deaf = new Set<string>();
   const pollStandbys = async () => {
     let changed = false;
     for (const task of ecs.tasks) {
       const instanceId = parseStandbyStartedBy(task.startedBy);
       if (instanceId === undefined || task.lastStatus !== 'RUNNING' || standbys.has(task.taskArn)) continue;
+      if (deaf.has(task.taskArn)) continue;
       const container = (
         task.overrides as {
           containerOverrides?: {
@@ -382,6 +388,19 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
     tasksOf: (payload) => tasksOfJobOrStandby(jobIdOf(payload)),
     liveTasksOf: (payload) => liveOnly(tasksOfJobOrStandby(jobIdOf(payload))),
     standbyTasks: () => ecs.tasks.filter((task) => parseStandbyStartedBy(task.startedBy) !== undefined),
+    async configExists(key) {
+      try {
+        await readObject(`arn:aws:s3:::${RUNNER_CONFIG_BUCKET}/${key}`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    deafenStandbys() {
+      for (const task of ecs.tasks)
+        if (parseStandbyStartedBy(task.startedBy) !== undefined && task.desiredStatus === 'RUNNING')
+          deaf.add(task.taskArn);
+    },
     instanceOfTask: (task) =>
       ecs.containerInstances.find((ci) => ci.containerInstanceArn === task?.containerInstanceArn)
         ?.ec2InstanceId,

@@ -105,3 +105,70 @@ describe('the instance lifecycle', () => {
     expect(gone.notes.slice(2)).toEqual(['the instance is gone', 'the instance is gone']);
   });
 });
+
+describe('a standby on a free instance', () => {
+  const KEY = 'runner-config/0123456789abcdef0123456789abcdef.env';
+  const launched: InstanceEvent = { type: 'launched', group: 'default', origin: 'launch' };
+  const starting: InstanceEvent = { type: 'standby-starting', configKey: KEY, until: NOW + 600_000 };
+  const started: InstanceEvent = { type: 'standby-started', configKey: KEY, taskArn: 'standby-1' };
+
+  it('bars a claim while its RunTask is in flight, and hands the claim the standby once it runs', () => {
+    const inFlight = run([launched, registered, starting, claim(1)]);
+    const running = run([launched, registered, starting, started, claim(1)]);
+    expect({
+      inFlight: [inFlight.record?.state, inFlight.notes.at(-1)],
+      running: [running.record?.state, running.record?.standby?.taskArn, running.record?.claim?.jobId],
+    }).toEqual({
+      inFlight: ['ready', "its standby's RunTask is in flight"],
+      running: ['claimed', 'standby-1', 1],
+    });
+  });
+
+  it('bars a claim in the last 30 s of the standby, and frees the instance without it once it ended', () => {
+    const near = { type: 'standby-starting', configKey: KEY, until: NOW + 20_000 } as const;
+    const barred = run([launched, registered, near, started, claim(1)]);
+    const ended = run([
+      launched,
+      registered,
+      near,
+      started,
+      { type: 'standby-ended', configKey: KEY, reason: 'past its time', failed: false },
+      claim(1),
+    ]);
+    expect({
+      barred: [barred.record?.state, barred.notes.at(-1)],
+      ended: [ended.record?.state, ended.record?.standby, ended.record?.standbyFailures],
+    }).toEqual({
+      barred: ['ready', 'its standby is about to stop'],
+      ended: ['claimed', undefined, undefined],
+    });
+  });
+
+  it('starts no standby on an instance that ran a job, counts failures, and ignores the end of a standby a job holds', () => {
+    const used = run([
+      launched,
+      registered,
+      { type: 'standby-starting', configKey: KEY, until: NOW + 600_000 },
+      started,
+      claim(1),
+      { type: 'task-placed', jobId: 1, taskArn: 'standby-1' },
+      { type: 'standby-ended', configKey: KEY, reason: 'its task stopped', failed: true },
+    ]);
+    const failed = run([
+      launched,
+      registered,
+      starting,
+      { type: 'standby-ended', configKey: KEY, reason: 'RESOURCE:MEMORY', failed: true },
+    ]);
+    const reused = { ...(failed.record as InstanceRecord), jobs: 1 };
+    expect({
+      heldByAJob: [used.record?.state, used.record?.standby?.taskArn, used.notes.at(-1)],
+      failures: failed.record?.standbyFailures,
+      onAUsedInstance: instanceTransition(reused, starting, ID, NOW).note,
+    }).toEqual({
+      heldByAJob: ['claimed', 'standby-1', "the standby is a job's task: claimed"],
+      failures: 1,
+      onAUsedInstance: 'not a free pristine instance: ready',
+    });
+  });
+});
