@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Lazy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -17,6 +17,8 @@ import { SystemPart } from './system-part';
  */
 export class RunnerConfigBucket extends SystemPart {
   readonly bucket: s3.Bucket;
+  /** The roles the bucket policy lets read configs. */
+  private readonly readers: string[] = [];
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -93,6 +95,7 @@ export class RunnerConfigBucket extends SystemPart {
    * account's read-only auditors have `s3:Get*`): a config is a runner's one-use credential.
    */
   readableOnlyBy(executionRoleArn: string): void {
+    this.readers.push(executionRoleArn);
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyTheTaskExecutionRoleReadsConfigs',
@@ -100,9 +103,24 @@ export class RunnerConfigBucket extends SystemPart {
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:GetObject'],
         resources: [this.configsArn],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': executionRoleArn } },
+        conditions: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': Lazy.uncachedAny({
+              produce: () => (this.readers.length === 1 ? this.readers[0] : [...this.readers]),
+            }),
+          },
+        },
       }),
     );
+  }
+
+  /**
+   * The capacity function's role reads configs too: a presigned URL acts with its signer's
+   * permissions, so a standby's GET of its config is the signer's read (and HeadObject sees whether
+   * the standby has read it).
+   */
+  alsoReadableBy(signerRoleArn: string): void {
+    this.readers.push(signerRoleArn);
   }
 
   /**

@@ -240,6 +240,8 @@ export function addRunnerSystem(scope: Construct, props: RunnerSystemProps): Run
           overflowQueue: overflow.queue,
           placement,
         });
+  // A standby's presigned read of its config is the capacity function's own.
+  if (capacityFunction !== undefined) configs.alsoReadableBy(capacityFunction.fn.role.roleArn);
   // The functions that launch runner tasks: they alone write configs and read the GitHub credentials.
   const functionRoles = [
     webhook.webhook.role,

@@ -71,13 +71,17 @@ describe.each(STACK_VARIANTS)('with %s', (_, context) => {
     });
   });
 
-  it('refuses config reads by every principal but the task execution role', () => {
+  it('refuses config reads by every principal but the task execution role and the capacity function (the signer of standbys’ reads)', () => {
     expect(bucketStatements(json)).toContainEqual(
       expect.objectContaining({
         Sid: 'OnlyTheTaskExecutionRoleReadsConfigs',
         Effect: 'Deny',
         Action: 's3:GetObject',
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] } } },
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': [{ 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] }, roleArnOf(json, 'Capacity')],
+          },
+        },
       }),
     );
   });

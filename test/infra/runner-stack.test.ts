@@ -599,7 +599,15 @@ describe('runner config bucket', () => {
         Principal: { AWS: '*' },
         Action: 's3:GetObject',
         Resource: { 'Fn::Join': ['', [arn, '/runner-config/*']] },
-        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] } } },
+        // The capacity function signs standbys' reads of their configs.
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': [
+              { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] },
+              functionOf(json, 'Capacity').Properties.Role,
+            ],
+          },
+        },
       },
       {
         Sid: 'OnlyTheFunctionsWriteConfigs',
