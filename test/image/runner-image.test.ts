@@ -282,6 +282,9 @@ it('as a standby, takes the JIT config a job writes at its presigned URL, delete
         RUNNER_STANDBY_UNTIL: String(Math.floor(Date.now() / 1000) + 300),
         DOCKERD_ARGS: '--bridge=none --iptables=false',
         STUB_RUN: 'job',
+        // As the JIT test: a job that lasts longer than the entry point's one-second look for it.
+        STUB_JOB_AFTER: '1',
+        STUB_JOB_SECONDS: '2',
       },
     });
     await untilLogged(task, "standby: waiting for a job's config");
