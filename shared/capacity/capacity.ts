@@ -277,6 +277,12 @@ export function createCapacity(deps: CapacityDependencies) {
         }
       }
     }
+    // A job that waits takes a free instance as it is: a standby's RunTask in flight would bar its
+    // claim. Standbys start once no job of the group waits.
+    const waiting = open.some(
+      (record) => wantsInstance(record, now()) && groupOfJob(record)?.name === group.name,
+    );
+    if (waiting) return;
     for (let i = 0; i < starts.length; i += LAUNCH_CONCURRENCY) {
       await Promise.all(
         starts
