@@ -19,7 +19,6 @@ import type { CapacitySummary } from '../../shared/capacity/capacity';
 import { type CapacityEvent, parseCapacityEvent } from '../../shared/capacity/capacity-events';
 import { createCapacityFromDependencies } from '../../shared/capacity/capacity-function';
 import { createDynamoDbInstanceLedger } from '../../shared/capacity/dynamodb-instance-ledger';
-import { createAutoScalingGroups } from '../../shared/capacity/instance-groups';
 import type { InstanceRecord } from '../../shared/capacity/instance-record';
 import { createDependencies, createWebhookDependencies } from '../../shared/dependencies';
 import { parseStandbyStartedBy, STANDBY_ENV } from '../../shared/ecs/run-task-input';
