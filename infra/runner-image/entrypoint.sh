@@ -265,10 +265,13 @@ if [[ -n $standby_url ]]; then
   done <"$config_file"
   unset line
   rm -f "$config_file"
-  # Deleted at once, so that the credential lives only in this container's memory. Not fatal: the
-  # bucket's lifecycle rule expires what is left within a day.
-  standby_request "$standby_delete_url" --request DELETE --output /dev/null ||
-    log "standby: could not delete the config object (${failure:-HTTP $http}); the bucket's lifecycle rule expires it"
+  # Deleted at once, so that the credential lives only in this container's memory. Fatal when it
+  # fails: the capacity function takes a config still there for one no standby read, and replaces
+  # the runner; a runner started here too would be stopped at its job.
+  if ! standby_request "$standby_delete_url" --request DELETE --output /dev/null; then
+    stop_standby
+    die "standby: could not delete the config object (${failure:-HTTP $http}); not starting a runner the capacity function would take for unread"
+  fi
   stop_standby
   unset standby_url standby_delete_url
   [[ -n $jit_config ]] ||

@@ -273,7 +273,8 @@ export function createCapacity(deps: CapacityDependencies) {
           await deps.tasks
             .stop(current.taskArn, 'the standby did not read its config')
             .catch(() => undefined);
-          await relaunchUnstarted(job, 'its standby did not read its config', summary);
+          // Not the job's failure: its attempts are not spent on it.
+          await relaunchUnstarted(job, 'its standby did not read its config', summary, false);
         }
       }
     }
@@ -338,7 +339,7 @@ export function createCapacity(deps: CapacityDependencies) {
   }
 
   /** A job whose task stopped (or was stopped) before its runner could take the job: a new attempt now. */
-  async function relaunchUnstarted(job: JobRecord, reason: string, summary: CapacitySummary) {
+  async function relaunchUnstarted(job: JobRecord, reason: string, summary: CapacitySummary, failed = true) {
     const ended = await commit(
       jobs,
       job.jobId,
@@ -347,7 +348,7 @@ export function createCapacity(deps: CapacityDependencies) {
         attempt: job.attempt,
         reason,
         relaunch: true,
-        failed: true,
+        failed,
         maxAttempts: deps.maxAttempts,
       },
       { now, known: job },
@@ -581,7 +582,12 @@ export function createCapacity(deps: CapacityDependencies) {
             },
             record,
           );
-          if (group !== undefined) await keepStandbys(group, [], summary);
+          if (group !== undefined) {
+            // Free again: a waiting job takes it first; a new standby only if none waits.
+            const open = await jobs.listOpen();
+            await serve(group, open, 1, summary);
+            await keepStandbys(group, open, summary);
+          }
           break;
         }
         if (event.lastStatus === 'STOPPED') {

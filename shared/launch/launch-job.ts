@@ -231,7 +231,14 @@ export async function launchJob(
       pin = { instanceId: attempt.instanceId, capacityProvider: group.capacityProvider };
       // A try of the attempt after a lost answer: the RunTask may have named this instance.
       pinSent = true;
-      const held = await deps.claims.get(attempt.instanceId, signal()).catch(() => undefined);
+      let held: Awaited<ReturnType<InstanceClaims['get']>>;
+      try {
+        held = await deps.claims.get(attempt.instanceId, signal());
+      } catch (error) {
+        // Without the record the try cannot tell whether a standby holds the attempt's config: a
+        // RunTask beside it would end the instance, the standby's runner with it. The next try reads again.
+        return release(`could not read the claimed instance: ${errorMessage(error)}`, undefined);
+      }
       const heldStandby = held?.claim?.jobId === plan.jobId && held ? standbyOf(held) : undefined;
       if (heldStandby && (attempt.configKey === undefined || attempt.configKey === heldStandby.configKey))
         standby = heldStandby;
@@ -296,14 +303,20 @@ export async function launchJob(
     const registered = await registerRunner(deps, plan, runnerName, signal);
     if ('failure' in registered) return release(registered.failure, registered.fix);
     const credential = { kind: 'jit', value: registered.encodedJitConfig } as const;
+    // From the write on, the standby may read the config (even a write that answered an error):
+    // its instance is this job's, never given back.
+    if (standby !== undefined) pinSent = true;
     const stored = await storeCredential(store, configKey, credential, signal());
     if (stored !== undefined) {
-      // No task can use this registration: nothing was started with it.
-      await github.deleteRunner(plan.scopeRef, registered.runnerId, signal()).catch(() => undefined);
+      // No task was started with this registration (a standby may have read it: its runner then
+      // fails to connect). A fresh bound: the deadline's signal may be what failed the write.
+      await github
+        .deleteRunner(plan.scopeRef, registered.runnerId, AbortSignal.timeout(5_000))
+        .catch(() => undefined);
+      if (standby !== undefined && pin !== undefined)
+        await deps.claims?.retire(pin.instanceId, 'its standby may hold the config of a failed write');
       return release(stored.failure, stored.fix);
     }
-    // The standby may read it from now on: its instance is this job's, never given back.
-    if (standby !== undefined) pinSent = true;
     const recorded = await advance({
       type: 'registered',
       lease,
