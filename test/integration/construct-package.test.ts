@@ -9,22 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { TemplateJson, ValidationReport } from '../support/synth-stack';
+import { DEPLOYED_FUNCTIONS, type TemplateJson, type ValidationReport } from '../support/synth-stack';
 
 const run = promisify(execFile);
-
-/** The functions the construct deploys, each from the package's `dist/<name>/`. */
-const PACKAGED_FUNCTIONS = [
-  'webhook',
-  'launcher',
-  'reconciler',
-  'capacity',
-  'redeliver',
-  'hook-ranges',
-  'image-release',
-  'image-rollout',
-  'setup',
-];
 
 /** The CDK libraries the user's app brings, at the versions the project is built and tested with. */
 const PEERS = ['aws-cdk-lib', 'constructs', 'cdk-nag'];
@@ -154,7 +141,7 @@ describe('the packed construct library', () => {
     for (const file of ['lib/index.mjs', 'lib/index.cjs', 'lib/types/infra/index.d.ts']) {
       expect(readFileSync(join(installed, file)).length).toBeGreaterThan(0);
     }
-    expect(readdirSync(join(installed, 'dist')).sort()).toEqual([...PACKAGED_FUNCTIONS].sort());
+    expect(readdirSync(join(installed, 'dist')).sort()).toEqual([...DEPLOYED_FUNCTIONS].sort());
     expect(readdirSync(join(installed, 'infra', 'runner-image')).sort()).toEqual([
       'Dockerfile',
       'entrypoint.sh',
@@ -176,8 +163,8 @@ describe('the packed construct library', () => {
       const key = (resource.Properties.Code as { S3Key: string }).S3Key;
       return readFileSync(join(outdirs.commonjs, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
     });
-    expect(assets).toHaveLength(PACKAGED_FUNCTIONS.length);
-    const bundles = PACKAGED_FUNCTIONS.map((name) =>
+    expect(assets).toHaveLength(DEPLOYED_FUNCTIONS.length);
+    const bundles = DEPLOYED_FUNCTIONS.map((name) =>
       readFileSync(join(installed, 'dist', name, 'index.mjs'), 'utf8'),
     );
     expect(new Set(assets)).toEqual(new Set(bundles));
@@ -193,7 +180,7 @@ describe('the packed construct library', () => {
       },
     );
     expect(groups.filter((group) => group.Properties.RetentionInDays === 14).length).toBeGreaterThan(
-      PACKAGED_FUNCTIONS.length,
+      DEPLOYED_FUNCTIONS.length,
     );
     const variables = resourcesOf(json, 'AWS::Lambda::Function').map(
       (fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables,

@@ -391,8 +391,10 @@ export async function startCapacityWorld(options: CapacityWorldOptions): Promise
       try {
         await readObject(`arn:aws:s3:::${RUNNER_CONFIG_BUCKET}/${key}`);
         return true;
-      } catch {
-        return false;
+      } catch (error) {
+        // Only a missing object is "no": any other error fails the test that asked.
+        if ((error as { name?: string }).name === 'NoSuchKey') return false;
+        throw error;
       }
     },
     deafenStandbys() {
